@@ -1,0 +1,11 @@
+"""sk_mtl: scikit-learn-native multi-task and multimodal neural networks.
+
+One network with a shared trunk and one head per task, trained through skorch and used like
+any scikit-learn estimator (``Pipeline``, ``GridSearchCV``, ``cross_validate``).
+"""
+
+from .estimators import MultiTaskNet, MultiTaskNetClassifier, MultiTaskNetRegressor
+
+__all__ = ["MultiTaskNet", "MultiTaskNetClassifier", "MultiTaskNetRegressor"]
+
+__version__ = "0.1.0.dev0"

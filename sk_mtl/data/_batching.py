@@ -1,0 +1,149 @@
+"""Whole-tensor data and a batch iterator that slices it (no per-row ``__getitem__``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.model_selection import train_test_split
+from torch import Tensor
+
+__all__ = ["BatchIterator", "TensorData", "validation_split"]
+
+Batch = tuple[Tensor, dict[str, tuple[Tensor, Tensor | None]]]
+
+
+class TensorData(torch.utils.data.Dataset):
+    """Inputs and per-task targets held as whole tensors on the training device.
+
+    Parameters
+    ----------
+    X : Tensor of shape (n, n_features) or scipy CSR matrix
+        Dense inputs live on ``device``; a sparse matrix stays in host memory and each batch
+        is densified on its way to the device.
+    targets : mapping of str to Tensor, optional
+        Encoded target per task.
+    masks : mapping of str to Tensor or None, optional
+        Boolean mask of labelled rows per task; ``None`` when every row is labelled.
+    """
+
+    def __init__(
+        self,
+        X: Tensor | sp.csr_matrix,
+        targets: Mapping[str, Tensor] | None = None,
+        masks: Mapping[str, Tensor | None] | None = None,
+    ) -> None:
+        self.X = X
+        self.targets = dict(targets or {})
+        self.masks = dict(masks or {})
+
+    def __len__(self) -> int:
+        return self.X.shape[0]
+
+    def __getitem__(self, i):  # pragma: no cover - batches are sliced, never indexed per row
+        raise TypeError("TensorData is sliced in whole batches by BatchIterator.")
+
+    def take(self, idx: np.ndarray) -> TensorData:
+        """The rows ``idx`` (a 1-D integer array)."""
+        if sp.issparse(self.X):
+            X = self.X[idx]
+        else:
+            X = self.X[torch.as_tensor(idx, device=self.X.device)]
+        t_idx = {}
+
+        def rows(t: Tensor) -> Tensor:
+            key = t.device
+            if key not in t_idx:
+                t_idx[key] = torch.as_tensor(idx, device=key)
+            return t[t_idx[key]]
+
+        return TensorData(
+            X,
+            {k: rows(v) for k, v in self.targets.items()},
+            {k: None if v is None else rows(v) for k, v in self.masks.items()},
+        )
+
+
+class BatchIterator:
+    """Yields ``(X_batch, {task: (target_batch, mask_batch)})`` sliced from whole tensors.
+
+    Parameters
+    ----------
+    data : TensorData
+        The data to iterate over.
+    batch_size : int
+        Rows per batch; ``-1`` means all rows in one batch.
+    shuffle : bool, default=False
+        Draw a new permutation each epoch (with ``generator``).
+    generator : torch.Generator, optional
+        Source of the permutations, so shuffling is reproducible.
+    device : str or torch.device, default="cpu"
+        Device that the dense tensors live on and sparse batches are densified onto.
+    """
+
+    def __init__(
+        self,
+        data: TensorData,
+        batch_size: int,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+        device: str | torch.device = "cpu",
+    ) -> None:
+        self.data = data
+        self.batch_size = len(data) if batch_size == -1 else batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+        self.device = device
+
+    def __len__(self) -> int:
+        n = len(self.data)
+        return (n + self.batch_size - 1) // self.batch_size
+
+    def __iter__(self) -> Iterator[Batch]:
+        data, bs, n = self.data, self.batch_size, len(self.data)
+        sparse = sp.issparse(data.X)
+        if self.shuffle:
+            perm = torch.randperm(n, generator=self.generator)
+            perm_np = perm.numpy()
+            perm = perm.to(self.device)
+        for start in range(0, n, bs):
+            if self.shuffle:
+                rows = perm[start : start + bs]
+                x_rows = perm_np[start : start + bs] if sparse else rows
+            else:
+                rows = x_rows = slice(start, start + bs)
+            Xb = data.X[x_rows]
+            if sparse:
+                Xb = torch.from_numpy(Xb.toarray()).to(self.device)
+            ys = {}
+            for task, target in data.targets.items():
+                mask = data.masks.get(task)
+                ys[task] = (target[rows], None if mask is None else mask[rows])
+            yield Xb, ys
+
+
+def validation_split(
+    n_samples: int,
+    fraction: float,
+    stratify: np.ndarray | None,
+    random_state: int,
+    task_name: str | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices of the training and validation parts.
+
+    ``stratify`` holds one integer code per row (missing labels may have their own code).
+    """
+    idx = np.arange(n_samples)
+    try:
+        train, valid = train_test_split(
+            idx, test_size=fraction, stratify=stratify, random_state=random_state
+        )
+    except ValueError as exc:
+        if stratify is None:
+            raise ValueError(f"Cannot make a validation split: {exc}") from None
+        raise ValueError(
+            f"Cannot make a validation split stratified on task {task_name!r}: {exc}"
+        ) from None
+    return np.sort(train), np.sort(valid)

@@ -1,0 +1,616 @@
+"""The shared estimator: validation, task resolution, training through a private skorch net."""
+
+from __future__ import annotations
+
+import copy
+import math
+import numbers
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch.callbacks import EarlyStopping, ProgressBar
+from torch import nn
+
+from ..data import TensorData, missing_mask, split_targets, validation_split
+from ..modules import ACTIVATIONS, MLPTrunk, MultiTaskModule, infer_out_features
+from ..tasks import Task, as_label_array, infer_kind, make_task
+from ..weighting import make_weighting
+from ._net import MultiTaskCriterion, MultiTaskSkorchNet
+
+__all__ = ["BaseMultiTaskNet"]
+
+#: Names accepted by ``optimizer=``; a torch optimizer class works too.
+OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "rmsprop": torch.optim.RMSprop,
+    "sgd": torch.optim.SGD,
+}
+
+
+class BaseMultiTaskNet(BaseEstimator):
+    """Common machinery of the multi-task estimators; not for direct use.
+
+    Subclasses set ``_allowed_kinds`` (``None`` for any) and ``_infer_task_kind``.
+    """
+
+    _allowed_kinds: ClassVar[frozenset[str] | None] = None
+    #: Parameters that are dicts and accept ``set_params(<name>__<key>=value)``.
+    _dict_params: ClassVar[tuple[str, ...]] = ("task_weights", "optimizer_params")
+
+    def __init__(
+        self,
+        *,
+        tasks=None,
+        task_weights=None,
+        weighting="static",
+        hidden_dims=(100,),
+        activation="relu",
+        dropout=0.0,
+        batch_norm=False,
+        trunk=None,
+        lambda_l1=0.0,
+        lambda_l2=0.0,
+        optimizer="adam",
+        lr=1e-3,
+        optimizer_params=None,
+        max_epochs=100,
+        batch_size=128,
+        validation_fraction=0.1,
+        stratify=None,
+        early_stopping=False,
+        n_iter_no_change=10,
+        tol=1e-4,
+        callbacks=None,
+        verbose=0,
+        progress_bar=False,
+        random_state=None,
+        device="cpu",
+    ):
+        self.tasks = tasks
+        self.task_weights = task_weights
+        self.weighting = weighting
+        self.hidden_dims = hidden_dims
+        self.activation = activation
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.trunk = trunk
+        self.lambda_l1 = lambda_l1
+        self.lambda_l2 = lambda_l2
+        self.optimizer = optimizer
+        self.lr = lr
+        self.optimizer_params = optimizer_params
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.validation_fraction = validation_fraction
+        self.stratify = stratify
+        self.early_stopping = early_stopping
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.callbacks = callbacks
+        self.verbose = verbose
+        self.progress_bar = progress_bar
+        self.random_state = random_state
+        self.device = device
+
+    # ------------------------------------------------------------------ parameters
+    def set_params(self, **params):
+        """Set parameters; ``task_weights__<task>=w`` updates one entry of ``task_weights``.
+
+        The same ``<name>__<key>`` form works for ``optimizer_params``. A new dict is stored, so
+        an estimator never changes a dict it shares with a clone.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : estimator instance
+            Estimator instance.
+        """
+        updates: dict[str, dict] = {}
+        plain = {}
+        for key, value in params.items():
+            name, sep, sub = key.partition("__")
+            if sep and name in self._dict_params:
+                updates.setdefault(name, {})[sub] = value
+            else:
+                plain[key] = value
+        super().set_params(**plain)
+        for name, entries in updates.items():
+            merged = dict(getattr(self, name) or {})
+            merged.update(entries)
+            setattr(self, name, merged)
+        return self
+
+    def _check_params(self) -> None:
+        def positive_int(name, value, allow=()):
+            if value in allow:
+                return
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+
+        def non_negative(name, value):
+            if not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}.")
+
+        if self.trunk is None:
+            dims = self.hidden_dims
+            if isinstance(dims, numbers.Integral):
+                dims = (dims,)
+            try:
+                dims = tuple(dims)
+            except TypeError:
+                raise TypeError(
+                    f"hidden_dims must be a tuple of positive ints, got {self.hidden_dims!r}."
+                ) from None
+            for d in dims:
+                positive_int("each of hidden_dims", d)
+            if isinstance(self.activation, str) and self.activation not in ACTIVATIONS:
+                raise ValueError(
+                    f"activation={self.activation!r} is not known; use one of "
+                    f"{sorted(ACTIVATIONS)} or an nn.Module class."
+                )
+            if not (isinstance(self.dropout, numbers.Real) and 0 <= self.dropout < 1):
+                raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}.")
+        elif not (isinstance(self.trunk, nn.Module) or callable(self.trunk)):
+            raise TypeError(
+                "trunk must be None, an nn.Module, or a callable n_features -> nn.Module; "
+                f"got {type(self.trunk).__name__}."
+            )
+        non_negative("lambda_l1", self.lambda_l1)
+        non_negative("lambda_l2", self.lambda_l2)
+        if not (isinstance(self.lr, numbers.Real) and self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}.")
+        positive_int("max_epochs", self.max_epochs)
+        positive_int("batch_size", self.batch_size, allow=(-1,))
+        positive_int("n_iter_no_change", self.n_iter_no_change)
+        non_negative("tol", self.tol)
+        vf = self.validation_fraction
+        if vf is not None and not (isinstance(vf, numbers.Real) and 0 <= vf < 1):
+            raise ValueError(f"validation_fraction must be None or in [0, 1), got {vf!r}.")
+        if self.early_stopping and not vf:
+            raise ValueError(
+                "early_stopping=True needs a validation split: set validation_fraction > 0."
+            )
+        self._optimizer_class()
+        self._device()
+
+    def _optimizer_class(self) -> type[torch.optim.Optimizer]:
+        opt = self.optimizer
+        if isinstance(opt, str):
+            if opt not in OPTIMIZERS:
+                raise ValueError(
+                    f"optimizer={opt!r} is not known; use one of {sorted(OPTIMIZERS)} or a "
+                    "torch.optim.Optimizer class."
+                )
+            return OPTIMIZERS[opt]
+        if isinstance(opt, type) and issubclass(opt, torch.optim.Optimizer):
+            return opt
+        raise TypeError(
+            f"optimizer must be a name in {sorted(OPTIMIZERS)} or a torch.optim.Optimizer "
+            f"class, got {opt!r}."
+        )
+
+    def _device(self) -> torch.device:
+        try:
+            device = torch.device(self.device)
+        except (RuntimeError, TypeError) as exc:
+            raise ValueError(f"device={self.device!r} is not a torch device: {exc}") from None
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device={self.device!r} was asked for but CUDA is not available.")
+        return device
+
+    # ------------------------------------------------------------------ input validation
+    def _validate_X(self, X, reset: bool):
+        if isinstance(X, pd.DataFrame):
+            bad = [str(c) for c, dt in X.dtypes.items() if not _is_numeric_dtype(dt)]
+            if bad:
+                raise ValueError(
+                    f"X has non-numeric column(s) {bad}; encode them first (e.g. OneHotEncoder "
+                    "or OrdinalEncoder in a ColumnTransformer)."
+                )
+        try:
+            X = validate_data(
+                self,
+                X,
+                reset=reset,
+                accept_sparse="csr",
+                dtype=np.float32,
+                ensure_all_finite=False,
+            )
+        except ValueError as exc:
+            if "could not convert" in str(exc):
+                raise ValueError(f"X must be numeric: {exc}") from None
+            raise
+        values = X.data if sp.issparse(X) else X
+        finite = np.isfinite(values)
+        if not finite.all():
+            if sp.issparse(X):
+                cols = np.unique(X.indices[~finite])
+            else:
+                cols = np.flatnonzero(~finite.all(axis=0))
+            names = getattr(self, "feature_names_in_", None)
+            where = [str(names[c]) if names is not None else int(c) for c in cols[:10]]
+            what = "NaN" if np.isnan(values).any() else "infinity"
+            raise ValueError(
+                f"Input X contains {what} (or other non-finite values) in column(s) {where}; "
+                "impute or drop them first, e.g. with sklearn.impute.SimpleImputer."
+            )
+        return X
+
+    def _resolve_tasks(self, targets) -> dict[str, Task]:
+        given = self.tasks or {}
+        if not isinstance(given, dict):
+            raise TypeError(f"tasks must be None or a dict name -> kind, got {given!r}.")
+        unknown = sorted(set(given) - set(targets.names))
+        if unknown:
+            raise ValueError(
+                f"tasks names {unknown} that are not targets; the targets are {targets.names}."
+            )
+        tasks = {}
+        for name, column in zip(targets.names, targets.columns):
+            labelled = ~missing_mask(column)
+            if not labelled.any():
+                raise ValueError(
+                    f"Task {name!r} has no labelled row (all NaN/None): y contains NaN only."
+                )
+            values = as_label_array(column[labelled], name)
+            if name in given:
+                task = make_task(given[name], name)
+            else:
+                task = make_task(self._infer_task_kind(values, name), name)
+            if self._allowed_kinds is not None and task.kind not in self._allowed_kinds:
+                raise ValueError(
+                    f"Task {name!r} is {task.kind!r}, but {type(self).__name__} takes only "
+                    f"{sorted(self._allowed_kinds)} tasks; use MultiTaskNet for mixed kinds."
+                )
+            if not task.is_classification:
+                if values.dtype.kind not in "biuf":
+                    raise ValueError(
+                        f"Task {name!r} is a regression task but its labels are not numbers "
+                        f"(e.g. {values[0]!r})."
+                    )
+                if not np.isfinite(values.astype(np.float64)).all():
+                    raise ValueError(
+                        f"Task {name!r} contains infinity; only finite targets (or NaN for a "
+                        "missing label) are allowed."
+                    )
+            tasks[name] = task.fit(values, name)
+        return tasks
+
+    def _infer_task_kind(self, values: np.ndarray, name: str) -> str:
+        return infer_kind(values, name)
+
+    def _resolve_task_weights(self, names: list[str]) -> dict[str, float]:
+        given = self.task_weights or {}
+        if not isinstance(given, dict):
+            raise TypeError(f"task_weights must be None or a dict task -> weight, got {given!r}.")
+        unknown = sorted(set(given) - set(names))
+        if unknown:
+            raise ValueError(
+                f"task_weights has key(s) {unknown} that are not tasks; the tasks are {names}."
+            )
+        weights = {}
+        for name in names:
+            w = given.get(name, 1.0)
+            if not isinstance(w, numbers.Real) or not math.isfinite(w) or w < 0:
+                raise ValueError(
+                    f"task_weights[{name!r}] must be a finite number >= 0, got {w!r}."
+                )
+            weights[name] = float(w)
+        if not any(weights.values()):
+            raise ValueError("task_weights are all zero: no task would be trained.")
+        return weights
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X, y):
+        """Fit the network on ``X`` and the target(s) ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Numeric training input. A DataFrame's column names are kept in
+            ``feature_names_in_``; a scipy sparse matrix is densified batch by batch.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Target(s). A 1-D ``y`` is one task; each column of a 2-D array or DataFrame is a
+            task. NaN, ``None`` or ``pd.NA`` marks a missing label, which removes that row
+            from that task's loss only.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._check_params()
+        X = self._validate_X(X, reset=True)
+        targets = split_targets(y)
+        if len(targets) != X.shape[0]:
+            raise ValueError(
+                f"X has {X.shape[0]} rows but y has {len(targets)}; they must match."
+            )
+        tasks = self._resolve_tasks(targets)
+        names = list(tasks)
+        task_weights = self._resolve_task_weights(names)
+        weighting = make_weighting(self.weighting)
+        weighting.bind(names, task_weights)
+        if self.stratify is not None and (
+            self.stratify not in tasks or not tasks[self.stratify].is_classification
+        ):
+            raise ValueError(
+                f"stratify={self.stratify!r} must name a classification task among {names}."
+            )
+
+        device = self._device()
+        encoded, masks, codes = {}, {}, None
+        for name, column in zip(targets.names, targets.columns):
+            labelled = ~missing_mask(column)
+            target = tasks[name].encode(column, labelled)
+            encoded[name] = torch.from_numpy(target).to(device)
+            masks[name] = None if labelled.all() else torch.from_numpy(labelled).to(device)
+            if name == self.stratify:
+                codes = np.where(labelled, target.astype(np.int64), -1)
+        X_data = X if sp.issparse(X) else torch.from_numpy(np.ascontiguousarray(X)).to(device)
+        data = TensorData(X_data, encoded, masks)
+
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        valid = None
+        if self.validation_fraction and len(data) * self.validation_fraction >= 1:
+            train_idx, valid_idx = validation_split(
+                len(data), self.validation_fraction, codes, seed, task_name=self.stratify
+            )
+            data, valid = data.take(train_idx), data.take(valid_idx)
+
+        self.tasks_ = tasks
+        self.task_names_ = names
+        self.task_weights_ = task_weights
+        self._single_output = targets.one_dimensional
+        devices = [device] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            module = self._build_module(X.shape[1], tasks)
+            criterion = MultiTaskCriterion({n: t.make_loss() for n, t in tasks.items()})
+            self.net_ = self._build_net(module, criterion, weighting, valid, seed, device)
+            self.net_.fit(data, None)
+        self.net_.train_split = None  # do not keep (and pickle) the validation data
+        return self
+
+    def _build_module(self, n_features: int, tasks: dict[str, Task]) -> nn.Module:
+        if self.trunk is None:
+            dims = (self.hidden_dims,) if isinstance(self.hidden_dims, int) else self.hidden_dims
+            trunk = MLPTrunk(n_features, tuple(dims), self.activation, self.dropout,
+                             self.batch_norm)
+        elif isinstance(self.trunk, nn.Module):
+            trunk = copy.deepcopy(self.trunk)
+        else:
+            trunk = self.trunk(n_features)
+            if not isinstance(trunk, nn.Module):
+                raise TypeError(
+                    f"trunk({n_features}) must return an nn.Module, got {type(trunk).__name__}."
+                )
+        width = infer_out_features(trunk, n_features)
+        return MultiTaskModule(trunk, width, {n: t.n_outputs_ for n, t in tasks.items()})
+
+    def _build_net(self, module, criterion, weighting, valid, seed, device):
+        callbacks = list(copy.deepcopy(self.callbacks) or [])
+        if self.early_stopping:
+            callbacks.append(
+                ("early_stopping", EarlyStopping(
+                    monitor="valid_loss",
+                    patience=self.n_iter_no_change,
+                    threshold=self.tol,
+                    threshold_mode="rel",
+                    load_best=True,
+                    sink=print if self.verbose else _silent,
+                ))
+            )
+        if self.progress_bar:
+            callbacks.append(("progress_bar", ProgressBar()))
+        optimizer_kwargs = {f"optimizer__{k}": v for k, v in (self.optimizer_params or {}).items()}
+        return MultiTaskSkorchNet(
+            module=module,
+            criterion=criterion,
+            optimizer=self._optimizer_class(),
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=_fixed_split(valid),
+            callbacks=callbacks or None,
+            verbose=int(self.verbose),
+            device=str(device),
+            weighting=weighting,
+            lambda_l1=float(self.lambda_l1),
+            lambda_l2=float(self.lambda_l2),
+            shuffle_seed=seed,
+            **optimizer_kwargs,
+        )
+
+    # ------------------------------------------------------------------ prediction
+    @property
+    def history_(self):
+        """skorch ``History`` of the last fit: one dict per epoch (see the class docstring)."""
+        return self.net_.history
+
+    @property
+    def module_(self) -> nn.Module:
+        """The trained torch module (trunk + heads)."""
+        return self.net_.module_
+
+    def _raw_outputs(self, X) -> dict[str, np.ndarray]:
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        X_data = X if sp.issparse(X) else torch.from_numpy(np.ascontiguousarray(X))
+        chunks: dict[str, list[np.ndarray]] = {name: [] for name in self.task_names_}
+        for out in self.net_.forward_iter(TensorData(X_data)):
+            for name in self.task_names_:
+                chunks[name].append(out[name].numpy())
+        return {name: np.concatenate(parts) for name, parts in chunks.items()}
+
+    def _assemble(self, columns: list[np.ndarray]) -> np.ndarray:
+        if self._single_output:
+            return columns[0]
+        if len({c.dtype for c in columns}) == 1 and columns[0].dtype != object:
+            return np.column_stack(columns)
+        out = np.empty((len(columns[0]), len(columns)), dtype=object)
+        for j, c in enumerate(columns):
+            out[:, j] = c
+        return out
+
+    def predict(self, X):
+        """Predict each task in its original label space.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+            1-D when the estimator was fitted on a 1-D ``y``; else one column per task, in
+            ``task_names_`` order (object dtype when tasks' label types differ).
+        """
+        raw = self._raw_outputs(X)
+        return self._assemble([self.tasks_[n].decode(raw[n]) for n in self.task_names_])
+
+    def predict_tasks(self, X) -> dict[str, np.ndarray]:
+        """Predict each task and return ``{task_name: predictions}``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input.
+
+        Returns
+        -------
+        y_pred : dict of str to ndarray of shape (n_samples,)
+            Predictions per task, in original label space.
+        """
+        raw = self._raw_outputs(X)
+        return {n: self.tasks_[n].decode(raw[n]) for n in self.task_names_}
+
+    def _predict_proba(self, X):
+        raw = self._raw_outputs(X)
+        probas = [
+            self.tasks_[n].proba(raw[n]) if self.tasks_[n].is_classification else None
+            for n in self.task_names_
+        ]
+        return probas[0] if self._single_output else probas
+
+    # ------------------------------------------------------------------ scoring
+    def _targets_by_task(self, y) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        targets = split_targets(y)
+        if isinstance(y, pd.DataFrame):
+            if set(targets.names) != set(self.task_names_):
+                raise ValueError(
+                    f"y's columns {targets.names} do not match the tasks {self.task_names_}."
+                )
+            by_name = dict(zip(targets.names, targets.columns))
+            columns = [by_name[n] for n in self.task_names_]
+        else:
+            if len(targets.columns) != len(self.task_names_):
+                raise ValueError(
+                    f"y has {len(targets.columns)} column(s) but the estimator has "
+                    f"{len(self.task_names_)} task(s) {self.task_names_}."
+                )
+            columns = targets.columns
+        out = {}
+        for name, column in zip(self.task_names_, columns):
+            labelled = ~missing_mask(column)
+            out[name] = (column, labelled)
+        return out
+
+    def task_scores(self, X, y, sample_weight=None) -> dict[str, float]:
+        """Score each task on its labelled rows: accuracy (classification) or R^2.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test input.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            True targets; NaN/None/pd.NA rows are left out of that task's score.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        scores : dict of str to float
+            Score per task name.
+        """
+        predictions = self.predict_tasks(X)
+        sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        scores = {}
+        for name, (column, labelled) in self._targets_by_task(y).items():
+            task = self.tasks_[name]
+            y_true = as_label_array(column[labelled], name)
+            w = None if sw is None else sw[labelled]
+            scores[name] = task.score(y_true, predictions[name][labelled], sample_weight=w)
+        return scores
+
+    def score(self, X, y, sample_weight=None):
+        """Mean over tasks of each task's score on its labelled rows.
+
+        Each task is scored by accuracy (binary, multiclass; subset accuracy for multilabel)
+        or by the coefficient of determination R^2 (regression), over the rows where it has a
+        label; the score is the unweighted mean of these per-task scores. Use
+        :meth:`task_scores` for the scores one by one and :func:`sk_mtl.metrics.task_scorer`
+        to score one task in ``GridSearchCV`` or ``cross_validate``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test input.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            True targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean of the per-task scores.
+        """
+        return float(np.mean(list(self.task_scores(X, y, sample_weight).values())))
+
+    # ------------------------------------------------------------------ tags
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.target_tags.required = True
+        tags.target_tags.single_output = True
+        tags.target_tags.multi_output = True
+        # On CPU two fits with one random_state give identical predictions; CUDA kernels
+        # (atomics in backward) do not promise that.
+        tags.non_deterministic = str(self.device).startswith("cuda")
+        return tags
+
+
+def _silent(*args, **kwargs) -> None:
+    pass
+
+
+def _is_numeric_dtype(dtype) -> bool:
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype)
+
+
+class _FixedSplit:
+    """skorch ``train_split`` that returns a validation set made beforehand (or none)."""
+
+    def __init__(self, valid: TensorData | None) -> None:
+        self.valid = valid
+
+    def __call__(self, dataset, y=None, **fit_params):
+        return dataset, self.valid
+
+
+def _fixed_split(valid: TensorData | None) -> _FixedSplit | None:
+    return None if valid is None else _FixedSplit(valid)

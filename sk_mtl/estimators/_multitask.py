@@ -1,0 +1,294 @@
+"""MultiTaskNet, MultiTaskNetClassifier and MultiTaskNetRegressor."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils.metaestimators import available_if
+
+from ._base import BaseMultiTaskNet
+
+__all__ = ["MultiTaskNet", "MultiTaskNetClassifier", "MultiTaskNetRegressor"]
+
+_PARAMETERS = """
+    Parameters
+    ----------
+    tasks : dict of str to str or Task, default=None
+        Kind of each task, keyed by task name: ``"binary"``, ``"multiclass"``,
+        ``"multilabel"``, ``"regression"``, or a :class:`sk_mtl.tasks.Task` object (cloned at
+        fit). Tasks left out are inferred from ``y``{infer}. Task names are a DataFrame's
+        column names, a named Series' name, ``"y"`` for another 1-D ``y``, and ``"y0"``,
+        ``"y1"``, ... for the columns of a 2-D array.
+    task_weights : dict of str to float, default=None
+        Weight ``w_t`` of each task's loss in the objective; missing tasks weigh 1.0.
+        ``set_params(task_weights__<task>=w)`` changes one entry, before or after fit (it
+        takes effect at the next fit), so ``GridSearchCV`` can search it.
+    weighting : str or LossWeighting, default="static"
+        How task losses are combined; ``"static"`` is ``sum_t w_t * L_t``.
+    hidden_dims : tuple of int, default=(100,)
+        Widths of the shared MLP trunk's hidden layers; ``()`` gives linear heads on the input.
+    activation : str or nn.Module class, default="relu"
+        Non-linearity of the trunk (see :data:`sk_mtl.modules.ACTIVATIONS`).
+    dropout : float, default=0.0
+        Dropout probability after each trunk layer.
+    batch_norm : bool, default=False
+        Whether to put ``BatchNorm1d`` before each trunk activation.
+    trunk : nn.Module or callable, default=None
+        A custom shared trunk replacing the MLP: an ``nn.Module`` mapping
+        ``(n, n_features)`` to ``(n, width)`` (deep-copied at each fit), or a callable
+        ``n_features -> nn.Module``. Its width is its ``out_features`` attribute or is read
+        from a forward pass on two rows. ``hidden_dims``, ``activation``, ``dropout`` and
+        ``batch_norm`` are then ignored.
+    lambda_l1 : float, default=0.0
+        L1 penalty ``lambda_l1 * sum |W|`` on all weight matrices (not biases).
+    lambda_l2 : float, default=0.0
+        L2 penalty ``lambda_l2 * sum W**2`` on all weight matrices (not biases).
+    optimizer : str or torch.optim.Optimizer class, default="adam"
+        ``"adam"``, ``"adamw"``, ``"rmsprop"``, ``"sgd"`` or an optimizer class.
+    lr : float, default=1e-3
+        Learning rate.
+    optimizer_params : dict, default=None
+        Other optimizer arguments, e.g. ``{{"momentum": 0.9}}``;
+        ``set_params(optimizer_params__momentum=0.9)`` sets one.
+    max_epochs : int, default=100
+        Number of passes over the training data (fewer with early stopping).
+    batch_size : int, default=128
+        Rows per mini-batch; ``-1`` for full batch.
+    validation_fraction : float or None, default=0.1
+        Share of rows held out to compute ``valid_loss`` and ``valid_loss_<task>`` each epoch;
+        ``None`` or 0 trains on all rows. Skipped when it would hold out less than one row.
+    stratify : str, default=None
+        Name of a classification task to stratify the validation split on (rows missing
+        that label form their own stratum).
+    early_stopping : bool, default=False
+        Stop when ``valid_loss`` (the unweighted sum of task losses) has not improved by a
+        relative ``tol`` for ``n_iter_no_change`` epochs, and restore the best weights.
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
+    tol : float, default=1e-4
+        Relative improvement that counts for early stopping.
+    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
+        Extra skorch callbacks (copied at fit); they see ``task_losses`` in ``on_batch_end``.
+    verbose : int, default=0
+        1 prints a table of per-epoch losses (total and per task).
+    progress_bar : bool, default=False
+        Show a tqdm progress bar over batches.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling, dropout and the validation split, without
+        touching torch's global random state. On CPU two fits with the same int give the same
+        predictions.
+    device : str, default="cpu"
+        Torch device to train and predict on, e.g. ``"cuda"`` or ``"cuda:1"``.
+"""
+
+_ATTRIBUTES = """
+    Attributes
+    ----------
+    tasks_ : dict of str to Task
+        Fitted task objects (label encoding, head size, loss) by task name.
+    task_names_ : list of str
+        Task names in output order.
+    task_weights_ : dict of str to float
+        Task weights used in the last fit.{classes}
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+    net_ : skorch.NeuralNet
+        The private skorch net that trained the module: ``net_.save_params(f_params=...)``
+        and ``net_.load_params`` save and load weights.
+    history_ : skorch.History
+        Per-epoch records: ``train_loss`` and ``valid_loss`` (unweighted sums of task
+        losses), ``train_loss_<task>`` and ``valid_loss_<task>`` (mean loss over labelled
+        rows; regression losses in standardized units), ``train_objective`` (weighted loss
+        plus penalties, what is minimised), ``weight_<task>``, ``dur``.
+    module_ : torch.nn.Module
+        The trained network: ``module_.trunk`` and one head per task.
+"""
+
+_CLASSES_DOC = """
+    classes_ : ndarray or list of ndarray
+        Class labels of the task (1-D ``y``) or a list with one entry per task{none}."""
+
+
+class MultiTaskNet(BaseMultiTaskNet):
+    __doc__ = (
+        """Multi-task neural network: shared trunk, one head per task, mixed task kinds.
+
+    Fits one network on a table with one or several target columns of any kind (binary,
+    multiclass, multilabel, regression) and predicts all of them. Missing labels (NaN,
+    ``None``, ``pd.NA``) are left out of that task's loss only. The objective is
+    ``sum_t w_t * L_t + lambda_l1 * ||W||_1 + lambda_l2 * ||W||_2^2``.
+"""
+        + _PARAMETERS.format(
+            infer=(
+                " as scikit-learn's ``type_of_target`` does: non-integer numbers are "
+                "regression, other labels are classes (declare ``\"regression\"`` for "
+                "integer-valued targets such as grades or counts); a column of label lists "
+                "is multilabel"
+            )
+        )
+        + _ATTRIBUTES.format(classes=_CLASSES_DOC.format(none=" (``None`` for regression)"))
+        + """
+    See Also
+    --------
+    MultiTaskNetClassifier : All tasks are classification.
+    MultiTaskNetRegressor : All tasks are regression.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sk_mtl import MultiTaskNet
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(200, 4)).astype("float32")
+    >>> y = pd.DataFrame({"size": X[:, 0] * 2.0 + 0.1 * rng.normal(size=200),
+    ...                   "colour": np.where(X[:, 1] > 0, "red", "blue")})
+    >>> net = MultiTaskNet(max_epochs=30, lr=0.01, random_state=0).fit(X, y)
+    >>> net.task_names_
+    ['size', 'colour']
+    >>> {name: task.kind for name, task in net.tasks_.items()}
+    {'size': 'regression', 'colour': 'binary'}
+    >>> net.predict(X[:2]).shape
+    (2, 2)
+    >>> scores = net.task_scores(X, y)
+    >>> bool(scores["size"] > 0.9 and scores["colour"] > 0.9)
+    True
+"""
+    )
+
+    def fit(self, X, y):
+        super().fit(X, y)
+        self._set_classes()
+        return self
+
+    fit.__doc__ = BaseMultiTaskNet.fit.__doc__
+
+    def _set_classes(self) -> None:
+        classes = [getattr(self.tasks_[n], "classes_", None) for n in self.task_names_]
+        self.classes_ = classes[0] if self._single_output else classes
+
+    def _has_classification_task(self) -> bool:
+        if not hasattr(self, "tasks_"):
+            return True
+        return any(t.is_classification for t in self.tasks_.values())
+
+    @available_if(_has_classification_task)
+    def predict_proba(self, X):
+        """Class probabilities of each classification task.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input.
+
+        Returns
+        -------
+        proba : ndarray or list of ndarray
+            For a 1-D ``y``, one array ``(n_samples, n_classes)``; else a list with one entry
+            per task: ``(n_samples, n_classes)`` columns in ``classes_`` order for binary and
+            multiclass tasks, ``(n_samples, n_labels)`` for multilabel tasks and ``None`` for
+            regression tasks.
+        """
+        return self._predict_proba(X)
+
+
+class MultiTaskNetClassifier(ClassifierMixin, MultiTaskNet):
+    __doc__ = (
+        """Multi-task neural network classifier: shared trunk, one head per task.
+
+    Each column of ``y`` is a classification task (binary, multiclass, or multilabel with
+    one list of labels per row); labels of any type come back in their original space.
+    With a 1-D ``y`` it behaves as any scikit-learn classifier. Missing labels (NaN, ``None``,
+    ``pd.NA``) are left out of that task's loss only.
+"""
+        + _PARAMETERS.format(
+            infer=(
+                ": two classes are binary, more are multiclass, label lists are multilabel; a "
+                "continuous target raises ``ValueError``"
+            )
+        )
+        + _ATTRIBUTES.format(classes=_CLASSES_DOC.format(none=""))
+        + """
+    See Also
+    --------
+    MultiTaskNet : Mixed classification and regression tasks.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_multilabel_classification
+    >>> from sk_mtl import MultiTaskNetClassifier
+    >>> X, Y = make_multilabel_classification(n_samples=200, n_classes=3, random_state=0)
+    >>> clf = MultiTaskNetClassifier(max_epochs=20, random_state=0).fit(X, Y)
+    >>> clf.predict(X[:3]).shape
+    (3, 3)
+    >>> [p.shape for p in clf.predict_proba(X[:3])]
+    [(3, 2), (3, 2), (3, 2)]
+    """
+    )
+
+    _allowed_kinds = frozenset({"binary", "multiclass", "multilabel"})
+
+    def _infer_task_kind(self, values: np.ndarray, name: str) -> str:
+        kind = super()._infer_task_kind(values, name)
+        if kind == "regression":
+            raise ValueError(
+                f"Unknown label type: task {name!r} holds continuous values, but "
+                "MultiTaskNetClassifier needs class labels. Use MultiTaskNetRegressor, or "
+                f"MultiTaskNet with tasks={{{name!r}: 'regression'}}."
+            )
+        return kind
+
+    def predict_proba(self, X):
+        """Class probabilities of each task.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input.
+
+        Returns
+        -------
+        proba : ndarray or list of ndarray
+            For a 1-D ``y``, one array ``(n_samples, n_classes)``; else a list with one
+            ``(n_samples, n_classes)`` array per task (``(n_samples, n_labels)`` for multilabel
+            tasks), columns in ``classes_`` order.
+        """
+        return self._predict_proba(X)
+
+    score = BaseMultiTaskNet.score
+
+
+class MultiTaskNetRegressor(RegressorMixin, BaseMultiTaskNet):
+    __doc__ = (
+        """Multi-task neural network regressor: shared trunk, one head per target.
+
+    Each column of ``y`` is a regression task, trained on standardized targets and predicted
+    in the original unit. With a 1-D ``y`` it behaves as any scikit-learn regressor. Missing
+    targets (NaN, ``None``, ``pd.NA``) are left out of that task's loss only.
+"""
+        + _PARAMETERS.format(infer=": every task is ``\"regression\"``")
+        + _ATTRIBUTES.format(classes="")
+        + """
+    See Also
+    --------
+    MultiTaskNet : Mixed classification and regression tasks.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sk_mtl import MultiTaskNetRegressor
+    >>> X, Y = make_regression(n_samples=200, n_features=5, n_targets=2, random_state=0)
+    >>> reg = MultiTaskNetRegressor(max_epochs=50, lr=0.01, random_state=0).fit(X, Y)
+    >>> reg.predict(X[:3]).shape
+    (3, 2)
+    >>> bool(reg.score(X, Y) > 0.9)
+    True
+    """
+    )
+
+    _allowed_kinds = frozenset({"regression"})
+
+    def _infer_task_kind(self, values: np.ndarray, name: str) -> str:
+        return "regression"
+
+    score = BaseMultiTaskNet.score

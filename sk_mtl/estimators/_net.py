@@ -1,0 +1,167 @@
+"""The private skorch net that trains a multi-task module on whole-tensor batches.
+
+This module and ``_base.py`` are the only places that know skorch internals. The public
+estimators compose this net (``estimator.net_``) instead of subclassing skorch, so that their
+own parameters are plain scikit-learn parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+from skorch import NeuralNet
+from torch import Tensor, nn
+
+from ..data import BatchIterator, TensorData
+from ..weighting import LossWeighting
+
+__all__ = ["MultiTaskCriterion", "MultiTaskSkorchNet"]
+
+
+class MultiTaskCriterion(nn.Module):
+    """Per-task masked losses: ``({task: pred}, {task: (target, mask)}) -> {task: loss}``."""
+
+    def __init__(self, losses: Mapping[str, nn.Module]) -> None:
+        super().__init__()
+        self.task_names = list(losses)
+        self.losses = nn.ModuleList(losses.values())
+
+    def forward(
+        self, preds: Mapping[str, Tensor], targets: Mapping[str, tuple[Tensor, Tensor | None]]
+    ) -> dict[str, Tensor]:
+        return {
+            name: loss(preds[name], *targets[name])
+            for name, loss in zip(self.task_names, self.losses)
+        }
+
+
+class MultiTaskSkorchNet(NeuralNet):
+    """skorch ``NeuralNet`` over :class:`~sk_mtl.data.TensorData` with per-task losses.
+
+    Differences from ``NeuralNet``:
+
+    - batches are sliced from whole tensors by :class:`~sk_mtl.data.BatchIterator`;
+    - the criterion returns one loss per task and ``weighting`` combines them into the
+      objective (plus the L1/L2 penalties) that is back-propagated;
+    - ``history`` gets ``train_loss_<task>`` / ``valid_loss_<task>`` (means over labelled rows),
+      ``train_objective`` (the weighted, penalised loss) and ``weight_<task>`` every epoch;
+      ``train_loss`` / ``valid_loss`` are the unweighted sums of task losses, so early stopping
+      compares fairly across task weightings.
+    """
+
+    def __init__(
+        self,
+        *args,
+        weighting: LossWeighting,
+        lambda_l1: float = 0.0,
+        lambda_l2: float = 0.0,
+        shuffle_seed: int = 0,
+        **kwargs,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.weighting = weighting
+        self.lambda_l1 = lambda_l1
+        self.lambda_l2 = lambda_l2
+        self.shuffle_seed = shuffle_seed
+
+    # --- batching -------------------------------------------------------------------------
+    def get_iterator(self, dataset: TensorData, training: bool = False) -> BatchIterator:
+        generator = None
+        if training:
+            generator = torch.Generator().manual_seed(self.shuffle_seed)
+        return BatchIterator(
+            dataset, self.batch_size, shuffle=training, generator=generator, device=self.device
+        )
+
+    def infer(self, x: Tensor, **fit_params) -> dict[str, Tensor]:
+        return self.module_(x, **fit_params)
+
+    def _set_training(self, training: bool = True) -> None:
+        # Called on every batch by skorch; switching modes walks every submodule.
+        if self.module_.training != training or self.criterion_.training != training:
+            super()._set_training(training)
+
+    # --- loss -----------------------------------------------------------------------------
+    def penalty(self) -> Tensor | None:
+        """``lambda_l1 * ||W||_1 + lambda_l2 * ||W||_2^2`` over weight matrices (not biases)."""
+        if not (self.lambda_l1 or self.lambda_l2):
+            return None
+        total = None
+        for param in self.module_.parameters():
+            if param.ndim < 2 or not param.requires_grad:
+                continue
+            term = 0.0
+            if self.lambda_l1:
+                term = self.lambda_l1 * param.abs().sum()
+            if self.lambda_l2:
+                term = term + self.lambda_l2 * param.pow(2).sum()
+            total = term if total is None else total + term
+        return total
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        task_losses = self.criterion_(y_pred, y_true)
+        objective = self.weighting.combine(task_losses)
+        if training:
+            penalty = self.penalty()
+            if penalty is not None:
+                objective = objective + penalty
+        return objective, task_losses
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        Xi, yi = batch
+        y_pred = self.infer(Xi, **fit_params)
+        objective, task_losses = self.get_loss(y_pred, yi, X=Xi, training=True)
+        objective.backward()
+        return {"loss": objective, "y_pred": y_pred, "task_losses": task_losses}
+
+    def validation_step(self, batch, **fit_params):
+        self._set_training(False)
+        Xi, yi = batch
+        with torch.no_grad():
+            y_pred = self.infer(Xi, **fit_params)
+            objective, task_losses = self.get_loss(y_pred, yi, X=Xi, training=False)
+        return {"loss": objective, "y_pred": y_pred, "task_losses": task_losses}
+
+    # --- the epoch ------------------------------------------------------------------------
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        if iterator is None:
+            return
+        names = self.weighting.task_names_
+        losses: dict[str, list[Tensor]] = {name: [] for name in names}
+        counts: dict[str, list] = {name: [] for name in names}
+        objectives: list[Tensor] = []
+        sizes: list[int] = []
+        batch_count = 0
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            task_losses = step["task_losses"]
+            unweighted = sum(task_losses.values()).detach()
+            self.history.record_batch(prefix + "_loss", unweighted.item())
+            size = len(batch[0])
+            self.history.record_batch(prefix + "_batch_size", size)
+            sizes.append(size)
+            objectives.append(step["loss"].detach())
+            for name in names:
+                losses[name].append(task_losses[name].detach())
+                mask = batch[1][name][1]
+                counts[name].append(size if mask is None else mask.sum())
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+            batch_count += 1
+        self.history.record(prefix + "_batch_count", batch_count)
+        if not batch_count:
+            return
+        for name in names:
+            values = torch.stack(losses[name]).double().cpu()
+            weights = torch.tensor([float(c) for c in counts[name]], dtype=torch.float64)
+            total = float(weights.sum())
+            mean = float((values * weights).sum() / total) if total else float("nan")
+            self.history.record(f"{prefix}_loss_{name}", mean)
+        if training:
+            values = torch.stack(objectives).double().cpu()
+            weights = torch.tensor(sizes, dtype=torch.float64)
+            self.history.record("train_objective", float((values * weights).sum() / weights.sum()))
+            for name, weight in self.weighting.current_weights().items():
+                self.history.record(f"weight_{name}", weight)

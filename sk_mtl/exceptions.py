@@ -1,0 +1,15 @@
+"""Exceptions raised by sk_mtl.
+
+Bad input raises the built-in :class:`ValueError` or :class:`TypeError` with a message that
+names the task, modality or column at fault; the classes here refine those where a caller may
+want to catch one case on its own.
+"""
+
+__all__ = ["DataFileNotFoundError"]
+
+
+class DataFileNotFoundError(FileNotFoundError):
+    """A data file used by :mod:`sk_mtl.datasets` is not where it was looked for.
+
+    The message says which file it is, where it comes from and where to put it.
+    """

@@ -1,0 +1,111 @@
+"""Shared trunks (pure torch)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["ACTIVATIONS", "MLPTrunk", "infer_out_features", "make_activation"]
+
+#: Activation names accepted by ``activation=``; one table, no string dispatch elsewhere.
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "identity": nn.Identity,
+    "leaky_relu": nn.LeakyReLU,
+    "relu": nn.ReLU,
+    "selu": nn.SELU,
+    "sigmoid": nn.Sigmoid,
+    "silu": nn.SiLU,
+    "tanh": nn.Tanh,
+}
+
+
+def make_activation(activation: str | type[nn.Module]) -> nn.Module:
+    """Return a fresh activation module from a name in :data:`ACTIVATIONS` or a module class."""
+    if isinstance(activation, str):
+        try:
+            return ACTIVATIONS[activation]()
+        except KeyError:
+            raise ValueError(
+                f"activation={activation!r} is not known; use one of {sorted(ACTIVATIONS)} "
+                "or an nn.Module class."
+            ) from None
+    if isinstance(activation, type) and issubclass(activation, nn.Module):
+        return activation()
+    raise TypeError(
+        f"activation must be a name in {sorted(ACTIVATIONS)} or an nn.Module class, "
+        f"got {activation!r}."
+    )
+
+
+class MLPTrunk(nn.Module):
+    """A stack of ``Linear -> [BatchNorm1d] -> activation -> [Dropout]`` blocks.
+
+    Parameters
+    ----------
+    in_features : int
+        Width of the input.
+    hidden_dims : sequence of int
+        Width of each hidden layer; empty means the trunk is the identity.
+    activation : str or nn.Module class, default="relu"
+        Non-linearity after each hidden layer.
+    dropout : float, default=0.0
+        Dropout probability after each hidden layer.
+    batch_norm : bool, default=False
+        Whether to insert ``BatchNorm1d`` before each activation.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        hidden_dims: Sequence[int] = (100,),
+        activation: str | type[nn.Module] = "relu",
+        dropout: float = 0.0,
+        batch_norm: bool = False,
+    ) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = in_features
+        for dim in hidden_dims:
+            layers.append(nn.Linear(width, dim))
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(dim))
+            layers.append(make_activation(activation))
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+            width = dim
+        self.layers = nn.Sequential(*layers)
+        self.out_features = width
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.layers(x)
+
+
+def infer_out_features(trunk: nn.Module, in_features: int) -> int:
+    """Width of ``trunk``'s output: its ``out_features`` attribute, else a dry run on 2 rows."""
+    width = getattr(trunk, "out_features", None)
+    if isinstance(width, int):
+        return width
+    was_training = trunk.training
+    trunk.eval()
+    try:
+        param = next(trunk.parameters(), None)
+        device = param.device if param is not None else torch.device("cpu")
+        with torch.no_grad():
+            out = trunk(torch.zeros(2, in_features, device=device))
+    except Exception as exc:
+        raise ValueError(
+            f"The custom trunk {type(trunk).__name__} failed on an input of shape "
+            f"(2, {in_features}): {exc}"
+        ) from exc
+    finally:
+        trunk.train(was_training)
+    if not isinstance(out, Tensor) or out.ndim != 2:
+        raise ValueError(
+            f"The custom trunk {type(trunk).__name__} must map (n, {in_features}) to a 2-D "
+            f"tensor (n, width); it returned {getattr(out, 'shape', type(out))}."
+        )
+    return int(out.shape[1])

@@ -1,0 +1,31 @@
+"""One table from weighting names to classes."""
+
+from __future__ import annotations
+
+from sklearn.base import clone
+
+from ._base import LossWeighting
+from ._static import StaticWeighting
+
+__all__ = ["WEIGHTINGS", "make_weighting"]
+
+#: Names accepted by ``weighting=``.
+WEIGHTINGS: dict[str, type[LossWeighting]] = {"static": StaticWeighting}
+
+
+def make_weighting(spec: str | LossWeighting) -> LossWeighting:
+    """A fresh weighting object from a name in :data:`WEIGHTINGS` or a (cloned) object."""
+    if isinstance(spec, str):
+        try:
+            return WEIGHTINGS[spec]()
+        except KeyError:
+            raise ValueError(
+                f"weighting={spec!r} is not known; use one of {sorted(WEIGHTINGS)} or a "
+                "sk_mtl.weighting.LossWeighting object."
+            ) from None
+    if isinstance(spec, LossWeighting):
+        return clone(spec)
+    raise TypeError(
+        f"weighting must be a name in {sorted(WEIGHTINGS)} or a LossWeighting object, "
+        f"got {type(spec).__name__}."
+    )

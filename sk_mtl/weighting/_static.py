@@ -1,0 +1,32 @@
+"""Static weighting: ``sum_t w_t * L_t`` with the user's ``task_weights``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from torch import Tensor
+
+from ._base import LossWeighting
+
+__all__ = ["StaticWeighting"]
+
+
+class StaticWeighting(LossWeighting):
+    """Weighted sum of task losses with fixed weights from ``task_weights``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_mtl.weighting import StaticWeighting
+    >>> w = StaticWeighting()
+    >>> w.bind(["a", "b"], {"a": 1.0, "b": 0.5})
+    >>> float(w.combine({"a": torch.tensor(2.0), "b": torch.tensor(4.0)}))
+    4.0
+    """
+
+    def combine(self, losses: Mapping[str, Tensor]) -> Tensor:
+        total = None
+        for name, weight in self.weights_.items():
+            term = losses[name] if weight == 1.0 else weight * losses[name]
+            total = term if total is None else total + term
+        return total

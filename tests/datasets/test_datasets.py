@@ -1,0 +1,198 @@
+"""Tests for the sk_mtl.datasets loaders."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sklearn.utils import Bunch
+
+from sk_mtl.datasets import (
+    _base,
+    get_data_home,
+    load_wine_quality,
+    load_womens_clothing_reviews,
+)
+from sk_mtl.exceptions import DataFileNotFoundError
+
+WINE_FEATURES = [
+    "fixed acidity",
+    "volatile acidity",
+    "citric acid",
+    "residual sugar",
+    "chlorides",
+    "free sulfur dioxide",
+    "total sulfur dioxide",
+    "density",
+    "pH",
+    "sulphates",
+    "alcohol",
+]
+REVIEWS_FEATURES = [
+    "Title",
+    "Review Text",
+    "Age",
+    "Positive Feedback Count",
+    "Division Name",
+    "Department Name",
+    "Class Name",
+    "Clothing ID",
+]
+
+LOADERS = {
+    "wine_quality_red_white.csv": load_wine_quality,
+    "womens_clothing_ecommerce_reviews.csv.gz": load_womens_clothing_reviews,
+}
+
+
+def _real_data_home(filename):
+    """Return the real data folder, or skip when it does not hold ``filename``."""
+    data_home = get_data_home()
+    if not (data_home / filename).is_file():
+        pytest.skip(f"real data file {filename} not found in {data_home}")
+    return data_home
+
+
+def _write_tiny_wine(folder, quality):
+    """Write a one-row wine file whose ``quality`` identifies ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    row = {name: [1.0] for name in WINE_FEATURES}
+    row.update(quality=[quality], color=["red"])
+    pd.DataFrame(row).to_csv(folder / "wine_quality_red_white.csv", index=False)
+    return folder
+
+
+# get_data_home -------------------------------------------------------------
+
+
+def test_get_data_home_default(monkeypatch):
+    monkeypatch.delenv("SK_MTL_DATA", raising=False)
+    expected = Path(_base.__file__).resolve().parents[3] / "shared" / "data"
+    assert get_data_home() == expected
+    assert get_data_home().parts[-2:] == ("shared", "data")
+
+
+def test_get_data_home_env_var_beats_default(monkeypatch, tmp_path):
+    monkeypatch.setenv("SK_MTL_DATA", str(tmp_path / "env"))
+    assert get_data_home() == tmp_path / "env"
+
+
+def test_get_data_home_empty_env_var_is_ignored(monkeypatch):
+    monkeypatch.setenv("SK_MTL_DATA", "")
+    assert get_data_home() == _base._default_data_home()
+
+
+def test_get_data_home_argument_beats_env_var(monkeypatch, tmp_path):
+    monkeypatch.setenv("SK_MTL_DATA", str(tmp_path / "env"))
+    assert get_data_home(tmp_path / "arg") == tmp_path / "arg"
+    assert get_data_home(str(tmp_path / "arg")) == tmp_path / "arg"
+
+
+def test_get_data_home_returns_path_and_creates_nothing(tmp_path):
+    data_home = get_data_home(tmp_path / "missing")
+    assert isinstance(data_home, Path)
+    assert not data_home.exists()
+
+
+def test_get_data_home_expands_user(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("USERPROFILE", str(tmp_path))
+    assert get_data_home("~/data") == tmp_path / "data"
+
+
+def test_loader_data_home_precedence(monkeypatch, tmp_path):
+    arg_home = _write_tiny_wine(tmp_path / "arg", quality=3)
+    env_home = _write_tiny_wine(tmp_path / "env", quality=9)
+    default_home = _write_tiny_wine(tmp_path / "default", quality=6)
+    monkeypatch.setattr(_base, "_default_data_home", lambda: default_home)
+
+    monkeypatch.delenv("SK_MTL_DATA", raising=False)
+    assert load_wine_quality().target["quality"].tolist() == [6]
+
+    monkeypatch.setenv("SK_MTL_DATA", str(env_home))
+    assert load_wine_quality().target["quality"].tolist() == [9]
+
+    wine = load_wine_quality(data_home=arg_home)
+    assert wine.target["quality"].tolist() == [3]
+
+
+# Missing files -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("filename, loader", LOADERS.items())
+def test_missing_file_error(tmp_path, filename, loader):
+    with pytest.raises(DataFileNotFoundError) as excinfo:
+        loader(data_home=tmp_path)
+    message = str(excinfo.value)
+    assert isinstance(excinfo.value, FileNotFoundError)
+    assert filename in message
+    assert str(tmp_path) in message
+    assert "data_home=" in message
+    assert "SK_MTL_DATA" in message
+    entry = next(f for f in _base._DATA_FILES.values() if f.filename == filename)
+    assert entry.licence in message
+    assert entry.source in message
+
+
+def test_missing_file_error_names_env_var_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv("SK_MTL_DATA", str(tmp_path / "nowhere"))
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        load_womens_clothing_reviews()
+
+
+# Real data -----------------------------------------------------------------
+
+
+def test_load_wine_quality():
+    data_home = _real_data_home("wine_quality_red_white.csv")
+    wine = load_wine_quality(data_home=data_home)
+
+    assert isinstance(wine, Bunch)
+    assert wine.frame.shape == (6497, 13)
+    assert wine.data.shape == (6497, 11)
+    assert wine.target.shape == (6497, 2)
+    assert wine.feature_names == WINE_FEATURES
+    assert wine.target_names == ["quality", "color"]
+    assert list(wine.data.columns) == WINE_FEATURES
+    assert list(wine.target.columns) == ["quality", "color"]
+    assert wine.target["quality"].between(3, 9).all()
+    assert set(wine.target["color"]) == {"red", "white"}
+    assert "CC BY 4.0" in wine.DESCR
+    assert "Cortez" in wine.DESCR
+
+
+def test_load_womens_clothing_reviews():
+    filename = "womens_clothing_ecommerce_reviews.csv.gz"
+    data_home = _real_data_home(filename)
+    reviews = load_womens_clothing_reviews(data_home=data_home)
+
+    assert isinstance(reviews, Bunch)
+    assert reviews.frame.shape == (23486, 10)
+    assert reviews.data.shape == (23486, 8)
+    assert reviews.target.shape == (23486, 2)
+    assert reviews.feature_names == REVIEWS_FEATURES
+    assert reviews.target_names == ["Rating", "Recommended IND"]
+    assert list(reviews.data.columns) == REVIEWS_FEATURES
+    assert list(reviews.target.columns) == ["Rating", "Recommended IND"]
+    assert set(reviews.target["Rating"]) == {1, 2, 3, 4, 5}
+    assert set(reviews.target["Recommended IND"]) == {0, 1}
+    # Missing text is kept as NaN, not filled.
+    assert reviews.data["Review Text"].isna().sum() == 845
+    assert reviews.data["Title"].isna().sum() == 3810
+    assert "CC0" in reviews.DESCR
+    assert "Kaggle" in reviews.DESCR
+    assert "test_size=0.2, random_state=0" in reviews.DESCR
+
+
+@pytest.mark.parametrize("filename, loader", LOADERS.items())
+def test_return_X_y(filename, loader):
+    data_home = _real_data_home(filename)
+    bunch = loader(data_home=data_home)
+    X, y = loader(data_home=data_home, return_X_y=True)
+    pd.testing.assert_frame_equal(X, bunch.data)
+    pd.testing.assert_frame_equal(y, bunch.target)
+
+
+@pytest.mark.parametrize("loader", LOADERS.values())
+def test_loaders_are_keyword_only(loader):
+    with pytest.raises(TypeError):
+        loader(None)
