@@ -331,6 +331,10 @@ class BaseMultiTaskNet(BaseEstimator):
             The fitted estimator.
         """
         self._check_params()
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
         X = self._validate_X(X, reset=True)
         targets = split_targets(y)
         if len(targets) != X.shape[0]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils import ClassifierTags, RegressorTags
 from sklearn.utils.metaestimators import available_if
 
 from ._base import BaseMultiTaskNet
@@ -166,6 +167,15 @@ class MultiTaskNet(BaseMultiTaskNet):
     def _set_classes(self) -> None:
         classes = [getattr(self.tasks_[n], "classes_", None) for n in self.task_names_]
         self.classes_ = classes[0] if self._single_output else classes
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Neither a classifier nor a regressor, but it does both kinds of task.
+        if tags.classifier_tags is None:
+            tags.classifier_tags = ClassifierTags(multi_class=True, multi_label=True)
+        if tags.regressor_tags is None:
+            tags.regressor_tags = RegressorTags()
+        return tags
 
     def _has_classification_task(self) -> bool:
         if not hasattr(self, "tasks_"):
