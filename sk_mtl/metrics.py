@@ -122,7 +122,7 @@ def task_scorer(task: str, scoring: str | Callable | None = None) -> Callable:
 
 
 def task_scorers(
-    scoring: Mapping[str, str | Callable | None | Sequence[str | Callable]],
+    scoring: Mapping[str, str | Callable | Sequence[str | Callable] | None],
 ) -> dict[str, Callable]:
     """Make a dict of per-task scorers for ``scoring=`` in model selection.
 
