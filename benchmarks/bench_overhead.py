@@ -116,32 +116,33 @@ def skorch_net(batch_size, device):
     )
 
 
-def timed(fn):
+def timed(fn, *args):
     t0 = time.perf_counter()
-    out = fn()
+    out = fn(*args)
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     return time.perf_counter() - t0, out
 
 
 def run(batch_size: int, repeats: int, device: str, X, Y):
-    times = {(who, what): [] for who in ("hand", "sk_mtl", "skorch") for what in ("fit", "predict")}
+    players = ("hand", "sk_mtl", "skorch")
+    times = {(who, what): [] for who in players for what in ("fit", "predict")}
     for _ in range(repeats):
-        t, model = timed(lambda: hand_fit(X, Y, batch_size, device))
+        t, model = timed(hand_fit, X, Y, batch_size, device)
         times["hand", "fit"].append(t)
-        t, hand_pred = timed(lambda: hand_predict(model, X, batch_size, device))
+        t, hand_pred = timed(hand_predict, model, X, batch_size, device)
         times["hand", "predict"].append(t)
 
         est = ours(batch_size, device)
-        t, _ = timed(lambda: est.fit(X, Y))
+        t, _ = timed(est.fit, X, Y)
         times["sk_mtl", "fit"].append(t)
-        t, pred = timed(lambda: est.predict(X))
+        t, pred = timed(est.predict, X)
         times["sk_mtl", "predict"].append(t)
 
         net = skorch_net(batch_size, device)
-        t, _ = timed(lambda: net.fit(X, Y))
+        t, _ = timed(net.fit, X, Y)
         times["skorch", "fit"].append(t)
-        t, _ = timed(lambda: net.forward(X))
+        t, _ = timed(net.forward, X)
         times["skorch", "predict"].append(t)
     acc = {"hand": (hand_pred == Y).mean(axis=0), "sk_mtl": (pred == Y).mean(axis=0)}
     return {k: statistics.median(v) for k, v in times.items()}, acc
