@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.metrics import get_scorer
+from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted
 
@@ -55,6 +56,11 @@ class _TaskScorer:
         self.scoring = scoring
 
     def __call__(self, estimator, X, y, sample_weight=None):
+        # In a Pipeline, score the final multi-task step on the transformed input.
+        while isinstance(estimator, Pipeline):
+            if len(estimator) > 1:
+                X = estimator[:-1].transform(X)
+            estimator = estimator[-1]
         check_is_fitted(estimator)
         if self.task not in estimator.task_names_:
             raise ValueError(
@@ -84,7 +90,8 @@ class _TaskScorer:
 def task_scorer(task: str, scoring: str | Callable | None = None) -> Callable:
     """Make a scorer that scores one task of a multi-task estimator.
 
-    Rows where ``task`` has no label (NaN, ``None``, ``pd.NA``) are left out.
+    Rows where ``task`` has no label (NaN, ``None``, ``pd.NA``) are left out. The estimator
+    may be a multi-task estimator or a ``Pipeline`` ending in one.
 
     Parameters
     ----------

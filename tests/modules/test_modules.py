@@ -1,0 +1,261 @@
+"""Tests for sk_mtl.modules: masked losses, the MLP trunk, width inference, MultiTaskModule."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sk_mtl.modules import (
+    ACTIVATIONS,
+    BinaryCrossEntropyLoss,
+    CrossEntropyLoss,
+    MLPTrunk,
+    MultilabelLoss,
+    MultiTaskModule,
+    RegressionLoss,
+    infer_out_features,
+    make_activation,
+)
+
+N = 8
+MASK = torch.tensor([True, False, True, True, False, True, False, True])
+
+
+def _case(kind, seed=0):
+    """``(loss module, pred, target, plain_loss_fn)`` for one loss kind."""
+    g = torch.Generator().manual_seed(seed)
+    if kind == "binary":
+        pred = torch.randn(N, 1, generator=g)
+        target = torch.randint(0, 2, (N,), generator=g).float()
+        return BinaryCrossEntropyLoss(), pred, target, lambda p, t: (
+            F.binary_cross_entropy_with_logits(p.squeeze(-1), t)
+        )
+    if kind == "multiclass":
+        pred = torch.randn(N, 4, generator=g)
+        target = torch.randint(0, 4, (N,), generator=g)
+        return CrossEntropyLoss(), pred, target, F.cross_entropy
+    if kind == "multiclass_smooth":
+        pred = torch.randn(N, 4, generator=g)
+        target = torch.randint(0, 4, (N,), generator=g)
+        return CrossEntropyLoss(label_smoothing=0.1), pred, target, lambda p, t: (
+            F.cross_entropy(p, t, label_smoothing=0.1)
+        )
+    if kind == "multilabel":
+        pred = torch.randn(N, 3, generator=g)
+        target = torch.randint(0, 2, (N, 3), generator=g).float()
+        return MultilabelLoss(), pred, target, F.binary_cross_entropy_with_logits
+    fns = {"squared_error": F.mse_loss, "absolute_error": F.l1_loss, "huber": F.huber_loss}
+    pred = 2 * torch.randn(N, 1, generator=g)
+    target = torch.randn(N, generator=g)
+    return RegressionLoss(kind), pred, target, lambda p, t: fns[kind](p.squeeze(-1), t)
+
+
+KINDS = [
+    "binary",
+    "multiclass",
+    "multiclass_smooth",
+    "multilabel",
+    "squared_error",
+    "absolute_error",
+    "huber",
+]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_masked_loss_equals_plain_loss_on_labelled_rows(kind):
+    loss, pred, target, plain = _case(kind)
+    pred = pred.requires_grad_()
+    # Rows outside the mask get absurd targets where that is possible: they must not count.
+    if target.dtype.is_floating_point and kind not in ("binary", "multilabel"):
+        target = torch.where(MASK, target, torch.full_like(target, 1e6))
+    value = loss(pred, target, MASK)
+    expected = plain(pred.detach()[MASK], target[MASK])
+    torch.testing.assert_close(value, expected)
+
+    # Gradient: that of the plain loss on the labelled rows, zero on the others.
+    value.backward()
+    ref_pred = pred.detach()[MASK].clone().requires_grad_()
+    plain(ref_pred, target[MASK]).backward()
+    torch.testing.assert_close(pred.grad[MASK], ref_pred.grad)
+    assert torch.count_nonzero(pred.grad[~MASK]) == 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_loss_without_mask_is_plain_loss(kind):
+    loss, pred, target, plain = _case(kind, seed=1)
+    torch.testing.assert_close(loss(pred, target), plain(pred, target))
+    torch.testing.assert_close(loss(pred, target, None), plain(pred, target))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_all_true_mask_equals_no_mask(kind):
+    loss, pred, target, _ = _case(kind, seed=2)
+    mask = torch.ones(N, dtype=torch.bool)
+    torch.testing.assert_close(loss(pred, target, mask), loss(pred, target))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_all_masked_batch_gives_zero_loss_and_zero_grad(kind):
+    loss, pred, target, _ = _case(kind, seed=3)
+    pred = pred.requires_grad_()
+    value = loss(pred, target, torch.zeros(N, dtype=torch.bool))
+    assert value.item() == 0.0
+    assert torch.isfinite(value)
+    value.backward()
+    assert pred.grad is not None
+    assert torch.count_nonzero(pred.grad) == 0
+
+
+def test_binary_masked_loss_hand_computed():
+    # Two labelled rows: logit 0 with target 1 -> log 2; logit log(3) with target 0 -> log 4.
+    pred = torch.tensor([[0.0], [5.0], [torch.log(torch.tensor(3.0))]])
+    target = torch.tensor([1.0, 0.0, 0.0])
+    mask = torch.tensor([True, False, True])
+    value = BinaryCrossEntropyLoss()(pred, target, mask)
+    expected = (torch.log(torch.tensor(2.0)) + torch.log(torch.tensor(4.0))) / 2
+    torch.testing.assert_close(value, expected)
+
+
+def test_regression_loss_unknown_name():
+    with pytest.raises(KeyError):
+        RegressionLoss("l3")
+
+
+# --------------------------------------------------------------------------- trunks
+def test_mlp_trunk_layer_structure_full():
+    trunk = MLPTrunk(6, (8, 4), activation="tanh", dropout=0.25, batch_norm=True)
+    types = [type(layer) for layer in trunk.layers]
+    assert types == [
+        nn.Linear, nn.BatchNorm1d, nn.Tanh, nn.Dropout,
+        nn.Linear, nn.BatchNorm1d, nn.Tanh, nn.Dropout,
+    ]  # fmt: skip
+    assert (trunk.layers[0].in_features, trunk.layers[0].out_features) == (6, 8)
+    assert (trunk.layers[4].in_features, trunk.layers[4].out_features) == (8, 4)
+    assert trunk.layers[1].num_features == 8
+    assert trunk.layers[3].p == 0.25
+    assert trunk.out_features == 4
+    trunk.eval()
+    assert trunk(torch.randn(5, 6)).shape == (5, 4)
+
+
+def test_mlp_trunk_plain():
+    trunk = MLPTrunk(3, (5,))
+    assert [type(layer) for layer in trunk.layers] == [nn.Linear, nn.ReLU]
+    assert trunk.out_features == 5
+
+
+def test_mlp_trunk_without_hidden_layers_is_identity():
+    trunk = MLPTrunk(3, ())
+    assert len(trunk.layers) == 0
+    assert trunk.out_features == 3
+    x = torch.randn(4, 3)
+    torch.testing.assert_close(trunk(x), x)
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_mlp_trunk_activation_names(name):
+    trunk = MLPTrunk(3, (4,), activation=name)
+    assert type(trunk.layers[1]) is ACTIVATIONS[name]
+    assert type(make_activation(name)) is ACTIVATIONS[name]
+
+
+def test_activation_table_has_common_names():
+    assert {"relu", "tanh", "gelu", "elu", "leaky_relu", "sigmoid", "identity"} <= set(
+        ACTIVATIONS
+    )
+
+
+def test_mlp_trunk_activation_class():
+    trunk = MLPTrunk(3, (4, 2), activation=nn.Softplus)
+    assert type(trunk.layers[1]) is nn.Softplus
+    # One fresh instance per layer.
+    assert trunk.layers[1] is not trunk.layers[3]
+
+
+def test_unknown_activation_lists_names():
+    with pytest.raises(ValueError, match=r"activation='swishy'.*'relu'"):
+        MLPTrunk(3, (4,), activation="swishy")
+
+
+def test_bad_activation_type():
+    with pytest.raises(TypeError, match="activation"):
+        make_activation(nn.ReLU())  # an instance, not a class
+
+
+# --------------------------------------------------------------------------- width inference
+def test_infer_out_features_from_attribute():
+    assert infer_out_features(MLPTrunk(3, (7,)), 3) == 7
+    assert infer_out_features(nn.Linear(3, 9), 3) == 9
+
+
+def test_infer_out_features_by_dry_run():
+    trunk = nn.Sequential(nn.Linear(3, 5), nn.BatchNorm1d(5), nn.ReLU())
+    assert not hasattr(trunk, "out_features")
+    assert trunk.training
+    before = {k: v.clone() for k, v in trunk.state_dict().items()}
+    assert infer_out_features(trunk, 3) == 5
+    # Mode restored and BatchNorm running statistics untouched (the dry run is in eval mode).
+    assert trunk.training
+    for key, value in trunk.state_dict().items():
+        torch.testing.assert_close(value, before[key])
+    trunk.eval()
+    assert infer_out_features(trunk, 3) == 5
+    assert not trunk.training
+
+
+def test_infer_out_features_parameter_free_module():
+    assert infer_out_features(nn.Flatten(), 4) == 4
+
+
+class _Broken(nn.Module):
+    def forward(self, x):
+        raise RuntimeError("boom")
+
+
+class _ThreeD(nn.Module):
+    def forward(self, x):
+        return x.unsqueeze(1)
+
+
+def test_infer_out_features_failing_trunk():
+    with pytest.raises(ValueError, match=r"custom trunk _Broken failed.*\(2, 4\).*boom"):
+        infer_out_features(_Broken(), 4)
+    with pytest.raises(ValueError, match=r"Sequential failed.*\(2, 4\)"):
+        infer_out_features(nn.Sequential(nn.Linear(3, 2)), 4)
+
+
+def test_infer_out_features_non_2d_output():
+    with pytest.raises(ValueError, match="2-D tensor"):
+        infer_out_features(_ThreeD(), 4)
+
+
+# --------------------------------------------------------------------------- MultiTaskModule
+def test_multitask_module_outputs_dict_keyed_by_task_names():
+    heads = {"quality": 1, "wine.color": 2, "tags/x": 3, "0": 4}
+    module = MultiTaskModule(MLPTrunk(5, (6,)), 6, heads)
+    out = module(torch.randn(7, 5))
+    assert list(out) == list(heads)
+    for name, size in heads.items():
+        assert out[name].shape == (7, size)
+    assert module.task_names == list(heads)
+    # Every head is a registered, trainable submodule.
+    n_params = sum(p.numel() for p in module.parameters())
+    assert n_params == (5 * 6 + 6) + sum(6 * s + s for s in heads.values())
+    sum(o.sum() for o in out.values()).backward()
+    assert all(p.grad is not None for p in module.parameters())
+
+
+def test_multitask_module_state_dict_round_trip():
+    torch.manual_seed(0)
+    a = MultiTaskModule(nn.Linear(3, 4), 4, {"a.b": 1, "c": 2})
+    b = MultiTaskModule(nn.Linear(3, 4), 4, {"a.b": 1, "c": 2})
+    b.load_state_dict(a.state_dict())
+    x = torch.randn(2, 3)
+    for name in ("a.b", "c"):
+        torch.testing.assert_close(a(x)[name], b(x)[name])
+
+
+def test_multitask_module_heads_are_distinct():
+    module = MultiTaskModule(nn.Identity(), 3, {"a": 2, "b": 2})
+    assert module.heads[0] is not module.heads[1]
+    assert module.heads[0].in_features == 3
