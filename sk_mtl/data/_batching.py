@@ -116,7 +116,8 @@ class BatchIterator:
                 rows = x_rows = slice(start, start + bs)
             Xb = data.X[x_rows]
             if sparse:
-                Xb = torch.from_numpy(Xb.toarray()).to(self.device)
+                Xb = torch.from_numpy(Xb.toarray())
+            Xb = Xb.to(self.device, non_blocking=True)  # no-op when already there
             ys = {}
             for task, target in data.targets.items():
                 mask = data.masks.get(task)

@@ -361,6 +361,11 @@ class BaseMultiTaskNet(BaseEstimator):
             encoded[name] = torch.from_numpy(target).to(device)
             masks[name] = None if labelled.all() else torch.from_numpy(labelled).to(device)
             if name == self.stratify:
+                if target.ndim != 1:
+                    raise ValueError(
+                        f"stratify={name!r} needs a single-label classification task; task "
+                        f"{name!r} is {tasks[name].kind!r}."
+                    )
                 codes = np.where(labelled, target.astype(np.int64), -1)
         X_data = X if sp.issparse(X) else torch.from_numpy(np.ascontiguousarray(X)).to(device)
         data = TensorData(X_data, encoded, masks)
