@@ -68,7 +68,7 @@ def infer_kind(values: np.ndarray, name: str) -> str:
         return "multilabel"
     try:
         target_type = type_of_target(values, input_name=f"task {name!r}")
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:  # TypeError: unorderable mixed labels
         raise ValueError(f"Cannot infer the kind of task {name!r}: {exc}") from None
     kinds = {"continuous": "regression", "binary": "binary", "multiclass": "multiclass"}
     if target_type not in kinds:
