@@ -81,6 +81,14 @@ class BatchIterator:
         Source of the permutations, so shuffling is reproducible.
     device : str or torch.device, default="cpu"
         Device that the dense tensors live on and sparse batches are densified onto.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_mtl.data import BatchIterator, TensorData
+    >>> data = TensorData(torch.arange(10.0).reshape(5, 2), {"t": torch.arange(5.0)}, {"t": None})
+    >>> [(xb.shape[0], yb["t"][0].tolist()) for xb, yb in BatchIterator(data, batch_size=2)]
+    [(2, [0.0, 1.0]), (2, [2.0, 3.0]), (1, [4.0])]
     """
 
     def __init__(

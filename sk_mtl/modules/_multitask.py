@@ -23,6 +23,14 @@ class MultiTaskModule(nn.Module):
 
     The forward pass returns ``{task_name: Tensor(n, head_size)}``. Heads are held in an
     ``nn.ModuleList`` so task names may contain any character (``nn.ModuleDict`` forbids dots).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_mtl.modules import MLPTrunk, MultiTaskModule
+    >>> net = MultiTaskModule(MLPTrunk(4, (8,)), 8, {"price": 1, "grade.v2": 3})
+    >>> {name: out.shape for name, out in net(torch.zeros(2, 4)).items()}
+    {'price': torch.Size([2, 1]), 'grade.v2': torch.Size([2, 3])}
     """
 
     def __init__(self, trunk: nn.Module, trunk_width: int, head_sizes: Mapping[str, int]):

@@ -56,6 +56,14 @@ class MLPTrunk(nn.Module):
         Dropout probability after each hidden layer.
     batch_norm : bool, default=False
         Whether to insert ``BatchNorm1d`` before each activation.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_mtl.modules import MLPTrunk
+    >>> trunk = MLPTrunk(4, hidden_dims=(8, 3), dropout=0.1)
+    >>> trunk.out_features, trunk(torch.zeros(5, 4)).shape
+    (3, torch.Size([5, 3]))
     """
 
     def __init__(

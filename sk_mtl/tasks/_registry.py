@@ -22,7 +22,15 @@ _COLLECTIONS = (list, tuple, set, frozenset, np.ndarray)
 
 
 def make_task(spec: str | Task, name: str) -> Task:
-    """A fresh, unfitted task from a kind name or a task object (which is cloned)."""
+    """A fresh, unfitted task from a kind name or a task object (which is cloned).
+
+    Examples
+    --------
+    >>> from sk_mtl.tasks import RegressionTask, make_task
+    >>> make_task("binary", name="color")
+    BinaryTask()
+    >>> make_task(RegressionTask(loss="huber"), name="quality")
+    RegressionTask(loss='huber')"""
     if isinstance(spec, str):
         try:
             return TASK_KINDS[spec]()
@@ -63,6 +71,17 @@ def infer_kind(values: np.ndarray, name: str) -> str:
     Collections of labels give ``"multilabel"``; non-integer numbers ``"regression"``;
     two distinct labels ``"binary"``; more ``"multiclass"``. Integer-valued numbers count as
     classes, as in scikit-learn: declare ``tasks={name: "regression"}`` for counts or grades.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_mtl.tasks import infer_kind
+    >>> infer_kind(np.array([0.5, 1.7, 2.2]), name="alcohol")
+    'regression'
+    >>> infer_kind(np.array(["red", "white"], dtype=object), name="color")
+    'binary'
+    >>> infer_kind(np.array([3, 5, 9]), name="quality")
+    'multiclass'
     """
     if values.dtype == object and len(values) and isinstance(values[0], _COLLECTIONS):
         return "multilabel"

@@ -14,7 +14,13 @@ WEIGHTINGS: dict[str, type[LossWeighting]] = {"static": StaticWeighting}
 
 
 def make_weighting(spec: str | LossWeighting) -> LossWeighting:
-    """A fresh weighting object from a name in :data:`WEIGHTINGS` or a (cloned) object."""
+    """A fresh weighting object from a name in :data:`WEIGHTINGS` or a (cloned) object.
+
+    Examples
+    --------
+    >>> from sk_mtl.weighting import make_weighting
+    >>> make_weighting("static")
+    StaticWeighting()"""
     if isinstance(spec, str):
         try:
             return WEIGHTINGS[spec]()
