@@ -139,9 +139,7 @@ def test_task_scorers_key_naming():
     def custom(estimator, X, y):
         return 0.0
 
-    scorers = task_scorers(
-        {"c": [None, "accuracy", custom, "roc_auc"], "r": "r2", "r.2": None}
-    )
+    scorers = task_scorers({"c": [None, "accuracy", custom, "roc_auc"], "r": "r2", "r.2": None})
     assert sorted(scorers) == ["c", "c_2", "c_accuracy", "c_roc_auc", "r.2", "r_r2"]
     assert scorers["c_accuracy"].task == "c"
     assert scorers["c_accuracy"].scoring == "accuracy"

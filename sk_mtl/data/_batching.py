@@ -76,7 +76,8 @@ class BatchIterator:
     batch_size : int
         Rows per batch; ``-1`` means all rows in one batch.
     shuffle : bool, default=False
-        Draw a new permutation each epoch (with ``generator``).
+        Draw a new permutation each epoch (with ``generator``). This is the training mode: a
+        last batch of a single row is then merged into the one before it.
     generator : torch.Generator, optional
         Source of the permutations, so shuffling is reproducible.
     device : str or torch.device, default="cpu"
@@ -107,7 +108,10 @@ class BatchIterator:
 
     def __len__(self) -> int:
         n = len(self.data)
-        return (n + self.batch_size - 1) // self.batch_size
+        count = (n + self.batch_size - 1) // self.batch_size
+        if self.shuffle and count > 1 and n % self.batch_size == 1:
+            count -= 1
+        return count
 
     def __iter__(self) -> Iterator[Batch]:
         data, bs, n = self.data, self.batch_size, len(self.data)
@@ -116,12 +120,18 @@ class BatchIterator:
             perm = torch.randperm(n, generator=self.generator)
             perm_np = perm.numpy()
             perm = perm.to(self.device)
-        for start in range(0, n, bs):
+        starts = list(range(0, n, bs))
+        if self.shuffle and len(starts) > 1 and n - starts[-1] == 1:
+            # A one-row training batch breaks BatchNorm and gives a noisy step: the row joins
+            # the batch before it.
+            starts.pop()
+        ends = [*starts[1:], n]
+        for start, end in zip(starts, ends):
             if self.shuffle:
-                rows = perm[start : start + bs]
-                x_rows = perm_np[start : start + bs] if sparse else rows
+                rows = perm[start:end]
+                x_rows = perm_np[start:end] if sparse else rows
             else:
-                rows = x_rows = slice(start, start + bs)
+                rows = x_rows = slice(start, end)
             Xb = data.X[x_rows]
             if sparse:
                 Xb = torch.from_numpy(Xb.toarray())

@@ -378,6 +378,12 @@ class BaseMultiTaskNet(BaseEstimator):
                 len(data), self.validation_fraction, codes, seed, task_name=self.stratify
             )
             data, valid = data.take(train_idx), data.take(valid_idx)
+        elif self.early_stopping:
+            raise ValueError(
+                f"early_stopping=True needs validation rows, but validation_fraction="
+                f"{self.validation_fraction} of {len(data)} rows holds out none; use more rows, "
+                "a larger validation_fraction, or early_stopping=False."
+            )
 
         self.tasks_ = tasks
         self.task_names_ = names
@@ -395,9 +401,10 @@ class BaseMultiTaskNet(BaseEstimator):
 
     def _build_module(self, n_features: int, tasks: dict[str, Task]) -> nn.Module:
         if self.trunk is None:
-            dims = (self.hidden_dims,) if isinstance(self.hidden_dims, int) else self.hidden_dims
-            trunk = MLPTrunk(n_features, tuple(dims), self.activation, self.dropout,
-                             self.batch_norm)
+            dims = self.hidden_dims
+            dims = (dims,) if isinstance(dims, numbers.Integral) else dims
+            dims = tuple(int(d) for d in dims)
+            trunk = MLPTrunk(n_features, dims, self.activation, self.dropout, self.batch_norm)
         elif isinstance(self.trunk, nn.Module):
             trunk = copy.deepcopy(self.trunk)
         else:

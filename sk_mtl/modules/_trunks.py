@@ -93,10 +93,8 @@ class MLPTrunk(nn.Module):
 
 
 def infer_out_features(trunk: nn.Module, in_features: int) -> int:
-    """Width of ``trunk``'s output: its ``out_features`` attribute, else a dry run on 2 rows."""
-    width = getattr(trunk, "out_features", None)
-    if isinstance(width, int):
-        return width
+    """Width of ``trunk``'s output, read from a dry run on 2 rows (which also checks that the
+    trunk accepts ``in_features`` inputs before any training starts)."""
     was_training = trunk.training
     trunk.eval()
     try:

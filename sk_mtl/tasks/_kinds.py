@@ -163,6 +163,11 @@ class MultilabelTask(_ClassificationTask):
     def fit(self, values: np.ndarray, name: str) -> MultilabelTask:
         labels = set()
         for row in values:
+            if isinstance(row, (str, bytes)) or not hasattr(row, "__iter__"):
+                raise ValueError(
+                    f"Task {name!r} is multilabel: each labelled row must be a list, tuple or "
+                    f"set of labels, got {row!r}."
+                )
             labels.update(row)
         if not labels:
             raise ValueError(f"Task {name!r} (multilabel) has no label in any labelled row.")

@@ -113,9 +113,7 @@ def test_missing_mask_float_nan():
 
 def test_missing_mask_object_none_nan_pd_na():
     column = np.array(["a", None, np.nan, pd.NA, "b", float("nan")], dtype=object)
-    np.testing.assert_array_equal(
-        missing_mask(column), [False, True, True, True, False, True]
-    )
+    np.testing.assert_array_equal(missing_mask(column), [False, True, True, True, False, True])
 
 
 def test_missing_mask_no_missing_for_ints_bools_strings():
@@ -236,7 +234,7 @@ def test_batch_size_minus_one_is_one_batch():
     data = _data(10)
     it = BatchIterator(data, -1)
     assert len(it) == 1
-    (Xb, ys), = list(it)
+    ((Xb, ys),) = list(it)
     assert Xb.shape == (10, 2)
     assert ys["a"][0].shape == (10,)
     shuffled = list(BatchIterator(data, -1, shuffle=True, generator=torch.Generator()))
@@ -257,7 +255,7 @@ def test_sparse_input_densified_per_batch():
 
 
 def test_batches_without_targets():
-    (Xb, ys), = list(BatchIterator(TensorData(torch.zeros(3, 2)), 10))
+    ((Xb, ys),) = list(BatchIterator(TensorData(torch.zeros(3, 2)), 10))
     assert Xb.shape == (3, 2)
     assert ys == {}
 

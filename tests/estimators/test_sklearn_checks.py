@@ -20,11 +20,15 @@ _FLOAT32_SUBSET = (
     "float32 matmuls of another batch shape round differently in the last bit (~3e-7 "
     "relative); the check's tolerance is 1e-7"
 )
-EXPECTED_FAILURES = {"check_methods_subset_invariance": _FLOAT32_SUBSET}
+# Only the regressor's predict returns the raw float outputs; the classifiers' labels and
+# probabilities pass the check on its data.
+EXPECTED_FAILURES = {
+    "MultiTaskNetRegressor": {"check_methods_subset_invariance": _FLOAT32_SUBSET},
+}
 
 
 def _expected_failed_checks(estimator):
-    return EXPECTED_FAILURES
+    return EXPECTED_FAILURES.get(type(estimator).__name__, {})
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)

@@ -27,8 +27,11 @@ def _case(kind, seed=0):
     if kind == "binary":
         pred = torch.randn(N, 1, generator=g)
         target = torch.randint(0, 2, (N,), generator=g).float()
-        return BinaryCrossEntropyLoss(), pred, target, lambda p, t: (
-            F.binary_cross_entropy_with_logits(p.squeeze(-1), t)
+        return (
+            BinaryCrossEntropyLoss(),
+            pred,
+            target,
+            lambda p, t: F.binary_cross_entropy_with_logits(p.squeeze(-1), t),
         )
     if kind == "multiclass":
         pred = torch.randn(N, 4, generator=g)
@@ -37,8 +40,11 @@ def _case(kind, seed=0):
     if kind == "multiclass_smooth":
         pred = torch.randn(N, 4, generator=g)
         target = torch.randint(0, 4, (N,), generator=g)
-        return CrossEntropyLoss(label_smoothing=0.1), pred, target, lambda p, t: (
-            F.cross_entropy(p, t, label_smoothing=0.1)
+        return (
+            CrossEntropyLoss(label_smoothing=0.1),
+            pred,
+            target,
+            lambda p, t: F.cross_entropy(p, t, label_smoothing=0.1),
         )
     if kind == "multilabel":
         pred = torch.randn(N, 3, generator=g)
@@ -160,9 +166,7 @@ def test_mlp_trunk_activation_names(name):
 
 
 def test_activation_table_has_common_names():
-    assert {"relu", "tanh", "gelu", "elu", "leaky_relu", "sigmoid", "identity"} <= set(
-        ACTIVATIONS
-    )
+    assert {"relu", "tanh", "gelu", "elu", "leaky_relu", "sigmoid", "identity"} <= set(ACTIVATIONS)
 
 
 def test_mlp_trunk_activation_class():

@@ -152,9 +152,7 @@ def test_multilabel_fit_encode_decode_proba_score():
     labelled = np.array([True, False, True, True])
     encoded = task.encode(column, labelled)
     assert encoded.dtype == np.float32
-    np.testing.assert_array_equal(
-        encoded, [[1, 1, 0], [0, 0, 0], [0, 0, 0], [1, 0, 1]]
-    )
+    np.testing.assert_array_equal(encoded, [[1, 1, 0], [0, 0, 0], [0, 0, 0], [1, 0, 1]])
 
     decoded = task.decode(np.array([[1.0, -1.0, 2.0], [-1.0, -1.0, -1.0]]))
     assert decoded[0] == ("dry", "sweet")
@@ -178,6 +176,13 @@ def test_multilabel_without_any_label_raises_naming_task():
 def test_multilabel_mixed_label_types_raise_naming_task():
     with pytest.raises(ValueError, match=r"'tags'.*mixes label types"):
         MultilabelTask().fit(_objects(["a", 1], [2]), name="tags")
+
+
+def test_multilabel_rows_must_be_collections_not_strings():
+    """A string is one label, not a collection of characters: declaring "multilabel" on a
+    column of plain strings is an error naming the task."""
+    with pytest.raises(ValueError, match="'tags'"):
+        MultilabelTask().fit(np.array(["ab", "b"], dtype=object), name="tags")
 
 
 # --------------------------------------------------------------------------- RegressionTask
