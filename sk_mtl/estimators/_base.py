@@ -393,7 +393,9 @@ class BaseMultiTaskNet(BaseEstimator):
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
             module = self._build_module(X.shape[1], tasks)
-            criterion = MultiTaskCriterion({n: t.make_loss() for n, t in tasks.items()})
+            criterion = MultiTaskCriterion(
+                {n: t.make_loss() for n, t in tasks.items()}, weighting.make_module()
+            )
             self.net_ = self._build_net(module, criterion, weighting, valid, seed, device)
             self.net_.fit(data, None)
         self.net_.train_split = None  # do not keep (and pickle) the validation data

@@ -14,18 +14,25 @@ from skorch import NeuralNet
 from torch import Tensor, nn
 
 from ..data import BatchIterator, TensorData
-from ..weighting import LossWeighting
+from ..weighting import Weighting
 
 __all__ = ["MultiTaskCriterion", "MultiTaskSkorchNet"]
 
 
 class MultiTaskCriterion(nn.Module):
-    """Per-task masked losses: ``({task: pred}, {task: (target, mask)}) -> {task: loss}``."""
+    """Per-task masked losses: ``({task: pred}, {task: (target, mask)}) -> {task: loss}``.
 
-    def __init__(self, losses: Mapping[str, nn.Module]) -> None:
+    ``weighting_module`` holds the learnable parameters of the task weighting, if any, so that
+    skorch trains, moves and saves them with the network.
+    """
+
+    def __init__(
+        self, losses: Mapping[str, nn.Module], weighting_module: nn.Module | None = None
+    ) -> None:
         super().__init__()
         self.task_names = list(losses)
         self.losses = nn.ModuleList(losses.values())
+        self.weighting_module = weighting_module
 
     def forward(
         self, preds: Mapping[str, Tensor], targets: Mapping[str, tuple[Tensor, Tensor | None]]
@@ -42,8 +49,9 @@ class MultiTaskSkorchNet(NeuralNet):
     Differences from ``NeuralNet``:
 
     - batches are sliced from whole tensors by :class:`~sk_mtl.data.BatchIterator`;
-    - the criterion returns one loss per task and ``weighting`` combines them into the
-      objective (plus the L1/L2 penalties) that is back-propagated;
+    - the criterion returns one loss per task and ``weighting.backward`` turns them into
+      gradients (a weighted sum, or an aggregation of per-task gradients), plus the
+      gradients of the L1/L2 penalties;
     - ``history`` gets ``train_loss_<task>`` / ``valid_loss_<task>`` (means over labelled rows),
       ``train_objective`` (the weighted, penalised loss) and ``weight_<task>`` every epoch;
       ``train_loss`` / ``valid_loss`` are the unweighted sums of task losses, so early stopping
@@ -53,7 +61,7 @@ class MultiTaskSkorchNet(NeuralNet):
     def __init__(
         self,
         *args,
-        weighting: LossWeighting,
+        weighting: Weighting,
         lambda_l1: float = 0.0,
         lambda_l2: float = 0.0,
         shuffle_seed: int = 0,
@@ -100,20 +108,20 @@ class MultiTaskSkorchNet(NeuralNet):
         return total
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
+        """``(objective, {task: loss})``; the objective is ``weighting.combine`` of the losses."""
         task_losses = self.criterion_(y_pred, y_true)
-        objective = self.weighting.combine(task_losses)
-        if training:
-            penalty = self.penalty()
-            if penalty is not None:
-                objective = objective + penalty
-        return objective, task_losses
+        return self.weighting.combine(task_losses), task_losses
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
         Xi, yi = batch
         y_pred = self.infer(Xi, **fit_params)
-        objective, task_losses = self.get_loss(y_pred, yi, X=Xi, training=True)
-        objective.backward()
+        task_losses = self.criterion_(y_pred, yi)
+        objective = self.weighting.backward(task_losses, self.module_)
+        penalty = self.penalty()
+        if penalty is not None:
+            penalty.backward()
+            objective = objective + penalty.detach()
         return {"loss": objective, "y_pred": y_pred, "task_losses": task_losses}
 
     def validation_step(self, batch, **fit_params):
@@ -153,15 +161,18 @@ class MultiTaskSkorchNet(NeuralNet):
         self.history.record(prefix + "_batch_count", batch_count)
         if not batch_count:
             return
+        epoch_losses = {}
         for name in names:
             values = torch.stack(losses[name]).double().cpu()
             weights = torch.tensor([float(c) for c in counts[name]], dtype=torch.float64)
             total = float(weights.sum())
             mean = float((values * weights).sum() / total) if total else float("nan")
             self.history.record(f"{prefix}_loss_{name}", mean)
+            epoch_losses[name] = mean
         if training:
             values = torch.stack(objectives).double().cpu()
             weights = torch.tensor(sizes, dtype=torch.float64)
             self.history.record("train_objective", float((values * weights).sum() / weights.sum()))
             for name, weight in self.weighting.current_weights().items():
                 self.history.record(f"weight_{name}", weight)
+            self.weighting.epoch_end(epoch_losses)

@@ -1,10 +1,28 @@
-"""Ways to combine per-task losses into the training objective.
+"""Ways to turn per-task losses into gradients: static weights and adaptive strategies.
 
-``weighting=`` takes a name from :data:`WEIGHTINGS` or a :class:`LossWeighting` object.
+``weighting=`` takes a name from :data:`WEIGHTINGS` or a :class:`Weighting` object, whose
+hyper-parameters are then searchable as ``weighting__<param>``. Loss-level methods
+(:class:`LossWeighting`) combine the losses into one scalar; gradient-level methods
+(:class:`GradientWeighting`) aggregate per-task gradients on the shared parameters.
 """
 
-from ._base import LossWeighting
+from ._adaptive import DWAWeighting, GradNormWeighting, UncertaintyWeighting
+from ._base import GradientWeighting, LossWeighting, Weighting
+from ._gradient import MGDAWeighting, PCGradWeighting, min_norm_weights
 from ._registry import WEIGHTINGS, make_weighting
 from ._static import StaticWeighting
 
-__all__ = ["WEIGHTINGS", "LossWeighting", "StaticWeighting", "make_weighting"]
+__all__ = [
+    "WEIGHTINGS",
+    "DWAWeighting",
+    "GradNormWeighting",
+    "GradientWeighting",
+    "LossWeighting",
+    "MGDAWeighting",
+    "PCGradWeighting",
+    "StaticWeighting",
+    "UncertaintyWeighting",
+    "Weighting",
+    "make_weighting",
+    "min_norm_weights",
+]

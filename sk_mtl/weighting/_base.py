@@ -1,32 +1,117 @@
-"""The loss-weighting contract: per-task losses in, one scalar to back-propagate out."""
+"""The weighting contracts: per-task losses in, gradients on the parameters out.
+
+Two small contracts share one entry point, :meth:`Weighting.backward`, so the training step
+never asks what kind of method it runs:
+
+- :class:`LossWeighting` combines the task losses into one scalar (:meth:`combine`) and
+  back-propagates it (static weights, uncertainty weighting, DWA, GradNorm);
+- :class:`GradientWeighting` takes one gradient per task on the shared (trunk) parameters
+  and aggregates them into one (:meth:`aggregate`) (PCGrad, MGDA); task-specific parameters
+  (the heads) get the gradient of the weighted sum of losses as usual.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import torch
 from sklearn.base import BaseEstimator
-from torch import Tensor
+from torch import Tensor, nn
 
-__all__ = ["LossWeighting"]
+__all__ = ["GradientWeighting", "LossWeighting", "Weighting"]
 
 
-class LossWeighting(BaseEstimator):
-    """Combines the per-task losses of a batch into the training objective.
+class Weighting(BaseEstimator):
+    """Turns the per-task losses of a batch into parameter gradients.
 
-    Subclasses implement :meth:`combine`; their hyper-parameters are constructor arguments,
-    as for any scikit-learn estimator. :meth:`bind` is called once at the start of training
-    with the task names and the user's static ``task_weights`` (every task present).
+    Hyper-parameters are constructor arguments, as for any scikit-learn estimator (so they
+    are reachable as ``weighting__<param>`` in a search). State made for a fit ends with
+    ``_`` and is created in :meth:`bind`, which the estimator calls once per fit.
     """
 
     def bind(self, task_names: Sequence[str], task_weights: Mapping[str, float]) -> None:
-        """Prepare for training on ``task_names`` with the given static weights."""
+        """Prepare for training on ``task_names`` with the user's static ``task_weights``."""
         self.task_names_ = list(task_names)
         self.weights_ = {name: float(task_weights[name]) for name in self.task_names_}
 
+    def make_module(self) -> nn.Module | None:
+        """Learnable parameters of the weighting, trained by the network's optimizer.
+
+        Called once after :meth:`bind`; the module is held by the criterion so it moves to the
+        device and is saved with the network. ``None`` when there is nothing to learn.
+        """
+        return None
+
     def combine(self, losses: Mapping[str, Tensor]) -> Tensor:
-        """The scalar objective for one batch from ``{task: mean loss}``."""
+        """The scalar objective of a batch (also logged for validation batches)."""
+        return _weighted_sum(losses, self.weights_)
+
+    def backward(self, losses: Mapping[str, Tensor], module: nn.Module) -> Tensor:
+        """Write the gradients of one training batch into ``.grad``; return the objective.
+
+        ``module`` is the network: ``module.trunk`` holds the shared parameters and
+        ``module.heads`` the task-specific ones.
+        """
         raise NotImplementedError
 
+    def epoch_end(self, epoch_losses: Mapping[str, float]) -> None:
+        """Called after each training epoch with the mean training loss of each task."""
+
     def current_weights(self) -> dict[str, float]:
-        """The effective weight of each task now (logged in ``history`` every epoch)."""
+        """The effective weight of each task (logged in ``history`` as ``weight_<task>``)."""
         return dict(self.weights_)
+
+
+class LossWeighting(Weighting):
+    """A weighting that combines task losses into one scalar and back-propagates it."""
+
+    def backward(self, losses: Mapping[str, Tensor], module: nn.Module) -> Tensor:
+        objective = self.combine(losses)
+        objective.backward()
+        return objective.detach()
+
+
+class GradientWeighting(Weighting):
+    """A weighting that aggregates per-task gradients on the shared parameters.
+
+    Subclasses implement :meth:`aggregate`. Each task's gradient is taken of its weighted
+    loss ``w_t * L_t`` (``task_weights``), so static weights still apply.
+    """
+
+    def aggregate(self, grads: Tensor) -> Tensor:
+        """One gradient ``(n_params,)`` from the task gradients ``grads`` of shape
+        ``(n_tasks, n_params)`` (rows in ``task_names_`` order)."""
+        raise NotImplementedError
+
+    def backward(self, losses: Mapping[str, Tensor], module: nn.Module) -> Tensor:
+        shared = [p for p in module.trunk.parameters() if p.requires_grad]
+        heads = [p for p in module.heads.parameters() if p.requires_grad]
+        weighted = [self.weights_[name] * losses[name] for name in self.task_names_]
+        rows = []
+        for loss in weighted:
+            grads = torch.autograd.grad(loss, shared, retain_graph=True, allow_unused=True)
+            rows.append(
+                torch.cat([
+                    (torch.zeros_like(p) if g is None else g).reshape(-1)
+                    for p, g in zip(shared, grads)
+                ])
+            )
+        total = sum(weighted)
+        if heads:
+            torch.autograd.backward(total, inputs=heads)
+        direction = self.aggregate(torch.stack(rows))
+        offset = 0
+        for p in shared:
+            n = p.numel()
+            g = direction[offset : offset + n].view_as(p)
+            p.grad = g.clone() if p.grad is None else p.grad + g
+            offset += n
+        return total.detach()
+
+
+def _weighted_sum(losses: Mapping[str, Tensor], weights: Mapping[str, float]) -> Tensor:
+    total = None
+    for name, weight in weights.items():
+        term = losses[name] if weight == 1.0 else weight * losses[name]
+        total = term if total is None else total + term
+    return total

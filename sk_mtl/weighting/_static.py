@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from torch import Tensor
-
 from ._base import LossWeighting
 
 __all__ = ["StaticWeighting"]
@@ -23,10 +19,3 @@ class StaticWeighting(LossWeighting):
     >>> float(w.combine({"a": torch.tensor(2.0), "b": torch.tensor(4.0)}))
     4.0
     """
-
-    def combine(self, losses: Mapping[str, Tensor]) -> Tensor:
-        total = None
-        for name, weight in self.weights_.items():
-            term = losses[name] if weight == 1.0 else weight * losses[name]
-            total = term if total is None else total + term
-        return total
