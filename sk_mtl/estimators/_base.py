@@ -20,6 +20,7 @@ from torch import nn
 from ..data import TensorData, missing_mask, split_targets, validation_split
 from ..modules import ACTIVATIONS, MLPTrunk, MultiTaskModule, infer_out_features
 from ..tasks import Task, as_label_array, infer_kind, make_task
+from ..trunks import TrunkSpec, make_trunk
 from ..weighting import make_weighting
 from ._net import MultiTaskCriterion, MultiTaskSkorchNet
 
@@ -49,6 +50,7 @@ class BaseMultiTaskNet(BaseEstimator):
         *,
         tasks=None,
         task_weights=None,
+        auxiliary_tasks=None,
         weighting="static",
         hidden_dims=(100,),
         activation="relu",
@@ -75,6 +77,7 @@ class BaseMultiTaskNet(BaseEstimator):
     ):
         self.tasks = tasks
         self.task_weights = task_weights
+        self.auxiliary_tasks = auxiliary_tasks
         self.weighting = weighting
         self.hidden_dims = hidden_dims
         self.activation = activation
@@ -104,7 +107,9 @@ class BaseMultiTaskNet(BaseEstimator):
         """Set parameters; ``task_weights__<task>=w`` updates one entry of ``task_weights``.
 
         The same ``<name>__<key>`` form works for ``optimizer_params``. A new dict is stored, so
-        an estimator never changes a dict it shares with a clone.
+        an estimator never changes a dict it shares with a clone. ``weighting__<param>`` and
+        ``trunk__<param>`` on a ``weighting``/``trunk`` given by name first replace the name
+        by the object it stands for.
 
         Parameters
         ----------
@@ -120,6 +125,11 @@ class BaseMultiTaskNet(BaseEstimator):
         plain = {}
         for key, value in params.items():
             name, sep, sub = key.partition("__")
+            if sep and name in _NAMED_SPECS and name not in params:
+                current = getattr(self, name)
+                if isinstance(current, str):
+                    # "weighting__alpha" on weighting="gradnorm": switch to the object.
+                    setattr(self, name, _NAMED_SPECS[name](current))
             if sep and name in self._dict_params:
                 updates.setdefault(name, {})[sub] = value
             else:
@@ -161,10 +171,12 @@ class BaseMultiTaskNet(BaseEstimator):
                 )
             if not (isinstance(self.dropout, numbers.Real) and 0 <= self.dropout < 1):
                 raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}.")
-        elif not (isinstance(self.trunk, nn.Module) or callable(self.trunk)):
+        elif isinstance(self.trunk, str):
+            make_trunk(self.trunk)
+        elif not isinstance(self.trunk, (TrunkSpec, nn.Module)) and not callable(self.trunk):
             raise TypeError(
-                "trunk must be None, an nn.Module, or a callable n_features -> nn.Module; "
-                f"got {type(self.trunk).__name__}."
+                "trunk must be None, a name in sk_mtl.trunks.TRUNKS, a TrunkSpec, an nn.Module, "
+                f"or a callable n_features -> nn.Module; got {type(self.trunk).__name__}."
             )
         non_negative("lambda_l1", self.lambda_l1)
         non_negative("lambda_l2", self.lambda_l2)
@@ -290,6 +302,23 @@ class BaseMultiTaskNet(BaseEstimator):
     def _infer_task_kind(self, values: np.ndarray, name: str) -> str:
         return infer_kind(values, name)
 
+    def _resolve_auxiliary(self, names: list[str]) -> set[str]:
+        aux = self.auxiliary_tasks
+        if aux is None:
+            return set()
+        if isinstance(aux, str) or not all(isinstance(a, str) for a in aux):
+            raise TypeError(f"auxiliary_tasks must be a list of task names, got {aux!r}.")
+        unknown = sorted(set(aux) - set(names))
+        if unknown:
+            raise ValueError(
+                f"auxiliary_tasks {unknown} are not targets; the targets are {names}."
+            )
+        if set(aux) >= set(names):
+            raise ValueError(
+                "auxiliary_tasks cover every task: at least one task must be predicted."
+            )
+        return set(aux)
+
     def _resolve_task_weights(self, names: list[str]) -> dict[str, float]:
         given = self.task_weights or {}
         if not isinstance(given, dict):
@@ -385,10 +414,14 @@ class BaseMultiTaskNet(BaseEstimator):
                 "a larger validation_fraction, or early_stopping=False."
             )
 
+        auxiliary = self._resolve_auxiliary(names)
         self.tasks_ = tasks
-        self.task_names_ = names
+        self.task_names_ = [n for n in names if n not in auxiliary]
+        self.auxiliary_task_names_ = [n for n in names if n in auxiliary]
         self.task_weights_ = task_weights
-        self._single_output = targets.one_dimensional
+        self._single_output = targets.one_dimensional or (
+            bool(auxiliary) and len(self.task_names_) == 1
+        )
         devices = [device] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
@@ -407,6 +440,8 @@ class BaseMultiTaskNet(BaseEstimator):
             dims = (dims,) if isinstance(dims, numbers.Integral) else dims
             dims = tuple(int(d) for d in dims)
             trunk = MLPTrunk(n_features, dims, self.activation, self.dropout, self.batch_norm)
+        elif isinstance(self.trunk, (str, TrunkSpec)):
+            trunk = make_trunk(self.trunk).build(n_features, list(tasks))
         elif isinstance(self.trunk, nn.Module):
             trunk = copy.deepcopy(self.trunk)
         else:
@@ -526,21 +561,34 @@ class BaseMultiTaskNet(BaseEstimator):
 
     # ------------------------------------------------------------------ scoring
     def _targets_by_task(self, y) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Labels and labelled-row masks of the predicted tasks in ``y``.
+
+        A DataFrame is matched by column name (auxiliary and other columns are ignored); an
+        array must have a column per predicted task, or a column per trained task (predicted
+        and auxiliary, in training order).
+        """
         targets = split_targets(y)
         if isinstance(y, pd.DataFrame):
-            if set(targets.names) != set(self.task_names_):
+            missing = [n for n in self.task_names_ if n not in targets.names]
+            if missing:
                 raise ValueError(
-                    f"y's columns {targets.names} do not match the tasks {self.task_names_}."
+                    f"y's columns {targets.names} lack the task(s) {missing}; the tasks are "
+                    f"{self.task_names_}."
                 )
             by_name = dict(zip(targets.names, targets.columns))
             columns = [by_name[n] for n in self.task_names_]
-        else:
-            if len(targets.columns) != len(self.task_names_):
-                raise ValueError(
-                    f"y has {len(targets.columns)} column(s) but the estimator has "
-                    f"{len(self.task_names_)} task(s) {self.task_names_}."
-                )
+        elif len(targets.columns) == len(self.task_names_):
             columns = targets.columns
+        elif len(targets.columns) == len(self.tasks_):
+            by_name = dict(zip(self.tasks_, targets.columns))
+            columns = [by_name[n] for n in self.task_names_]
+        else:
+            raise ValueError(
+                f"y has {len(targets.columns)} column(s) but the estimator predicts "
+                f"{len(self.task_names_)} task(s) {self.task_names_}"
+                + (f" (and trains {len(self.tasks_)})" if self.auxiliary_task_names_ else "")
+                + "."
+            )
         out = {}
         for name, column in zip(self.task_names_, columns):
             labelled = ~missing_mask(column)
@@ -610,6 +658,10 @@ class BaseMultiTaskNet(BaseEstimator):
         # (atomics in backward) do not promise that.
         tags.non_deterministic = str(self.device).startswith("cuda")
         return tags
+
+
+#: Parameters that may be given by name and also take ``<name>__<param>`` settings.
+_NAMED_SPECS = {"weighting": make_weighting, "trunk": make_trunk}
 
 
 def _silent(*args, **kwargs) -> None:

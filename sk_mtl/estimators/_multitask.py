@@ -24,8 +24,15 @@ _PARAMETERS = """
         Weight ``w_t`` of each task's loss in the objective; missing tasks weigh 1.0.
         ``set_params(task_weights__<task>=w)`` changes one entry, before or after fit (it
         takes effect at the next fit), so ``GridSearchCV`` can search it.
-    weighting : str or LossWeighting, default="static"
-        How task losses are combined; ``"static"`` is ``sum_t w_t * L_t``.
+    auxiliary_tasks : list of str, default=None
+        Tasks (columns of ``y``) that are trained, and so shape the shared trunk, but are not
+        returned by ``predict``/``predict_proba`` nor counted by ``score``. With one predicted
+        task left, predictions are 1-D as for a single-output estimator.
+    weighting : str or Weighting, default="static"
+        How task losses become gradients: ``"static"`` (``sum_t w_t * L_t``),
+        ``"uncertainty"``, ``"dwa"``, ``"gradnorm"``, ``"pcgrad"``, ``"mgda"`` (see
+        :mod:`sk_mtl.weighting`), or a :class:`sk_mtl.weighting.Weighting` object whose
+        hyper-parameters are searchable as ``weighting__<param>``.
     hidden_dims : tuple of int, default=(100,)
         Widths of the shared MLP trunk's hidden layers; ``()`` gives linear heads on the input.
     activation : str or nn.Module class, default="relu"
@@ -34,12 +41,13 @@ _PARAMETERS = """
         Dropout probability after each trunk layer.
     batch_norm : bool, default=False
         Whether to put ``BatchNorm1d`` before each trunk activation.
-    trunk : nn.Module or callable, default=None
-        A custom shared trunk replacing the MLP: an ``nn.Module`` mapping
-        ``(n, n_features)`` to ``(n, width)`` (deep-copied at each fit), or a callable
-        ``n_features -> nn.Module``. Its width is its ``out_features`` attribute or is read
-        from a forward pass on two rows. ``hidden_dims``, ``activation``, ``dropout`` and
-        ``batch_norm`` are then ignored.
+    trunk : str, TrunkSpec, nn.Module or callable, default=None
+        A shared trunk replacing the MLP: ``"mmoe"`` or a :class:`sk_mtl.trunks.MMoE`
+        (multi-gate mixture of experts, searchable as ``trunk__n_experts`` etc.), an
+        ``nn.Module`` mapping ``(n, n_features)`` to ``(n, width)`` (deep-copied at each
+        fit), or a callable ``n_features -> nn.Module``. Its width is read from a forward
+        pass on two rows, which also checks it before training. ``hidden_dims``,
+        ``activation``, ``dropout`` and ``batch_norm`` are then ignored.
     lambda_l1 : float, default=0.0
         L1 penalty ``lambda_l1 * sum |W|`` on all weight matrices (not biases).
     lambda_l2 : float, default=0.0
@@ -86,9 +94,12 @@ _ATTRIBUTES = """
     Attributes
     ----------
     tasks_ : dict of str to Task
-        Fitted task objects (label encoding, head size, loss) by task name.
+        Fitted task objects (label encoding, head size, loss) by task name, auxiliary tasks
+        included.
     task_names_ : list of str
-        Task names in output order.
+        Names of the predicted tasks, in output order.
+    auxiliary_task_names_ : list of str
+        Names of the auxiliary tasks (trained, not predicted).
     task_weights_ : dict of str to float
         Task weights used in the last fit.{classes}
     n_features_in_ : int

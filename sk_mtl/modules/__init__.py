@@ -4,6 +4,7 @@ Nothing here imports scikit-learn or skorch, so each module can be used and test
 """
 
 from ._losses import BinaryCrossEntropyLoss, CrossEntropyLoss, MultilabelLoss, RegressionLoss
+from ._mmoe import MMoETrunk
 from ._multitask import MultiTaskModule
 from ._trunks import ACTIVATIONS, MLPTrunk, infer_out_features, make_activation
 
@@ -12,6 +13,7 @@ __all__ = [
     "BinaryCrossEntropyLoss",
     "CrossEntropyLoss",
     "MLPTrunk",
+    "MMoETrunk",
     "MultiTaskModule",
     "MultilabelLoss",
     "RegressionLoss",

@@ -15,7 +15,8 @@ class MultiTaskModule(nn.Module):
     Parameters
     ----------
     trunk : nn.Module
-        Maps ``(n, in_features)`` to ``(n, trunk_width)``.
+        Maps ``(n, in_features)`` to ``(n, trunk_width)``, or to ``{task: (n, trunk_width)}``
+        for a trunk with a representation per task (e.g. :class:`MMoETrunk`).
     trunk_width : int
         Width of the trunk's output.
     head_sizes : mapping of str to int
@@ -41,4 +42,6 @@ class MultiTaskModule(nn.Module):
 
     def forward(self, x: Tensor) -> dict[str, Tensor]:
         h = self.trunk(x)
+        if isinstance(h, dict):
+            return {name: head(h[name]) for name, head in zip(self.task_names, self.heads)}
         return {name: head(h) for name, head in zip(self.task_names, self.heads)}

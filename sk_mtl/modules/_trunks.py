@@ -109,9 +109,12 @@ def infer_out_features(trunk: nn.Module, in_features: int) -> int:
         ) from exc
     finally:
         trunk.train(was_training)
-    if not isinstance(out, Tensor) or out.ndim != 2:
+    outs = list(out.values()) if isinstance(out, dict) else [out]
+    widths = {o.shape[1] for o in outs if isinstance(o, Tensor) and o.ndim == 2}
+    if not outs or len(widths) != 1 or not all(isinstance(o, Tensor) and o.ndim == 2 for o in outs):
         raise ValueError(
             f"The custom trunk {type(trunk).__name__} must map (n, {in_features}) to a 2-D "
-            f"tensor (n, width); it returned {getattr(out, 'shape', type(out))}."
+            "tensor (n, width), or to a dict of such tensors of one width; it returned "
+            f"{getattr(out, 'shape', type(out))}."
         )
-    return int(out.shape[1])
+    return int(widths.pop())

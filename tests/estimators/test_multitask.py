@@ -771,8 +771,10 @@ def test_custom_trunk_bad_types():
     X, y = _data(30)
     with pytest.raises(TypeError, match=r"must return an nn\.Module"):
         MultiTaskNet(trunk=lambda n: "mlp", **FAST).fit(X, y)
-    with pytest.raises(TypeError, match="trunk must be None"):
+    with pytest.raises(ValueError, match="trunk='mlp' is not known"):
         MultiTaskNet(trunk="mlp", **FAST).fit(X, y)
+    with pytest.raises(TypeError, match="trunk must be None"):
+        MultiTaskNet(trunk=3, **FAST).fit(X, y)
 
 
 # =========================================================================== sparse input

@@ -1,0 +1,93 @@
+"""Shared-trunk specifications for ``trunk=``: scikit-learn style objects that build modules.
+
+A specification holds hyper-parameters (searchable as ``trunk__<param>``) and builds a fresh
+torch module at each fit, once the number of features and the task names are known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sklearn.base import BaseEstimator, clone
+from torch import nn
+
+from .modules import MMoETrunk
+
+__all__ = ["TRUNKS", "MMoE", "TrunkSpec", "make_trunk"]
+
+
+class TrunkSpec(BaseEstimator):
+    """Base of trunk specifications: :meth:`build` returns a fresh ``nn.Module``."""
+
+    def build(self, n_features: int, task_names: Sequence[str]) -> nn.Module:
+        """A new trunk for ``n_features`` inputs and the given tasks."""
+        raise NotImplementedError
+
+
+class MMoE(TrunkSpec):
+    """Multi-gate mixture-of-experts trunk (Ma et al., KDD 2018).
+
+    Experts are MLPs shared by all tasks; each task mixes them with its own softmax gate, so
+    tasks that conflict can use different experts (soft parameter sharing).
+
+    Parameters
+    ----------
+    n_experts : int, default=4
+        Number of experts.
+    expert_dims : tuple of int, default=(64,)
+        Hidden widths of each expert.
+    activation : str, default="relu"
+        Non-linearity inside the experts.
+    dropout : float, default=0.0
+        Dropout inside the experts.
+
+    Examples
+    --------
+    >>> from sk_mtl import MultiTaskNetRegressor
+    >>> from sk_mtl.trunks import MMoE
+    >>> net = MultiTaskNetRegressor(trunk=MMoE(n_experts=3, expert_dims=(16,)))
+    >>> net.set_params(trunk__n_experts=6).trunk
+    MMoE(expert_dims=(16,), n_experts=6)
+    """
+
+    def __init__(self, n_experts=4, expert_dims=(64,), activation="relu", dropout=0.0):
+        self.n_experts = n_experts
+        self.expert_dims = expert_dims
+        self.activation = activation
+        self.dropout = dropout
+
+    def build(self, n_features: int, task_names: Sequence[str]) -> nn.Module:
+        if not isinstance(self.n_experts, int) or self.n_experts < 1:
+            raise ValueError(f"MMoE: n_experts must be a positive int, got {self.n_experts!r}.")
+        dims = (self.expert_dims,) if isinstance(self.expert_dims, int) else self.expert_dims
+        if not all(isinstance(d, int) and d > 0 for d in dims):
+            raise ValueError(
+                f"MMoE: expert_dims must be positive ints, got {self.expert_dims!r}."
+            )
+        return MMoETrunk(
+            n_features, task_names, self.n_experts, tuple(dims), self.activation, self.dropout
+        )
+
+
+#: Names accepted by ``trunk=`` besides modules, callables and specifications.
+TRUNKS: dict[str, type[TrunkSpec]] = {"mmoe": MMoE}
+
+
+def make_trunk(spec: str | TrunkSpec) -> TrunkSpec:
+    """A fresh trunk specification from a name in :data:`TRUNKS` or a (cloned) spec.
+
+    Examples
+    --------
+    >>> from sk_mtl.trunks import make_trunk
+    >>> make_trunk("mmoe")
+    MMoE()
+    """
+    if isinstance(spec, str):
+        try:
+            return TRUNKS[spec]()
+        except KeyError:
+            raise ValueError(
+                f"trunk={spec!r} is not known; use one of {sorted(TRUNKS)}, a TrunkSpec, an "
+                "nn.Module or a callable n_features -> nn.Module."
+            ) from None
+    return clone(spec)
