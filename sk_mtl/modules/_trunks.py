@@ -110,8 +110,9 @@ def infer_out_features(trunk: nn.Module, in_features: int) -> int:
     finally:
         trunk.train(was_training)
     outs = list(out.values()) if isinstance(out, dict) else [out]
-    widths = {o.shape[1] for o in outs if isinstance(o, Tensor) and o.ndim == 2}
-    if not outs or len(widths) != 1 or not all(isinstance(o, Tensor) and o.ndim == 2 for o in outs):
+    matrices = [o for o in outs if isinstance(o, Tensor) and o.ndim == 2]
+    widths = {o.shape[1] for o in matrices}
+    if not outs or len(matrices) != len(outs) or len(widths) != 1:
         raise ValueError(
             f"The custom trunk {type(trunk).__name__} must map (n, {in_features}) to a 2-D "
             "tensor (n, width), or to a dict of such tensors of one width; it returned "
