@@ -177,7 +177,7 @@ def _task_gradient_stats(
     params = _shared_parameters(module)
     modes = [(m, m.training) for m in itertools.chain(module.modules(), criterion.modules())]
     try:
-        module.eval()
+        pass
         criterion.eval()
         with torch.enable_grad():
             X_batch, y_batch = next(iter(BatchIterator(sample, -1, device=net.device)))
@@ -345,6 +345,8 @@ def compare_single_task(
                         "use fewer folds or a splitter that spreads its labelled rows."
                     )
 
+    single_params = {name: _single_task_params(prefix, final, name) for name in names}
+
     multi = cross_validate(
         clone(estimator),
         X,
@@ -364,9 +366,7 @@ def compare_single_task(
             (position[train[labelled[name][train]]], position[test[labelled[name][test]]])
             for train, test in splits
         ]
-        single_estimator = clone(estimator).set_params(
-            **_single_task_params(prefix, final, name)
-        )
+        single_estimator = clone(estimator).set_params(**single_params[name])
         single = cross_validate(
             single_estimator,
             _safe_indexing(X, rows),
