@@ -177,7 +177,7 @@ def _task_gradient_stats(
     params = _shared_parameters(module)
     modes = [(m, m.training) for m in itertools.chain(module.modules(), criterion.modules())]
     try:
-        pass
+        module.eval()
         criterion.eval()
         with torch.enable_grad():
             X_batch, y_batch = next(iter(BatchIterator(sample, -1, device=net.device)))

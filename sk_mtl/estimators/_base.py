@@ -364,12 +364,11 @@ class BaseMultiTaskNet(BaseEstimator):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        X = self._validate_X(X, reset=True)
+        X_data = self._input_data(X, reset=True)
+        n_rows = _n_rows(X_data)
         targets = split_targets(y)
-        if len(targets) != X.shape[0]:
-            raise ValueError(
-                f"X has {X.shape[0]} rows but y has {len(targets)}; they must match."
-            )
+        if len(targets) != n_rows:
+            raise ValueError(f"X has {n_rows} rows but y has {len(targets)}; they must match.")
         tasks = self._resolve_tasks(targets)
         names = list(tasks)
         task_weights = self._resolve_task_weights(names)
@@ -396,8 +395,7 @@ class BaseMultiTaskNet(BaseEstimator):
                         f"{name!r} is {tasks[name].kind!r}."
                     )
                 codes = np.where(labelled, target.astype(np.int64), -1)
-        X_data = X if sp.issparse(X) else torch.from_numpy(np.ascontiguousarray(X)).to(device)
-        data = TensorData(X_data, encoded, masks)
+        data = TensorData(_to_device(X_data, device), encoded, masks)
 
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
@@ -425,7 +423,7 @@ class BaseMultiTaskNet(BaseEstimator):
         devices = [device] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
-            module = self._build_module(X.shape[1], tasks)
+            module = self._build_module(tasks)
             criterion = MultiTaskCriterion(
                 {n: t.make_loss() for n, t in tasks.items()}, weighting.make_module()
             )
@@ -434,7 +432,13 @@ class BaseMultiTaskNet(BaseEstimator):
         self.net_.train_split = None  # do not keep (and pickle) the validation data
         return self
 
-    def _build_module(self, n_features: int, tasks: dict[str, Task]) -> nn.Module:
+    def _input_data(self, X, reset: bool):
+        """Validate ``X`` and return what :class:`TensorData` holds: a host tensor or CSR."""
+        X = self._validate_X(X, reset=reset)
+        return X if sp.issparse(X) else torch.from_numpy(np.ascontiguousarray(X))
+
+    def _build_module(self, tasks: dict[str, Task]) -> nn.Module:
+        n_features = self.n_features_in_
         if self.trunk is None:
             dims = self.hidden_dims
             dims = (dims,) if isinstance(dims, numbers.Integral) else dims
@@ -500,8 +504,7 @@ class BaseMultiTaskNet(BaseEstimator):
 
     def _raw_outputs(self, X) -> dict[str, np.ndarray]:
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        X_data = X if sp.issparse(X) else torch.from_numpy(np.ascontiguousarray(X))
+        X_data = self._input_data(X, reset=False)
         chunks: dict[str, list[np.ndarray]] = {name: [] for name in self.task_names_}
         for out in self.net_.forward_iter(TensorData(X_data)):
             for name in self.task_names_:
@@ -662,6 +665,24 @@ class BaseMultiTaskNet(BaseEstimator):
 
 #: Parameters that may be given by name and also take ``<name>__<param>`` settings.
 _NAMED_SPECS = {"weighting": make_weighting, "trunk": make_trunk}
+
+
+def _n_rows(X_data) -> int:
+    if isinstance(X_data, dict):
+        return _n_rows(next(iter(X_data.values())))
+    if isinstance(X_data, tuple):  # (values, present-mask) of one modality
+        return _n_rows(X_data[0])
+    return X_data.shape[0]
+
+
+def _to_device(X_data, device):
+    if isinstance(X_data, torch.Tensor):
+        return X_data.to(device)
+    if isinstance(X_data, dict):
+        return {k: _to_device(v, device) for k, v in X_data.items()}
+    if isinstance(X_data, tuple):
+        return tuple(_to_device(v, device) for v in X_data)
+    return X_data  # scipy sparse stays on the host; batches move
 
 
 def _silent(*args, **kwargs) -> None:
