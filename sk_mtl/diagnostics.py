@@ -169,9 +169,7 @@ def _shared_parameters(module: nn.Module) -> list[Tensor]:
     return [p for p in trunk.parameters() if p.requires_grad]
 
 
-def _task_gradient_stats(
-    net, sample
-) -> tuple[dict[tuple[str, str], float], dict[str, float]]:
+def _task_gradient_stats(net, sample) -> tuple[dict[tuple[str, str], float], dict[str, float]]:
     """Cosines between task gradients and their norms, on the shared parameters."""
     module, criterion = net.module_, net.criterion_
     params = _shared_parameters(module)
@@ -185,9 +183,7 @@ def _task_gradient_stats(
             names = list(losses)
             flat = {}
             for i, name in enumerate(names):
-                flat[name] = _flat_gradient(
-                    losses[name], params, retain_graph=i < len(names) - 1
-                )
+                flat[name] = _flat_gradient(losses[name], params, retain_graph=i < len(names) - 1)
     finally:
         for m, training in modes:
             m.training = training
@@ -207,9 +203,7 @@ def _flat_gradient(loss: Tensor, params: list[Tensor], retain_graph: bool) -> Te
     if not params:
         return torch.zeros(0, dtype=torch.float64)
     if loss.requires_grad:
-        grads = torch.autograd.grad(
-            loss, params, retain_graph=retain_graph, allow_unused=True
-        )
+        grads = torch.autograd.grad(loss, params, retain_graph=retain_graph, allow_unused=True)
     else:  # a loss that does not depend on any parameter
         grads = (None,) * len(params)
     return torch.cat(
@@ -332,9 +326,7 @@ def compare_single_task(
     if _num_rows(X) != n_samples:
         raise ValueError(f"X has {_num_rows(X)} rows but y has {n_samples}; they must match.")
 
-    splits = [
-        (np.asarray(train), np.asarray(test)) for train, test in check_cv(cv).split(X, y)
-    ]
+    splits = [(np.asarray(train), np.asarray(test)) for train, test in check_cv(cv).split(X, y)]
     labelled = {name: ~missing_mask(col) for name, col in zip(names, targets.columns)}
     for name in names:
         for i, (train, test) in enumerate(splits):
@@ -609,10 +601,10 @@ def _history_rows(history) -> tuple[list[dict], list[str]]:
         raise ValueError("history is empty: fit the estimator first.")
     if not task_names:
         keys = list(dict.fromkeys(k for row in rows for k in row))
-        task_names = [k[len("weight_"):] for k in keys if k.startswith("weight_")]
+        task_names = [k[len("weight_") :] for k in keys if k.startswith("weight_")]
         if not task_names:
             task_names = [
-                k[len("train_loss_"):]
+                k[len("train_loss_") :]
                 for k in keys
                 if k.startswith("train_loss_") and k != "train_loss_best"
             ]

@@ -10,6 +10,8 @@ import torch
 from sklearn.model_selection import train_test_split
 from torch import Tensor
 
+from ..modules import SparseRows
+
 __all__ = ["BatchIterator", "TensorData", "validation_split"]
 
 Batch = tuple[Tensor, dict[str, tuple[Tensor, Tensor | None]]]
@@ -20,9 +22,12 @@ class TensorData(torch.utils.data.Dataset):
 
     Parameters
     ----------
-    X : Tensor of shape (n, n_features) or scipy CSR matrix
+    X : Tensor of shape (n, n_features), scipy CSR matrix, or dict
         Dense inputs live on ``device``; a sparse matrix stays in host memory and each batch
-        is densified on its way to the device.
+        is densified on its way to the device. Several modalities come as a dict
+        ``{modality: (values, present)}``, where ``values`` is a tensor or a CSR matrix (whose
+        batches become :class:`~sk_mtl.modules.SparseRows`, never dense) and ``present`` a
+        boolean tensor of rows that have the modality (``None``: all rows).
     targets : mapping of str to Tensor, optional
         Encoded target per task.
     masks : mapping of str to Tensor or None, optional
@@ -40,29 +45,36 @@ class TensorData(torch.utils.data.Dataset):
         self.masks = dict(masks or {})
 
     def __len__(self) -> int:
-        return self.X.shape[0]
+        X = self.X
+        while isinstance(X, (dict, tuple)):
+            X = next(iter(X.values())) if isinstance(X, dict) else X[0]
+        return X.shape[0]
 
     def __getitem__(self, i):  # pragma: no cover - batches are sliced, never indexed per row
         raise TypeError("TensorData is sliced in whole batches by BatchIterator.")
 
     def take(self, idx: np.ndarray) -> TensorData:
         """The rows ``idx`` (a 1-D integer array)."""
-        if sp.issparse(self.X):
-            X = self.X[idx]
-        else:
-            X = self.X[torch.as_tensor(idx, device=self.X.device)]
         t_idx = {}
 
-        def rows(t: Tensor) -> Tensor:
+        def rows(t):
+            if t is None:
+                return None
+            if sp.issparse(t):
+                return t[idx]
+            if isinstance(t, tuple):
+                return tuple(rows(v) for v in t)
+            if isinstance(t, dict):
+                return {k: rows(v) for k, v in t.items()}
             key = t.device
             if key not in t_idx:
                 t_idx[key] = torch.as_tensor(idx, device=key)
             return t[t_idx[key]]
 
         return TensorData(
-            X,
+            rows(self.X),
             {k: rows(v) for k, v in self.targets.items()},
-            {k: None if v is None else rows(v) for k, v in self.masks.items()},
+            {k: rows(v) for k, v in self.masks.items()},
         )
 
 
@@ -126,21 +138,34 @@ class BatchIterator:
             # the batch before it.
             starts.pop()
         ends = [*starts[1:], n]
+        modal = isinstance(data.X, dict)
         for start, end in zip(starts, ends):
             if self.shuffle:
                 rows = perm[start:end]
                 x_rows = perm_np[start:end] if sparse else rows
+                np_rows = perm_np[start:end]
             else:
-                rows = x_rows = slice(start, end)
-            Xb = data.X[x_rows]
-            if sparse:
-                Xb = torch.from_numpy(Xb.toarray())
-            Xb = Xb.to(self.device, non_blocking=True)  # no-op when already there
+                rows = x_rows = np_rows = slice(start, end)
+            if modal:
+                Xb = {
+                    m: (self._modality_rows(v, rows, np_rows), None if p is None else p[rows])
+                    for m, (v, p) in data.X.items()
+                }
+            else:
+                Xb = data.X[x_rows]
+                if sparse:
+                    Xb = torch.from_numpy(Xb.toarray())
+                Xb = Xb.to(self.device, non_blocking=True)  # no-op when already there
             ys = {}
             for task, target in data.targets.items():
                 mask = data.masks.get(task)
                 ys[task] = (target[rows], None if mask is None else mask[rows])
             yield Xb, ys
+
+    def _modality_rows(self, values, rows, np_rows):
+        if sp.issparse(values):
+            return SparseRows.from_csr(values[np_rows], self.device)
+        return values[rows].to(self.device, non_blocking=True)
 
 
 def validation_split(

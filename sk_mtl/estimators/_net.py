@@ -148,7 +148,7 @@ class MultiTaskSkorchNet(NeuralNet):
             task_losses = step["task_losses"]
             unweighted = sum(task_losses.values()).detach()
             self.history.record_batch(prefix + "_loss", unweighted.item())
-            size = len(batch[0])
+            size = _batch_len(batch)
             self.history.record_batch(prefix + "_batch_size", size)
             sizes.append(size)
             objectives.append(step["loss"].detach())
@@ -176,3 +176,10 @@ class MultiTaskSkorchNet(NeuralNet):
             for name, weight in self.weighting.current_weights().items():
                 self.history.record(f"weight_{name}", weight)
             self.weighting.epoch_end(epoch_losses)
+
+
+def _batch_len(batch) -> int:
+    X, y = batch
+    if isinstance(X, Tensor):
+        return len(X)
+    return len(next(iter(y.values()))[0])  # several modalities: count the target rows

@@ -6,6 +6,7 @@ Nothing here imports scikit-learn or skorch, so each module can be used and test
 from ._losses import BinaryCrossEntropyLoss, CrossEntropyLoss, MultilabelLoss, RegressionLoss
 from ._mmoe import MMoETrunk
 from ._multitask import MultiTaskModule
+from ._sparse import SparseLinear, SparseRows
 from ._trunks import ACTIVATIONS, MLPTrunk, infer_out_features, make_activation
 
 __all__ = [
@@ -17,6 +18,8 @@ __all__ = [
     "MultiTaskModule",
     "MultilabelLoss",
     "RegressionLoss",
+    "SparseLinear",
+    "SparseRows",
     "infer_out_features",
     "make_activation",
 ]
