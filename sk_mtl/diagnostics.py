@@ -55,9 +55,10 @@ class GradientCosine(Callback):
 
     The measurement does not change training: the module and criterion are put in eval
     mode for it (so dropout adds no noise and batch-norm statistics are not updated) and
-    their modes are restored afterwards; no ``.grad`` attribute, optimizer state or random
-    number generator is touched. It costs one forward and one backward pass per task over
-    at most ``max_rows`` rows per epoch.
+    their modes are restored afterwards; no ``.grad`` attribute, optimizer state or torch
+    random number generator is touched, so a fit gives the same network with or without
+    the callback. It costs one forward and one backward pass per task over at most
+    ``max_rows`` rows per epoch.
 
     Parameters
     ----------
@@ -86,6 +87,12 @@ class GradientCosine(Callback):
     has no labelled row in the sample, or when the trunk has no trainable parameter
     (``hidden_dims=()``). Gradients are those of the task losses ``L_t`` before the task
     weights ``w_t`` are applied; a positive weight changes a gradient's norm, never a cosine.
+
+    Each gradient reaches the trunk through its task's own head, so the cosine compares
+    what the tasks ask of the shared representation, not the targets themselves: two copies
+    of one task with independently initialised heads do not give 1 (their heads read the
+    trunk differently), while two copies with equal heads give exactly 1, and so do ``y``
+    and ``-y`` with opposite heads.
 
     References
     ----------

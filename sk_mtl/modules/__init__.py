@@ -3,6 +3,23 @@
 Nothing here imports scikit-learn or skorch, so each module can be used and tested alone.
 """
 
+from ._encoders import (
+    CategoricalEncoder,
+    CNNEncoder,
+    GRUTextEncoder,
+    LinearEncoder,
+    SparseMLPEncoder,
+    TokenBagEncoder,
+)
+from ._fusion import (
+    AttentionFusion,
+    ConcatFusion,
+    FusionTrunk,
+    GatedFusion,
+    LateFusionModule,
+    SumFusion,
+    WeightedSumFusion,
+)
 from ._losses import BinaryCrossEntropyLoss, CrossEntropyLoss, MultilabelLoss, RegressionLoss
 from ._mmoe import MMoETrunk
 from ._multitask import MultiTaskModule
@@ -11,15 +28,28 @@ from ._trunks import ACTIVATIONS, MLPTrunk, infer_out_features, make_activation
 
 __all__ = [
     "ACTIVATIONS",
+    "AttentionFusion",
     "BinaryCrossEntropyLoss",
+    "CNNEncoder",
+    "CategoricalEncoder",
+    "ConcatFusion",
     "CrossEntropyLoss",
+    "FusionTrunk",
+    "GRUTextEncoder",
+    "GatedFusion",
+    "LateFusionModule",
+    "LinearEncoder",
     "MLPTrunk",
     "MMoETrunk",
     "MultiTaskModule",
     "MultilabelLoss",
     "RegressionLoss",
     "SparseLinear",
+    "SparseMLPEncoder",
     "SparseRows",
+    "SumFusion",
+    "TokenBagEncoder",
+    "WeightedSumFusion",
     "infer_out_features",
     "make_activation",
 ]

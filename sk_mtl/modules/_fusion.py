@@ -1,0 +1,223 @@
+"""Fusion of modality embeddings (pure torch) and the fusion networks built on them.
+
+Every fusion module maps ``{modality: (n, d_m)}`` to ``(n, out_features)`` and creates all its
+layers in ``__init__``. Missing modalities are handled before fusion: a row without modality
+``m`` gets ``m``'s learned "missing" embedding in place of the encoder output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+from torch import Tensor, nn
+
+__all__ = [
+    "AttentionFusion",
+    "ConcatFusion",
+    "FusionTrunk",
+    "GatedFusion",
+    "LateFusionModule",
+    "SumFusion",
+    "WeightedSumFusion",
+]
+
+
+class ConcatFusion(nn.Module):
+    """Concatenate the modality embeddings (intermediate fusion)."""
+
+    def __init__(self, in_dims: Mapping[str, int]) -> None:
+        super().__init__()
+        self.names = list(in_dims)
+        self.out_features = sum(in_dims.values())
+
+    def forward(self, hs: Mapping[str, Tensor]) -> Tensor:
+        return torch.cat([hs[m] for m in self.names], dim=1)
+
+
+class SumFusion(nn.Module):
+    """Sum of the modality embeddings: with linear encoders this is early fusion (one linear
+    layer over the concatenated raw inputs)."""
+
+    def __init__(self, in_dims: Mapping[str, int]) -> None:
+        super().__init__()
+        if len(set(in_dims.values())) != 1:
+            raise ValueError(f"SumFusion needs equal widths, got {dict(in_dims)}.")
+        self.names = list(in_dims)
+        self.out_features = next(iter(in_dims.values()))
+
+    def forward(self, hs: Mapping[str, Tensor]) -> Tensor:
+        return sum(hs[m] for m in self.names)
+
+
+class _Projected(nn.Module):
+    def __init__(self, in_dims: Mapping[str, int], dim: int) -> None:
+        super().__init__()
+        self.names = list(in_dims)
+        self.proj = nn.ModuleList(nn.Linear(d, dim) for d in in_dims.values())
+        self.out_features = dim
+
+    def project(self, hs: Mapping[str, Tensor]) -> list[Tensor]:
+        return [p(hs[m]) for m, p in zip(self.names, self.proj)]
+
+
+class WeightedSumFusion(_Projected):
+    """``h = sum_m w_m * proj_m(h_m)`` with weights ``w`` from ``fusion_weights``.
+
+    Parameters
+    ----------
+    in_dims : mapping of str to int
+        Embedding width of each modality.
+    dim : int
+        Common width after projection.
+    weights : mapping of str to float
+        ``w_m``; fixed unless ``learnable``.
+    learnable : bool, default=False
+        Train the weights (initialised at ``weights``) with the network.
+    """
+
+    def __init__(self, in_dims: Mapping[str, int], dim: int, weights: Mapping[str, float],
+                 learnable: bool = False) -> None:
+        super().__init__(in_dims, dim)
+        w = torch.tensor([float(weights[m]) for m in self.names])
+        if learnable:
+            self.weights = nn.Parameter(w)
+        else:
+            self.register_buffer("weights", w)
+
+    def forward(self, hs: Mapping[str, Tensor]) -> Tensor:
+        return sum(w * p for w, p in zip(self.weights, self.project(hs)))
+
+
+class AttentionFusion(_Projected):
+    """Learned attention over modality embeddings: ``h = sum_m a_m proj_m(h_m)`` with
+    ``a = softmax_m(v . tanh(W proj_m(h_m)))`` per row."""
+
+    def __init__(self, in_dims: Mapping[str, int], dim: int) -> None:
+        super().__init__(in_dims, dim)
+        self.score = nn.Sequential(nn.Linear(dim, dim), nn.Tanh(), nn.Linear(dim, 1))
+
+    def forward(self, hs: Mapping[str, Tensor]) -> Tensor:
+        z = torch.stack(self.project(hs), dim=1)  # (n, M, d)
+        a = torch.softmax(self.score(z), dim=1)  # (n, M, 1)
+        return (a * z).sum(1)
+
+
+class GatedFusion(_Projected):
+    """Gated multimodal unit (Arevalo et al., 2017) for any number of modalities:
+    ``h = sum_m z_m * tanh(proj_m(h_m))`` with gates ``z = softmax_m(W_m [h_1, ..., h_M])``
+    per feature."""
+
+    def __init__(self, in_dims: Mapping[str, int], dim: int) -> None:
+        super().__init__(in_dims, dim)
+        self.gate = nn.Linear(sum(in_dims.values()), dim * len(in_dims))
+
+    def forward(self, hs: Mapping[str, Tensor]) -> Tensor:
+        h = torch.stack([torch.tanh(p) for p in self.project(hs)], dim=1)  # (n, M, d)
+        joined = torch.cat([hs[m] for m in self.names], dim=1)
+        z = torch.softmax(self.gate(joined).view(h.shape), dim=1)
+        return (z * h).sum(1)
+
+
+class FusionTrunk(nn.Module):
+    """Encoders, missing-modality embeddings, fusion, then a shared MLP.
+
+    The input is ``{modality: (values, present)}``: ``present`` is a boolean mask of the rows
+    that have the modality (``None``: all). In training, ``modality_dropout`` hides each
+    present modality of a row with that probability (never all modalities of a row), so the
+    network learns to use the missing embeddings.
+
+    Parameters
+    ----------
+    encoders : mapping of str to nn.Module
+        One encoder per modality, each with an ``out_features`` width.
+    fusion : nn.Module or None
+        Maps ``{modality: (n, d_m)}`` to ``(n, fusion.out_features)``; ``None`` returns the
+        per-modality representations ``{modality: mlp_m(h_m)}`` (late fusion, one MLP per
+        modality).
+    mlp : nn.Module or mapping of str to nn.Module
+        The shared MLP after fusion, or one per modality when ``fusion`` is ``None``.
+    modality_dropout : float, default=0.0
+        Probability of hiding a modality of a training row.
+    """
+
+    def __init__(self, encoders: Mapping[str, nn.Module], fusion: nn.Module | None,
+                 mlp: nn.Module | Mapping[str, nn.Module], modality_dropout: float = 0.0):
+        super().__init__()
+        self.names = list(encoders)
+        self.encoders = nn.ModuleList(encoders.values())
+        self.missing = nn.ParameterList(
+            nn.Parameter(torch.zeros(e.out_features)) for e in encoders.values()
+        )
+        self.fusion = fusion
+        if fusion is None:
+            self.mlps = nn.ModuleList(mlp[m] for m in self.names)
+            self.out_features = next(iter(mlp.values())).out_features
+        else:
+            self.mlp = mlp
+            self.out_features = mlp.out_features
+        self.modality_dropout = modality_dropout
+
+    def _present(self, x: Mapping[str, tuple], n: int, device) -> list[Tensor | None]:
+        masks = [x[m][1] for m in self.names]
+        if not (self.training and self.modality_dropout > 0):
+            return masks
+        full = torch.stack([
+            torch.ones(n, dtype=torch.bool, device=device) if p is None else p for p in masks
+        ], dim=1)
+        keep = torch.rand(full.shape, device=device) >= self.modality_dropout
+        kept = full & keep
+        # A row must keep at least one of the modalities it has.
+        lost = ~kept.any(dim=1) & full.any(dim=1)
+        kept[lost] = full[lost]
+        return list(kept.unbind(dim=1))
+
+    def forward(self, x: Mapping[str, tuple]) -> Tensor | dict[str, Tensor]:
+        n = len(next(iter(x.values()))[0])
+        device = self.missing[0].device
+        present = self._present(x, n, device)
+        hs = {}
+        for m, encoder, missing, mask in zip(self.names, self.encoders, self.missing, present):
+            h = encoder(x[m][0])
+            if mask is not None:
+                h = torch.where(mask.unsqueeze(1), h, missing.expand_as(h))
+            hs[m] = h
+        if self.fusion is None:
+            return {m: mlp(hs[m]) for m, mlp in zip(self.names, self.mlps)}
+        return self.mlp(self.fusion(hs))
+
+
+class LateFusionModule(nn.Module):
+    """Decision-level fusion: a head per modality and task, outputs averaged with weights.
+
+    ``out_t = sum_m w_m head_{m,t}(h_m) / sum_m w_m`` on the heads' raw outputs (logits for
+    classification). ``trunk`` is a :class:`FusionTrunk` without fusion, so ``trunk`` and
+    ``heads`` keep the meaning gradient-level weightings rely on (shared vs task-specific).
+    """
+
+    def __init__(self, trunk: FusionTrunk, head_sizes: Mapping[str, int],
+                 weights: Mapping[str, float], learnable: bool = False) -> None:
+        super().__init__()
+        self.trunk = trunk
+        self.task_names = list(head_sizes)
+        self.modalities = list(trunk.names)
+        width = trunk.out_features
+        self.heads = nn.ModuleList(
+            nn.ModuleList(nn.Linear(width, size) for _ in self.modalities)
+            for size in head_sizes.values()
+        )
+        w = torch.tensor([float(weights[m]) for m in self.modalities])
+        if learnable:
+            self.weights = nn.Parameter(w)
+        else:
+            self.register_buffer("weights", w)
+
+    def forward(self, x: Mapping[str, tuple]) -> dict[str, Tensor]:
+        hs = self.trunk(x)
+        w = self.weights / self.weights.sum()
+        return {
+            task: sum(w[i] * head(hs[m]) for i, (m, head) in enumerate(zip(self.modalities, hd)))
+            for task, hd in zip(self.task_names, self.heads)
+        }
+
+
