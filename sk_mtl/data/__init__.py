@@ -1,13 +1,33 @@
 """Data layer: ``y`` to named task columns, whole-tensor batching, validation split."""
 
 from ._batching import BatchIterator, TensorData, validation_split
+from ._modalities import (
+    CategoricalModality,
+    ImageModality,
+    Modality,
+    TabularModality,
+    TextModality,
+    as_block,
+    infer_modality_kind,
+    make_modality,
+    split_modalities,
+)
 from ._targets import TargetColumns, missing_mask, split_targets
 
 __all__ = [
     "BatchIterator",
+    "CategoricalModality",
+    "ImageModality",
+    "Modality",
+    "TabularModality",
     "TargetColumns",
     "TensorData",
+    "TextModality",
+    "as_block",
+    "infer_modality_kind",
+    "make_modality",
     "missing_mask",
+    "split_modalities",
     "split_targets",
     "validation_split",
 ]

@@ -1,0 +1,428 @@
+"""Modalities: ``X`` (dict, SliceDict, DataFrame + mapping, array) to one validated block each.
+
+Each block gets a converter fitted in ``fit`` (text vocabulary, category codes, widths) that
+turns it into what the encoders read: a float tensor, a CSR matrix (sparse tabular or TF-IDF
+text), token ids, category codes or images, plus the mask of rows that have the modality.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from collections import Counter
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+__all__ = [
+    "CategoricalModality",
+    "ImageModality",
+    "Modality",
+    "TabularModality",
+    "TextModality",
+    "as_block",
+    "infer_modality_kind",
+    "make_modality",
+    "split_modalities",
+]
+
+TEXT_ENCODERS = ("tfidf", "bag", "gru")
+
+
+def split_modalities(X, modalities: Mapping | None) -> dict[str, object]:
+    """``X`` as ``{modality: block}``.
+
+    ``X`` is a dict (or ``skorch.helper.SliceDict``) keyed by modality, a DataFrame with a
+    ``modalities`` mapping ``{modality: column | [columns] | "pattern*"}``, or a single block
+    (array, sparse matrix, DataFrame), which is the one modality ``"X"``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sk_mtl.data import split_modalities
+    >>> df = pd.DataFrame({"txt": ["a b", "c"], "num__a": [1.0, 2.0], "num__b": [3.0, 4.0]})
+    >>> blocks = split_modalities(df, {"text": "txt", "tab": "num__*"})
+    >>> list(blocks["tab"].columns)
+    ['num__a', 'num__b']
+    """
+    if isinstance(X, Mapping):
+        if modalities is not None:
+            raise ValueError("modalities= maps DataFrame columns; X is already a dict.")
+        if not X:
+            raise ValueError("X is an empty dict: at least one modality is needed.")
+        return {str(k): v for k, v in X.items()}
+    if modalities is None:
+        return {"X": X}
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError(
+            f"modalities= selects columns of a DataFrame; X is a {type(X).__name__}. Pass a "
+            "DataFrame (e.g. set_output(transform='pandas')) or a dict keyed by modality."
+        )
+    columns = [str(c) for c in X.columns]
+    blocks, used = {}, set()
+    for name, spec in modalities.items():
+        if isinstance(spec, str) and spec in columns:
+            blocks[name] = X[spec]
+            used.add(spec)
+            continue
+        patterns = [spec] if isinstance(spec, str) else list(spec)
+        chosen = []
+        for pattern in patterns:
+            hits = [c for c in columns if c == pattern or fnmatch.fnmatchcase(c, pattern)]
+            if not hits:
+                raise ValueError(
+                    f"Modality {name!r}: no column matches {pattern!r}; the columns are "
+                    f"{columns[:20]}{' ...' if len(columns) > 20 else ''}."
+                )
+            chosen += [c for c in hits if c not in chosen]
+        blocks[name] = X[chosen]
+        used.update(chosen)
+    unused = [c for c in columns if c not in used]
+    if unused:
+        raise ValueError(
+            f"Columns {unused[:10]} of X belong to no modality; add them to modalities= or "
+            "drop them."
+        )
+    return blocks
+
+
+def _as_array(block, name: str):
+    if sp.issparse(block):
+        return block
+    if isinstance(block, (pd.DataFrame, pd.Series)):
+        return block
+    if isinstance(block, torch.Tensor):
+        return block.detach().cpu().numpy()
+    if isinstance(block, list):
+        out = np.empty(len(block), dtype=object)
+        out[:] = block
+        return out
+    try:
+        return np.asarray(block)
+    except Exception as exc:
+        raise TypeError(f"Modality {name!r} could not be read as an array: {exc}") from None
+
+
+def _is_text_like(values: np.ndarray) -> bool:
+    return values.dtype.kind in "OUS"
+
+
+def infer_modality_kind(block, name: str, encoder) -> str:
+    """``"tabular"``, ``"text"``, ``"categorical"`` or ``"image"`` for one block."""
+    if isinstance(encoder, str) and encoder in TEXT_ENCODERS:
+        return "text"
+    if isinstance(encoder, str) and encoder == "embedding":
+        return "categorical"
+    if isinstance(encoder, str) and encoder == "cnn":
+        return "image"
+    if sp.issparse(block):
+        return "tabular"
+    if isinstance(block, pd.Series):
+        return "tabular" if pd.api.types.is_numeric_dtype(block.dtype) else "text"
+    if isinstance(block, pd.DataFrame):
+        numeric = [pd.api.types.is_numeric_dtype(t) for t in block.dtypes]
+        if all(numeric):
+            return "tabular"
+        if not any(numeric):
+            return "categorical"
+        return "tabular"  # mixed: TabularModality names the non-numeric columns
+    values = np.asarray(block)
+    if values.ndim == 1:
+        return "text" if _is_text_like(values) else "tabular"
+    if values.ndim == 2:
+        return "categorical" if _is_text_like(values) else "tabular"
+    if values.ndim == 4:
+        return "image"
+    raise ValueError(
+        f"Modality {name!r} has shape {values.shape}: expected a 2-D table, a 1-D array of "
+        "strings, or a 4-D image array (n, C, H, W)."
+    )
+
+
+class Modality:
+    """A fitted converter for one modality block."""
+
+    kind = ""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def fit(self, block) -> Modality:
+        raise NotImplementedError
+
+    def transform(self, block) -> tuple[object, np.ndarray | None]:
+        """``(data, present)``: encoder input and mask of rows with the modality."""
+        raise NotImplementedError
+
+    def absent(self, n: int) -> tuple[object, np.ndarray]:
+        """Input for ``n`` rows that all lack the modality."""
+        raise NotImplementedError
+
+
+class TabularModality(Modality):
+    """Numeric columns (dense or scipy sparse); an all-NaN row means the modality is missing."""
+
+    kind = "tabular"
+
+    def fit(self, block) -> TabularModality:
+        self.sparse_ = sp.issparse(block)
+        values = self._numeric(block)
+        self.n_features_ = values.shape[1]
+        self.columns_ = list(block.columns) if isinstance(block, pd.DataFrame) else None
+        return self
+
+    def _numeric(self, block):
+        if sp.issparse(block):
+            values = sp.csr_matrix(block, dtype=np.float32)
+            if not np.isfinite(values.data).all():
+                raise ValueError(f"Modality {self.name!r} (sparse) contains NaN or infinity.")
+            return values
+        if isinstance(block, pd.Series):
+            block = block.to_frame()
+        if isinstance(block, pd.DataFrame):
+            bad = [str(c) for c, t in block.dtypes.items()
+                   if not pd.api.types.is_numeric_dtype(t) or (pd.api.types.is_bool_dtype(t)
+                   and False)]
+            if bad:
+                raise ValueError(
+                    f"Modality {self.name!r} is tabular but column(s) {bad} are not numeric; "
+                    "encode them, or give them their own modality (text or categorical)."
+                )
+            block = block.to_numpy(dtype=np.float32, na_value=np.nan)
+        values = np.asarray(block)
+        if values.ndim == 1:
+            values = values.reshape(-1, 1)
+        if values.ndim != 2:
+            raise ValueError(
+                f"Modality {self.name!r} is tabular and must be 2-D, got shape {values.shape}."
+            )
+        try:
+            return values.astype(np.float32)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"Modality {self.name!r} is tabular but not numeric: {exc}") from None
+
+    def transform(self, block):
+        values = self._numeric(block)
+        if values.shape[1] != self.n_features_:
+            raise ValueError(
+                f"Modality {self.name!r} has {values.shape[1]} features, but the model was "
+                f"fitted with {self.n_features_}."
+            )
+        if self.sparse_ != sp.issparse(values):
+            values = sp.csr_matrix(values) if self.sparse_ else values.toarray()
+        if sp.issparse(values):
+            return values, None
+        if np.isinf(values).any():
+            raise ValueError(f"Modality {self.name!r} contains infinity.")
+        nan = np.isnan(values)
+        if not nan.any():
+            return torch.from_numpy(np.ascontiguousarray(values)), None
+        missing_rows = nan.all(axis=1)
+        partial = nan.any(axis=1) & ~missing_rows
+        if partial.any():
+            cols = np.flatnonzero(nan[partial].any(axis=0))
+            names = [str(self.columns_[c]) if self.columns_ else int(c) for c in cols[:10]]
+            raise ValueError(
+                f"Modality {self.name!r} has NaN in column(s) {names} of rows that are not "
+                "entirely missing; impute them (an all-NaN row marks the modality missing)."
+            )
+        values = np.where(nan, 0.0, values).astype(np.float32)
+        return torch.from_numpy(values), torch.from_numpy(~missing_rows)
+
+    def absent(self, n):
+        if self.sparse_:
+            return sp.csr_matrix((n, self.n_features_), dtype=np.float32), np.zeros(n, bool)
+        return torch.zeros(n, self.n_features_), torch.zeros(n, dtype=torch.bool)
+
+
+def _text_values(block, name: str) -> tuple[list[str], np.ndarray]:
+    if isinstance(block, pd.DataFrame):  # several text columns: joined with a space
+        parts = block.astype(object).where(block.notna(), "")
+        texts = [" ".join(str(v) for v in row if str(v)) for row in parts.to_numpy()]
+    else:
+        values = block.to_numpy(dtype=object) if isinstance(block, pd.Series) else block
+        values = np.asarray(values, dtype=object)
+        if values.ndim != 1:
+            raise ValueError(
+                f"Modality {name!r} is text and must be 1-D (one string per row), got shape "
+                f"{values.shape}."
+            )
+        texts = []
+        for v in values.tolist():
+            if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+                texts.append("")
+            elif isinstance(v, (str, bytes)):
+                texts.append(v.decode() if isinstance(v, bytes) else v)
+            else:
+                raise ValueError(
+                    f"Modality {name!r} is text but holds a {type(v).__name__} ({v!r})."
+                )
+    present = np.array([bool(t.strip()) for t in texts])
+    return texts, present
+
+
+class TextModality(Modality):
+    """Raw strings; None, NaN and empty strings mark the modality missing.
+
+    ``encoder="tfidf"`` (default) fits a TF-IDF vocabulary of word n-grams on the training
+    text and gives CSR rows (read by a sparse first layer: a TF-IDF-weighted sum of n-gram
+    embeddings); ``"bag"`` and ``"gru"`` give padded token ids of a fitted vocabulary.
+    """
+
+    kind = "text"
+
+    def __init__(self, name, encoder="tfidf", max_features=50_000, ngram_range=(1, 2),
+                 min_df=2, max_len=200):
+        super().__init__(name)
+        self.encoder = encoder
+        self.max_features = max_features
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+        self.max_len = max_len
+
+    def fit(self, block) -> TextModality:
+        texts, present = _text_values(block, self.name)
+        train = [t for t, p in zip(texts, present) if p]
+        if not train:
+            raise ValueError(f"Modality {self.name!r} has no non-empty text to learn from.")
+        min_df = self.min_df if len(train) >= 10 * self.min_df else 1
+        self.vectorizer_ = TfidfVectorizer(
+            ngram_range=tuple(self.ngram_range) if self.encoder == "tfidf" else (1, 1),
+            min_df=min_df, max_features=self.max_features, sublinear_tf=True,
+            dtype=np.float32,
+        )
+        try:
+            self.vectorizer_.fit(train)
+        except ValueError as exc:  # e.g. empty vocabulary
+            raise ValueError(f"Modality {self.name!r}: {exc}") from None
+        if self.encoder == "tfidf":
+            self.n_features_ = len(self.vectorizer_.vocabulary_)
+        else:
+            analyze = self.vectorizer_.build_analyzer()
+            counts = Counter(tok for t in train for tok in analyze(t))
+            vocab = [tok for tok, _ in counts.most_common(self.max_features)]
+            self.vocabulary_ = {tok: i + 2 for i, tok in enumerate(vocab)}  # 0 pad, 1 unknown
+            self.n_features_ = len(vocab) + 2
+        return self
+
+    def transform(self, block):
+        texts, present = _text_values(block, self.name)
+        if self.encoder == "tfidf":
+            return self.vectorizer_.transform(texts).tocsr(), torch.from_numpy(present)
+        analyze = self.vectorizer_.build_analyzer()
+        ids = np.zeros((len(texts), self.max_len), dtype=np.int64)
+        for i, t in enumerate(texts):
+            toks = [self.vocabulary_.get(tok, 1) for tok in analyze(t)[: self.max_len]]
+            ids[i, : len(toks)] = toks
+        return torch.from_numpy(ids), torch.from_numpy(present)
+
+    def absent(self, n):
+        return self.transform(np.array([""] * n, dtype=object))
+
+
+class CategoricalModality(Modality):
+    """String or integer codes per column; code 0 is "unknown or missing" in every column."""
+
+    kind = "categorical"
+
+    def _frame(self, block) -> pd.DataFrame:
+        if isinstance(block, pd.Series):
+            return block.to_frame()
+        if isinstance(block, pd.DataFrame):
+            return block
+        values = np.asarray(block, dtype=object)
+        if values.ndim == 1:
+            values = values.reshape(-1, 1)
+        if values.ndim != 2:
+            raise ValueError(
+                f"Modality {self.name!r} is categorical and must be 1-D or 2-D, got shape "
+                f"{values.shape}."
+            )
+        return pd.DataFrame(values)
+
+    def fit(self, block) -> CategoricalModality:
+        frame = self._frame(block)
+        self.categories_ = []
+        for c in frame.columns:
+            col = frame[c]
+            seen = pd.unique(col[col.notna()].astype(str))
+            self.categories_.append({v: i + 1 for i, v in enumerate(sorted(seen))})
+        self.cardinalities_ = [len(c) + 1 for c in self.categories_]
+        self.n_features_ = len(self.categories_)
+        return self
+
+    def transform(self, block):
+        frame = self._frame(block)
+        if frame.shape[1] != self.n_features_:
+            raise ValueError(
+                f"Modality {self.name!r} has {frame.shape[1]} columns, but the model was "
+                f"fitted with {self.n_features_}."
+            )
+        codes = np.zeros(frame.shape, dtype=np.int64)
+        for j, (c, mapping) in enumerate(zip(frame.columns, self.categories_)):
+            col = frame[c]
+            keys = col.astype(str).where(col.notna(), None)
+            codes[:, j] = [mapping.get(k, 0) if k is not None else 0 for k in keys]
+        present = frame.notna().any(axis=1).to_numpy()
+        return torch.from_numpy(codes), torch.from_numpy(present)
+
+    def absent(self, n):
+        return torch.zeros(n, self.n_features_, dtype=torch.long), torch.zeros(n, dtype=bool)
+
+
+class ImageModality(Modality):
+    """Float images ``(n, C, H, W)``; the shape is fixed at fit."""
+
+    kind = "image"
+
+    def _values(self, block) -> np.ndarray:
+        values = np.asarray(block)
+        if values.ndim != 4:
+            raise ValueError(
+                f"Modality {self.name!r} is an image modality and must be 4-D (n, C, H, W), "
+                f"got an array of rank {values.ndim} and shape {values.shape}."
+            )
+        try:
+            values = values.astype(np.float32)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"Modality {self.name!r} (image) is not numeric: {exc}") from None
+        if not np.isfinite(values).all():
+            raise ValueError(f"Modality {self.name!r} (image) contains NaN or infinity.")
+        return values
+
+    def fit(self, block) -> ImageModality:
+        self.shape_ = self._values(block).shape[1:]
+        self.n_features_ = int(np.prod(self.shape_))
+        return self
+
+    def transform(self, block):
+        values = self._values(block)
+        if values.shape[1:] != self.shape_:
+            raise ValueError(
+                f"Modality {self.name!r} has images of shape {values.shape[1:]}, but the "
+                f"model was fitted on {self.shape_}."
+            )
+        return torch.from_numpy(np.ascontiguousarray(values)), None
+
+    def absent(self, n):
+        return torch.zeros(n, *self.shape_), torch.zeros(n, dtype=torch.bool)
+
+
+def make_modality(name: str, block, encoder, text_params: Mapping) -> Modality:
+    """An unfitted converter for ``block``, by its inferred kind."""
+    block = _as_array(block, name)
+    kind = infer_modality_kind(block, name, encoder)
+    if kind == "text":
+        enc = encoder if isinstance(encoder, str) and encoder in TEXT_ENCODERS else "tfidf"
+        return TextModality(name, encoder=enc, **text_params)
+    return {"tabular": TabularModality, "categorical": CategoricalModality,
+            "image": ImageModality}[kind](name)
+
+
+def as_block(block, name: str):
+    """``block`` as an array-like the converters read (lists become object arrays)."""
+    return _as_array(block, name)
