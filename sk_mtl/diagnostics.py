@@ -243,8 +243,10 @@ def compare_single_task(
     estimator : estimator object
         An unfitted sk_mtl multi-task estimator, or a ``Pipeline`` whose last step is one
         (possibly nested). Each single-task clone keeps only that task's entries of the
-        ``tasks`` and ``task_weights`` parameters, and drops a ``stratify`` that names
-        another task.
+        ``tasks`` and ``task_weights`` parameters, drops a ``stratify`` that names another
+        task, and has no ``auxiliary_tasks``. Auxiliary tasks are trained by the
+        multi-task estimator but neither scored nor compared: the table then tells whether
+        they help the predicted tasks.
     X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
         Input, as accepted by ``estimator``.
     y : array-like of shape (n_samples, n_tasks) or DataFrame
@@ -268,9 +270,10 @@ def compare_single_task(
     Returns
     -------
     comparison : pandas.DataFrame
-        One row per task, in task order, with columns ``task``, ``multi_task_mean``,
-        ``multi_task_std``, ``single_task_mean``, ``single_task_std`` (mean and standard
-        deviation of the test scores over folds) and ``relative_improvement_pct``
+        One row per predicted (non-auxiliary) task, in task order, with columns ``task``,
+        ``multi_task_mean``, ``multi_task_std``, ``single_task_mean``, ``single_task_std``
+        (mean and standard deviation of the test scores over folds) and
+        ``relative_improvement_pct``
         ``= 100 * (multi_task_mean - single_task_mean) / |single_task_mean|``. The mean of
         ``relative_improvement_pct`` over tasks, the multi-task performance ``delta_m`` of
         Maninis et al. [1]_ as used by LibMTL [2]_, is in ``comparison.attrs["delta_m"]``;
@@ -279,8 +282,9 @@ def compare_single_task(
     Raises
     ------
     ValueError
-        If ``y`` holds a single task, if ``scoring`` names an unknown task, or if a task
-        has no labelled row in the training or test part of a split.
+        If ``y`` holds a single task, if ``scoring`` names a task that is not compared, if
+        a compared task's weight is 0, or if a task has no labelled row in the training
+        part (or, for a compared task, the test part) of a split.
     TypeError
         If ``estimator`` is not (a Pipeline ending in) a multi-task estimator.
 
@@ -292,8 +296,8 @@ def compare_single_task(
     Notes
     -----
     The multi-task estimator is fitted ``n_splits`` times and each single-task clone
-    ``n_splits`` times, ``(n_tasks + 1) * n_splits`` fits in all. Each task is scored on the
-    same rows by both: the test rows of the split where it has a label.
+    ``n_splits`` times, ``(n_compared_tasks + 1) * n_splits`` fits in all. Each task is
+    scored on the same rows by both: the test rows of the split where it has a label.
 
     References
     ----------
@@ -328,7 +332,9 @@ def compare_single_task(
             f"least two target columns); got a single task {names}."
         )
     prefix, final = _multitask_step(estimator)
-    scorings = _task_scorings(scoring, names)
+    auxiliary = _auxiliary_names(final)
+    compared = [name for name in names if name not in auxiliary]
+    scorings = _task_scorings(scoring, compared, auxiliary)
     n_samples = len(targets)
     if _num_rows(X) != n_samples:
         raise ValueError(f"X has {_num_rows(X)} rows but y has {n_samples}; they must match.")
@@ -337,27 +343,29 @@ def compare_single_task(
     labelled = {name: ~missing_mask(col) for name, col in zip(names, targets.columns)}
     for name in names:
         for i, (train, test) in enumerate(splits):
-            for part, rows in (("training", train), ("test", test)):
+            parts = [("training", train)] + ([("test", test)] if name in compared else [])
+            for part, rows in parts:
                 if not labelled[name][rows].any():
                     raise ValueError(
                         f"Task {name!r} has no labelled row in the {part} part of split {i}; "
                         "use fewer folds or a splitter that spreads its labelled rows."
                     )
 
-    single_params = {name: _single_task_params(prefix, final, name) for name in names}
+    single_params = {name: _single_task_params(prefix, final, name) for name in compared}
 
     multi = cross_validate(
         clone(estimator),
         X,
         y,
         cv=splits,
-        scoring={name: task_scorer(name, scorings[name]) for name in names},
+        scoring={name: task_scorer(name, scorings[name]) for name in compared},
         n_jobs=n_jobs,
         error_score="raise",
     )
 
     records = []
-    for j, name in enumerate(names):
+    for name in compared:
+        j = names.index(name)
         rows = np.flatnonzero(labelled[name])
         position = np.full(n_samples, -1)
         position[rows] = np.arange(len(rows))
@@ -412,7 +420,16 @@ def _multitask_step(estimator) -> tuple[str, Any]:
     return prefix, final
 
 
-def _task_scorings(scoring, names: list[str]) -> dict[str, str | Callable | None]:
+def _auxiliary_names(final) -> set[str]:
+    aux = final.get_params(deep=False).get("auxiliary_tasks")
+    if aux is None or isinstance(aux, str):
+        return set()  # a malformed value is left to the estimator's own error
+    return set(aux)
+
+
+def _task_scorings(
+    scoring, names: list[str], auxiliary: set[str]
+) -> dict[str, str | Callable | None]:
     if scoring is None:
         return dict.fromkeys(names)
     if not isinstance(scoring, Mapping):
@@ -422,8 +439,12 @@ def _task_scorings(scoring, names: list[str]) -> dict[str, str | Callable | None
         )
     unknown = sorted(set(scoring) - set(names), key=str)
     if unknown:
+        aux = (
+            f" (auxiliary tasks {sorted(auxiliary)} are trained, not scored)" if auxiliary else ""
+        )
         raise ValueError(
-            f"scoring has key(s) {unknown} that are not tasks; the tasks are {names}."
+            f"scoring has key(s) {unknown} that are not compared tasks; the tasks compared "
+            f"are {names}{aux}."
         )
     return {name: scoring.get(name) for name in names}
 
@@ -446,6 +467,8 @@ def _single_task_params(prefix: str, final, name: str) -> dict[str, Any]:
     stratify = getattr(final, "stratify", None)
     if stratify is not None and stratify != name:
         params[prefix + "stratify"] = None
+    if getattr(final, "auxiliary_tasks", None) is not None:
+        params[prefix + "auxiliary_tasks"] = None
     return params
 
 
@@ -594,7 +617,8 @@ def _history_rows(history) -> tuple[list[dict], list[str]]:
         history = history[-1]
     if hasattr(history, "get_params") and hasattr(type(history), "history_"):
         check_is_fitted(history)
-        task_names = list(getattr(history, "task_names_", []) or [])
+        # tasks_ holds every trained task, auxiliary ones included, in training order.
+        task_names = list(getattr(history, "tasks_", None) or history.task_names_)
         history = history.history_
     elif not isinstance(history, list) and hasattr(history, "history"):  # a skorch net
         history = history.history

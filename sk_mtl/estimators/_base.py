@@ -438,14 +438,18 @@ class BaseMultiTaskNet(BaseEstimator):
         return X if sp.issparse(X) else torch.from_numpy(np.ascontiguousarray(X))
 
     def _build_module(self, tasks: dict[str, Task]) -> nn.Module:
-        n_features = self.n_features_in_
+        trunk, width = self._make_trunk(self.n_features_in_, list(tasks))
+        return MultiTaskModule(trunk, width, {n: t.n_outputs_ for n, t in tasks.items()})
+
+    def _make_trunk(self, n_features: int, task_names: list[str]) -> tuple[nn.Module, int]:
+        """The shared trunk over ``n_features`` inputs, and its output width."""
         if self.trunk is None:
             dims = self.hidden_dims
             dims = (dims,) if isinstance(dims, numbers.Integral) else dims
             dims = tuple(int(d) for d in dims)
             trunk = MLPTrunk(n_features, dims, self.activation, self.dropout, self.batch_norm)
         elif isinstance(self.trunk, (str, TrunkSpec)):
-            trunk = make_trunk(self.trunk).build(n_features, list(tasks))
+            trunk = make_trunk(self.trunk).build(n_features, task_names)
         elif isinstance(self.trunk, nn.Module):
             trunk = copy.deepcopy(self.trunk)
         else:
@@ -454,8 +458,7 @@ class BaseMultiTaskNet(BaseEstimator):
                 raise TypeError(
                     f"trunk({n_features}) must return an nn.Module, got {type(trunk).__name__}."
                 )
-        width = infer_out_features(trunk, n_features)
-        return MultiTaskModule(trunk, width, {n: t.n_outputs_ for n, t in tasks.items()})
+        return trunk, infer_out_features(trunk, n_features)
 
     def _build_net(self, module, criterion, weighting, valid, seed, device):
         callbacks = list(copy.deepcopy(self.callbacks) or [])

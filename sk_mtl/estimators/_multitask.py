@@ -9,7 +9,13 @@ from sklearn.utils.metaestimators import available_if
 
 from ._base import BaseMultiTaskNet
 
-__all__ = ["MultiTaskNet", "MultiTaskNetClassifier", "MultiTaskNetRegressor"]
+__all__ = [
+    "ClassificationTasksMixin",
+    "MultiTaskNet",
+    "MultiTaskNetClassifier",
+    "MultiTaskNetRegressor",
+    "RegressionTasksMixin",
+]
 
 _PARAMETERS = """
     Parameters
@@ -213,7 +219,43 @@ class MultiTaskNet(BaseMultiTaskNet):
         return self._predict_proba(X)
 
 
-class MultiTaskNetClassifier(ClassifierMixin, MultiTaskNet):
+class ClassificationTasksMixin:
+    """Classifier behaviour shared by the classifiers: classification tasks only, a clear
+    error for continuous targets, ``predict_proba`` for every task, mean-accuracy ``score``."""
+
+    _allowed_kinds = frozenset({"binary", "multiclass", "multilabel"})
+
+    def _infer_task_kind(self, values: np.ndarray, name: str) -> str:
+        kind = super()._infer_task_kind(values, name)
+        if kind == "regression":
+            raise ValueError(
+                f"Unknown label type: task {name!r} holds continuous values, but "
+                f"{type(self).__name__} needs class labels. Use a regressor, or "
+                f"MultiTaskNet/FusionNet with tasks={{{name!r}: 'regression'}}."
+            )
+        return kind
+
+    def predict_proba(self, X):
+        """Class probabilities of each task.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input.
+
+        Returns
+        -------
+        proba : ndarray or list of ndarray
+            For a 1-D ``y``, one array ``(n_samples, n_classes)``; else a list with one
+            ``(n_samples, n_classes)`` array per task (``(n_samples, n_labels)`` for multilabel
+            tasks), columns in ``classes_`` order.
+        """
+        return self._predict_proba(X)
+
+    score = BaseMultiTaskNet.score
+
+
+class MultiTaskNetClassifier(ClassificationTasksMixin, ClassifierMixin, MultiTaskNet):
     __doc__ = (
         """Multi-task neural network classifier: shared trunk, one head per task.
 
@@ -247,39 +289,20 @@ class MultiTaskNetClassifier(ClassifierMixin, MultiTaskNet):
     """
     )
 
-    _allowed_kinds = frozenset({"binary", "multiclass", "multilabel"})
+
+class RegressionTasksMixin:
+    """Regressor behaviour shared by the regressors: every task is a regression task and
+    ``score`` is the mean R^2."""
+
+    _allowed_kinds = frozenset({"regression"})
 
     def _infer_task_kind(self, values: np.ndarray, name: str) -> str:
-        kind = super()._infer_task_kind(values, name)
-        if kind == "regression":
-            raise ValueError(
-                f"Unknown label type: task {name!r} holds continuous values, but "
-                "MultiTaskNetClassifier needs class labels. Use MultiTaskNetRegressor, or "
-                f"MultiTaskNet with tasks={{{name!r}: 'regression'}}."
-            )
-        return kind
-
-    def predict_proba(self, X):
-        """Class probabilities of each task.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input.
-
-        Returns
-        -------
-        proba : ndarray or list of ndarray
-            For a 1-D ``y``, one array ``(n_samples, n_classes)``; else a list with one
-            ``(n_samples, n_classes)`` array per task (``(n_samples, n_labels)`` for multilabel
-            tasks), columns in ``classes_`` order.
-        """
-        return self._predict_proba(X)
+        return "regression"
 
     score = BaseMultiTaskNet.score
 
 
-class MultiTaskNetRegressor(RegressorMixin, BaseMultiTaskNet):
+class MultiTaskNetRegressor(RegressionTasksMixin, RegressorMixin, BaseMultiTaskNet):
     __doc__ = (
         """Multi-task neural network regressor: shared trunk, one head per target.
 
@@ -307,9 +330,3 @@ class MultiTaskNetRegressor(RegressorMixin, BaseMultiTaskNet):
     """
     )
 
-    _allowed_kinds = frozenset({"regression"})
-
-    def _infer_task_kind(self, values: np.ndarray, name: str) -> str:
-        return "regression"
-
-    score = BaseMultiTaskNet.score
