@@ -4,8 +4,22 @@ One network with a shared trunk and one head per task, trained through skorch an
 any scikit-learn estimator (``Pipeline``, ``GridSearchCV``, ``cross_validate``).
 """
 
-from .estimators import MultiTaskNet, MultiTaskNetClassifier, MultiTaskNetRegressor
+from .estimators import (
+    FusionNet,
+    FusionNetClassifier,
+    FusionNetRegressor,
+    MultiTaskNet,
+    MultiTaskNetClassifier,
+    MultiTaskNetRegressor,
+)
 
-__all__ = ["MultiTaskNet", "MultiTaskNetClassifier", "MultiTaskNetRegressor"]
+__all__ = [
+    "FusionNet",
+    "FusionNetClassifier",
+    "FusionNetRegressor",
+    "MultiTaskNet",
+    "MultiTaskNetClassifier",
+    "MultiTaskNetRegressor",
+]
 
 __version__ = "0.1.0.dev0"

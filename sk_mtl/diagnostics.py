@@ -532,8 +532,10 @@ def plot_history(history, *, tasks: Sequence[str] | None = None, ax=None) -> Fig
     >>> y = pd.DataFrame({"a": X[:, 0] > 0, "b": X[:, 0] + X[:, 1]})
     >>> net = MultiTaskNet(hidden_dims=(16,), max_epochs=3, random_state=0,
     ...                    callbacks=[GradientCosine(random_state=0)]).fit(X, y)
-    >>> fig = plot_history(net)  # doctest: +SKIP
-    >>> len(fig.axes)  # doctest: +SKIP
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> fig = plot_history(net)
+    >>> len(fig.axes)
     3
     """
     try:

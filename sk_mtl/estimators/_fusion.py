@@ -1,0 +1,493 @@
+"""FusionNet, FusionNetClassifier and FusionNetRegressor: one encoder per modality."""
+
+from __future__ import annotations
+
+import copy
+import math
+import numbers
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+from ..data import make_modality, split_modalities
+from ..data._modalities import TEXT_ENCODERS
+from ..modules import (
+    AttentionFusion,
+    CategoricalEncoder,
+    CNNEncoder,
+    ConcatFusion,
+    FusionTrunk,
+    GatedFusion,
+    GRUTextEncoder,
+    LateFusionModule,
+    LinearEncoder,
+    MLPTrunk,
+    MultiTaskModule,
+    SparseMLPEncoder,
+    SparseRows,
+    SumFusion,
+    TokenBagEncoder,
+    WeightedSumFusion,
+    infer_out_features,
+)
+from ..tasks import Task
+from ._base import BaseMultiTaskNet
+from ._multitask import (
+    _ATTRIBUTES,
+    _CLASSES_DOC,
+    _PARAMETERS,
+    ClassificationTasksMixin,
+    MultiTaskNet,
+    RegressionTasksMixin,
+)
+
+__all__ = ["FUSIONS", "FusionNet", "FusionNetClassifier", "FusionNetRegressor"]
+
+#: Names accepted by ``fusion=``.
+FUSIONS = ("attention", "concat", "early", "gated", "late", "weighted_sum")
+#: Encoder names accepted in ``encoders=``, by modality kind.
+ENCODERS = {
+    "tabular": ("mlp", "linear"),
+    "text": TEXT_ENCODERS,
+    "categorical": ("embedding",),
+    "image": ("cnn", "linear"),
+}
+
+_FUSION_PARAMETERS = """
+    modalities : dict of str to (str or list of str), default=None
+        For a DataFrame ``X``: the columns of each modality, by name, list of names, or
+        shell-style pattern (``"num__*"`` selects a ``ColumnTransformer``'s ``num`` output).
+        Every column must belong to a modality. ``None`` when ``X`` is a dict (or
+        ``skorch.helper.SliceDict``) keyed by modality, or a single block.
+    encoders : dict of str to (str or nn.Module), default=None
+        Encoder of each modality; by default chosen from the data: ``"mlp"`` for numeric
+        tables (dense or scipy sparse, read by a sparse first layer), ``"tfidf"`` for text
+        (a TF-IDF vocabulary of word n-grams fitted on the training text, read as a
+        TF-IDF-weighted sum of n-gram embeddings), ``"embedding"`` for string or integer
+        categories, ``"cnn"`` for ``(n, C, H, W)`` images. Also ``"bag"`` (mean of token
+        embeddings) and ``"gru"`` (bidirectional GRU) for text, ``"linear"`` for tables and
+        images, or any ``nn.Module`` taking that modality's batch (deep-copied at fit).
+    fusion : {"concat", "early", "weighted_sum", "attention", "gated", "late"}, \\
+            default="concat"
+        How modalities are joined: ``"early"`` sums linear projections of the raw inputs (one
+        linear layer over the joined inputs) before the shared MLP; ``"concat"`` concatenates
+        the encoder outputs; ``"weighted_sum"`` is ``sum_m w_m proj_m(h_m)``; ``"attention"``
+        weighs the projected embeddings by learned attention per row; ``"gated"`` is a gated
+        multimodal unit; ``"late"`` gives each modality its own MLP and heads and averages
+        their outputs with ``fusion_weights``.
+    fusion_weights : dict of str to float, default=None
+        ``w_m`` of each modality for ``"weighted_sum"`` and ``"late"`` (1.0 when left out);
+        ``set_params(fusion_weights__<modality>=w)`` changes one.
+    learn_fusion_weights : bool, default=False
+        Train the fusion weights (starting from ``fusion_weights``) with the network.
+    encoder_dim : int, default=64
+        Output width of each encoder.
+    fusion_dim : int, default=64
+        Common width of the projections in early, weighted-sum, attention and gated fusion.
+    modality_dropout : float, default=0.0
+        In training, hide each modality of a row with this probability (the row keeps at
+        least one), so the network learns the "missing" embeddings; needed to predict on data
+        where a whole modality is absent.
+    text_max_features : int, default=50000
+        Vocabulary size of text modalities.
+    text_ngram_range : tuple of int, default=(1, 2)
+        Word n-grams of the ``"tfidf"`` text encoder.
+    text_min_df : int, default=2
+        Minimum number of training texts an n-gram must appear in.
+    text_max_len : int, default=200
+        Tokens kept per text for the ``"bag"`` and ``"gru"`` encoders."""
+
+_FUSION_ATTRIBUTES = """
+    modalities_ : dict of str to Modality
+        Fitted converter of each modality (kind, vocabulary, category codes, widths).
+    modality_names_ : list of str
+        Modality names in the order the network reads them."""
+
+
+def _fusion_doc(summary: str, infer: str, classes: str, examples: str) -> str:
+    params = _PARAMETERS.format(infer=infer).rstrip() + _FUSION_PARAMETERS + "\n"
+    attributes = _ATTRIBUTES.format(classes=classes).rstrip()
+    attributes = attributes.replace(
+        "    n_features_in_ : int\n        Number of features seen during fit.",
+        "    n_features_in_ : int or dict of str to int\n        Number of features seen "
+        "during fit: an int for a single 2-D block, else per modality.",
+    )
+    return summary + params + attributes + _FUSION_ATTRIBUTES + "\n" + examples
+
+
+class FusionMixin:
+    """Input handling and module building of the fusion estimators."""
+
+    _dict_params = ("task_weights", "optimizer_params", "fusion_weights")
+
+    def __init__(
+        self,
+        *,
+        modalities=None,
+        encoders=None,
+        fusion="concat",
+        fusion_weights=None,
+        learn_fusion_weights=False,
+        encoder_dim=64,
+        fusion_dim=64,
+        modality_dropout=0.0,
+        text_max_features=50_000,
+        text_ngram_range=(1, 2),
+        text_min_df=2,
+        text_max_len=200,
+        tasks=None,
+        task_weights=None,
+        auxiliary_tasks=None,
+        weighting="static",
+        hidden_dims=(100,),
+        activation="relu",
+        dropout=0.0,
+        batch_norm=False,
+        trunk=None,
+        lambda_l1=0.0,
+        lambda_l2=0.0,
+        optimizer="adam",
+        lr=1e-3,
+        optimizer_params=None,
+        max_epochs=100,
+        batch_size=128,
+        validation_fraction=0.1,
+        stratify=None,
+        early_stopping=False,
+        n_iter_no_change=10,
+        tol=1e-4,
+        callbacks=None,
+        verbose=0,
+        progress_bar=False,
+        random_state=None,
+        device="cpu",
+    ):
+        super().__init__(
+            tasks=tasks, task_weights=task_weights, auxiliary_tasks=auxiliary_tasks,
+            weighting=weighting, hidden_dims=hidden_dims, activation=activation,
+            dropout=dropout, batch_norm=batch_norm, trunk=trunk, lambda_l1=lambda_l1,
+            lambda_l2=lambda_l2, optimizer=optimizer, lr=lr, optimizer_params=optimizer_params,
+            max_epochs=max_epochs, batch_size=batch_size,
+            validation_fraction=validation_fraction, stratify=stratify,
+            early_stopping=early_stopping, n_iter_no_change=n_iter_no_change, tol=tol,
+            callbacks=callbacks, verbose=verbose, progress_bar=progress_bar,
+            random_state=random_state, device=device,
+        )
+        self.modalities = modalities
+        self.encoders = encoders
+        self.fusion = fusion
+        self.fusion_weights = fusion_weights
+        self.learn_fusion_weights = learn_fusion_weights
+        self.encoder_dim = encoder_dim
+        self.fusion_dim = fusion_dim
+        self.modality_dropout = modality_dropout
+        self.text_max_features = text_max_features
+        self.text_ngram_range = text_ngram_range
+        self.text_min_df = text_min_df
+        self.text_max_len = text_max_len
+
+    # ------------------------------------------------------------------ parameters
+    def _check_fusion_params(self) -> None:
+        if self.fusion not in FUSIONS:
+            raise ValueError(f"fusion={self.fusion!r} is not known; use one of {list(FUSIONS)}.")
+        for name in ("encoder_dim", "fusion_dim", "text_max_features", "text_min_df",
+                     "text_max_len"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        md = self.modality_dropout
+        if not (isinstance(md, numbers.Real) and 0 <= md < 1):
+            raise ValueError(f"modality_dropout must be in [0, 1), got {md!r}.")
+        if self.encoders is not None and not isinstance(self.encoders, Mapping):
+            raise TypeError(f"encoders must be a dict modality -> encoder, got {self.encoders!r}.")
+        if self.fusion_weights is not None and not isinstance(self.fusion_weights, Mapping):
+            raise TypeError(
+                f"fusion_weights must be a dict modality -> weight, got {self.fusion_weights!r}."
+            )
+
+    def _resolve_fusion_weights(self, names: list[str]) -> dict[str, float]:
+        given = dict(self.fusion_weights or {})
+        unknown = sorted(set(given) - set(names))
+        if unknown:
+            raise ValueError(
+                f"fusion_weights has key(s) {unknown} that are not modalities; the modalities "
+                f"are {names}."
+            )
+        weights = {}
+        for m in names:
+            w = given.get(m, 1.0)
+            if not isinstance(w, numbers.Real) or not math.isfinite(w) or w < 0:
+                raise ValueError(f"fusion_weights[{m!r}] must be a finite number >= 0, got {w!r}.")
+            weights[m] = float(w)
+        if not any(weights.values()):
+            raise ValueError("fusion_weights are all zero: no modality would be used.")
+        return weights
+
+    # ------------------------------------------------------------------ input
+    def _is_single_table(self, X) -> bool:
+        if self.modalities is not None or isinstance(X, Mapping):
+            return False
+        if sp.issparse(X):
+            return True
+        if isinstance(X, pd.DataFrame):
+            return all(pd.api.types.is_numeric_dtype(t) for t in X.dtypes)
+        arr = X if isinstance(X, np.ndarray) else None
+        if arr is None:
+            try:
+                arr = np.asarray(X)
+            except Exception:
+                return True
+        return arr.ndim == 2 and arr.dtype.kind not in "OUS"
+
+    def _input_data(self, X, reset: bool):
+        if reset:
+            self._check_fusion_params()
+        else:
+            check_is_fitted(self)
+        if self._is_single_table(X):
+            # The 2-D single-modality form: scikit-learn's own validation and messages.
+            values = self._validate_X(X, reset=reset)
+            if reset:
+                converter = make_modality("X", values, None, {}).fit(values)
+                self.modalities_ = {"X": converter}
+                self.modality_names_ = ["X"]
+            data = values if sp.issparse(values) else torch.from_numpy(
+                np.ascontiguousarray(values))
+            return {"X": (data, None)}
+        blocks = split_modalities(X, self.modalities)
+        if reset:
+            return self._fit_modalities(blocks)
+        return self._transform_modalities(blocks)
+
+    def _text_params(self) -> dict:
+        return dict(max_features=self.text_max_features, ngram_range=self.text_ngram_range,
+                    min_df=self.text_min_df, max_len=self.text_max_len)
+
+    def _fit_modalities(self, blocks: dict) -> dict:
+        encoders = dict(self.encoders or {})
+        unknown = sorted(set(encoders) - set(blocks))
+        if unknown:
+            raise ValueError(
+                f"encoders has key(s) {unknown} that are not modalities of X; the modalities "
+                f"are {list(blocks)}."
+            )
+        self._check_rows(blocks)
+        converters = {}
+        for m, block in blocks.items():
+            spec = encoders.get(m)
+            converter = make_modality(m, block, spec, self._text_params())
+            if isinstance(spec, str) and spec not in ENCODERS[converter.kind]:
+                raise ValueError(
+                    f"Modality {m!r} is {converter.kind}; encoders[{m!r}]={spec!r} does not "
+                    f"fit it (use one of {list(ENCODERS[converter.kind])} or an nn.Module)."
+                )
+            if spec is not None and not isinstance(spec, (str, nn.Module)):
+                raise TypeError(
+                    f"encoders[{m!r}] must be a name or an nn.Module, got {type(spec).__name__}."
+                )
+            converters[m] = converter.fit(block)
+        self.modalities_ = converters
+        self.modality_names_ = list(converters)
+        self.n_features_in_ = {m: c.n_features_ for m, c in converters.items()}
+        self._resolve_fusion_weights(self.modality_names_)
+        return {m: converters[m].transform(block) for m, block in blocks.items()}
+
+    def _check_rows(self, blocks: dict) -> None:
+        rows = {m: (b.shape[0] if hasattr(b, "shape") else len(b)) for m, b in blocks.items()}
+        if len(set(rows.values())) > 1:
+            raise ValueError(
+                f"The modalities have different numbers of rows: {rows}; each row of X is one "
+                "sample in every modality."
+            )
+
+    def _transform_modalities(self, blocks: dict) -> dict:
+        if list(self.modality_names_) == ["X"] and list(blocks) == ["X"]:
+            pass
+        unknown = sorted(set(blocks) - set(self.modality_names_))
+        if unknown:
+            raise ValueError(
+                f"X has modality(ies) {unknown} that the model was not fitted on; its "
+                f"modalities are {self.modality_names_}."
+            )
+        self._check_rows(blocks)
+        n = next(iter(blocks.values()))
+        n = n.shape[0] if hasattr(n, "shape") else len(n)
+        out = {}
+        for m in self.modality_names_:
+            if m in blocks:
+                out[m] = self.modalities_[m].transform(blocks[m])
+            elif self.modality_dropout > 0:
+                out[m] = self.modalities_[m].absent(n)
+            else:
+                raise ValueError(
+                    f"Modality {m!r} is absent from X. A model predicts without a whole "
+                    "modality only when trained for it: fit with modality_dropout > 0."
+                )
+        return out
+
+    # ------------------------------------------------------------------ the network
+    def _encoder(self, m: str, converter, spec, dim: int, early: bool) -> nn.Module:
+        if isinstance(spec, nn.Module):
+            encoder = copy.deepcopy(spec)
+            if not isinstance(getattr(encoder, "out_features", None), int):
+                encoder.out_features = self._dry_run_width(m, encoder, converter)
+            return encoder
+        kind, n = converter.kind, converter.n_features_
+        name = spec or {"tabular": "mlp", "text": getattr(converter, "encoder", "tfidf"),
+                        "categorical": "embedding", "image": "cnn"}[kind]
+        if kind == "categorical":
+            return CategoricalEncoder(converter.cardinalities_, dim)
+        if name == "bag":
+            return TokenBagEncoder(n, dim)
+        if name == "gru":
+            return GRUTextEncoder(n, dim)
+        if early or name == "linear":
+            return LinearEncoder(n, dim)
+        if name == "cnn":
+            return CNNEncoder(converter.shape_[0], dim)
+        return SparseMLPEncoder(n, (dim,))
+
+    def _dry_run_width(self, m, encoder, converter) -> int:
+        data, _ = converter.absent(2)
+        if sp.issparse(data):
+            data = SparseRows.from_csr(data)
+        encoder.eval()
+        try:
+            with torch.no_grad():
+                out = encoder(data)
+        except Exception as exc:
+            raise ValueError(
+                f"The encoder of modality {m!r} ({type(encoder).__name__}) failed on a batch "
+                f"of that modality: {exc}"
+            ) from exc
+        finally:
+            encoder.train()
+        if not isinstance(out, torch.Tensor) or out.ndim != 2:
+            raise ValueError(
+                f"The encoder of modality {m!r} must return a 2-D tensor (n, width), got "
+                f"{getattr(out, 'shape', type(out))}."
+            )
+        return int(out.shape[1])
+
+    def _build_module(self, tasks: dict[str, Task]) -> nn.Module:
+        names = self.modality_names_
+        specs = dict(self.encoders or {})
+        early = self.fusion == "early"
+        dim = self.fusion_dim if early else self.encoder_dim
+        encoders = {
+            m: self._encoder(m, self.modalities_[m], specs.get(m), dim, early) for m in names
+        }
+        in_dims = {m: e.out_features for m, e in encoders.items()}
+        weights = self._resolve_fusion_weights(names)
+        head_sizes = {n: t.n_outputs_ for n, t in tasks.items()}
+        if self.fusion == "late":
+            mlps = {m: self._late_mlp(in_dims[m]) for m in names}
+            trunk = FusionTrunk(encoders, None, mlps, self.modality_dropout)
+            return LateFusionModule(trunk, head_sizes, weights, self.learn_fusion_weights)
+        if early:
+            projected = {m: self.fusion_dim for m in names}
+            fusion = SumFusion(projected if all(d == self.fusion_dim for d in in_dims.values())
+                               else in_dims)
+        elif self.fusion == "concat":
+            fusion = ConcatFusion(in_dims)
+        elif self.fusion == "weighted_sum":
+            fusion = WeightedSumFusion(in_dims, self.fusion_dim, weights,
+                                       self.learn_fusion_weights)
+        elif self.fusion == "attention":
+            fusion = AttentionFusion(in_dims, self.fusion_dim)
+        else:
+            fusion = GatedFusion(in_dims, self.fusion_dim)
+        mlp, _ = self._make_trunk(fusion.out_features, list(tasks))
+        trunk = FusionTrunk(encoders, fusion, _with_width(mlp, fusion.out_features),
+                            self.modality_dropout)
+        return MultiTaskModule(trunk, trunk.out_features, head_sizes)
+
+    def _late_mlp(self, width: int) -> nn.Module:
+        dims = self.hidden_dims
+        dims = (dims,) if isinstance(dims, numbers.Integral) else tuple(int(d) for d in dims)
+        return MLPTrunk(width, dims, self.activation, self.dropout, self.batch_norm)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.dict = True
+        return tags
+
+
+def _with_width(module: nn.Module, in_features: int) -> nn.Module:
+    if not isinstance(getattr(module, "out_features", None), int):
+        module.out_features = infer_out_features(module, in_features)
+    return module
+
+
+_FUSION_EXAMPLE = """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_mtl import {cls}
+    >>> rng = np.random.RandomState(0)
+    >>> words = np.array(["good", "great", "bad", "awful"])
+    >>> label = rng.randint(0, 2, size=120)
+    >>> text = np.array([" ".join(rng.choice(words[2 * (1 - y):2 * (1 - y) + 2], 3))
+    ...                  for y in label], dtype=object)
+    >>> X = {{"text": text, "tab": rng.normal(size=(120, 3))}}
+    >>> net = {cls}(max_epochs=15, lr=0.01, random_state=0){fit}
+    >>> {check}
+    True
+"""
+
+
+class FusionNet(FusionMixin, MultiTaskNet):
+    __doc__ = _fusion_doc(
+        """Multimodal multi-task network: one encoder per modality, a fusion, shared MLP, heads.
+
+    ``X`` holds several modalities (tables, text, categories, images) as a dict or a
+    DataFrame with ``modalities=``; ``y`` is one or several targets of any kind, as for
+    :class:`MultiTaskNet` (missing labels, task weights, per-task history and scorers). A row
+    may lack a modality (NaN or empty text, an all-NaN table row): that modality's learned
+    "missing" embedding stands in for its encoder output.
+""",
+        " as :class:`MultiTaskNet` does",
+        _CLASSES_DOC.format(none=" (``None`` for regression)"),
+        _FUSION_EXAMPLE.format(
+            cls="FusionNet", fit=".fit(X, label)",
+            check='bool(net.score(X, label) > 0.9) and net.modalities_["text"].kind == "text"',
+        ),
+    )
+
+
+class FusionNetClassifier(ClassificationTasksMixin, ClassifierMixin, FusionMixin, MultiTaskNet):
+    __doc__ = _fusion_doc(
+        """Multimodal multi-task classifier: one encoder per modality, a fusion, one head per task.
+
+    As :class:`FusionNet` with classification tasks only; with a 1-D ``y`` it behaves as any
+    scikit-learn classifier.
+""",
+        ": two classes are binary, more are multiclass, label lists are multilabel",
+        _CLASSES_DOC.format(none=""),
+        _FUSION_EXAMPLE.format(
+            cls="FusionNetClassifier", fit=".fit(X, label)",
+            check="bool((net.predict(X) == label).mean() > 0.9)",
+        ),
+    )
+
+
+class FusionNetRegressor(RegressionTasksMixin, RegressorMixin, FusionMixin, BaseMultiTaskNet):
+    __doc__ = _fusion_doc(
+        """Multimodal multi-task regressor: one encoder per modality, a fusion, a head per target.
+
+    As :class:`FusionNet` with regression tasks only; with a 1-D ``y`` it behaves as any
+    scikit-learn regressor.
+""",
+        ': every task is ``"regression"``',
+        "",
+        _FUSION_EXAMPLE.format(
+            cls="FusionNetRegressor", fit=".fit(X, label * 2.0)",
+            check="bool(net.score(X, label * 2.0) > 0.8)",
+        ),
+    )
