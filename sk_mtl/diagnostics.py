@@ -215,7 +215,9 @@ def _flat_gradient(loss: Tensor, params: list[Tensor], retain_graph: bool) -> Te
         grads = (None,) * len(params)
     return torch.cat(
         [
-            (torch.zeros_like(p) if g is None else g).reshape(-1).double()
+            (torch.zeros_like(p) if g is None else g.to_dense() if g.is_sparse else g)
+            .reshape(-1)
+            .double()
             for g, p in zip(grads, params)
         ]
     )

@@ -49,7 +49,7 @@ def split_modalities(X, modalities: Mapping | None) -> dict[str, object]:
     >>> list(blocks["tab"].columns)
     ['num__a', 'num__b']
     """
-    if isinstance(X, Mapping):
+    if isinstance(X, Mapping) and not sp.issparse(X):  # a dok_matrix is a dict
         if modalities is not None:
             raise ValueError("modalities= maps DataFrame columns; X is already a dict.")
         if not X:
@@ -107,6 +107,14 @@ def _as_array(block, name: str):
         raise TypeError(f"Modality {name!r} could not be read as an array: {exc}") from None
 
 
+def _is_free_text(column: pd.Series, min_words: float = 3.0) -> bool:
+    values = column.dropna().astype(str)
+    if values.empty:
+        return False
+    sample = values.iloc[:1000]
+    return float(sample.str.split().str.len().mean()) >= min_words
+
+
 def _is_text_like(values: np.ndarray) -> bool:
     return values.dtype.kind in "OUS"
 
@@ -119,6 +127,10 @@ def infer_modality_kind(block, name: str, encoder) -> str:
         return "categorical"
     if isinstance(encoder, str) and encoder == "cnn":
         return "image"
+    if isinstance(encoder, str) and encoder in ("mlp", "linear") and not (
+        isinstance(block, np.ndarray) and block.ndim == 4
+    ):
+        return "tabular"
     if sp.issparse(block):
         return "tabular"
     if isinstance(block, pd.Series):
@@ -127,9 +139,12 @@ def infer_modality_kind(block, name: str, encoder) -> str:
         numeric = [pd.api.types.is_numeric_dtype(t) for t in block.dtypes]
         if all(numeric):
             return "tabular"
-        if not any(numeric):
-            return "categorical"
-        return "tabular"  # mixed: TabularModality names the non-numeric columns
+        # String columns of free text (several words per value on average) are one text
+        # modality, joined; otherwise the block is categorical (integer columns then count as
+        # codes). encoders= overrides this guess.
+        if not any(numeric) and all(_is_free_text(block[c]) for c in block.columns):
+            return "text"
+        return "categorical"
     values = np.asarray(block)
     if values.ndim == 1:
         return "text" if _is_text_like(values) else "tabular"
@@ -368,7 +383,7 @@ class CategoricalModality(Modality):
             keys = col.astype(str).where(col.notna(), None)
             codes[:, j] = [mapping.get(k, 0) if k is not None else 0 for k in keys]
         present = frame.notna().any(axis=1).to_numpy()
-        return torch.from_numpy(codes), torch.from_numpy(present)
+        return torch.from_numpy(codes), torch.from_numpy(np.array(present, dtype=bool))
 
     def absent(self, n):
         return torch.zeros(n, self.n_features_, dtype=torch.long), torch.zeros(n, dtype=bool)

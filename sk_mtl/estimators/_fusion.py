@@ -231,19 +231,34 @@ class FusionMixin:
 
     # ------------------------------------------------------------------ input
     def _is_single_table(self, X) -> bool:
+        """Whether ``X`` is one numeric table, validated the scikit-learn way.
+
+        Everything that is not a dict, a mapped DataFrame, free text (1-D strings), string
+        categories (2-D strings) or images (4-D) goes through ``validate_data``, which also
+        gives scikit-learn's messages for 1-D or 3-D numeric input.
+        """
+        if sp.issparse(X):  # before Mapping: a dok_matrix is a dict
+            return self.modalities is None
         if self.modalities is not None or isinstance(X, Mapping):
             return False
-        if sp.issparse(X):
-            return True
         if isinstance(X, pd.DataFrame):
             return all(pd.api.types.is_numeric_dtype(t) for t in X.dtypes)
-        arr = X if isinstance(X, np.ndarray) else None
-        if arr is None:
+        if isinstance(X, pd.Series):
+            return pd.api.types.is_numeric_dtype(X.dtype)
+        try:
+            arr = np.asarray(X)
+        except (TypeError, ValueError):  # let validate_data report it
+            return True
+        if arr.ndim == 4 or arr.dtype.kind in "US":
+            return False
+        if arr.dtype.kind == "O":
             try:
-                arr = np.asarray(X)
-            except Exception:
+                arr.astype(np.float64)
+            except ValueError:  # strings: text (1-D) or categories (2-D)
+                return arr.ndim not in (1, 2)
+            except TypeError:  # e.g. a dict in a cell: validate_data says so
                 return True
-        return arr.ndim == 2 and arr.dtype.kind not in "OUS"
+        return True
 
     def _input_data(self, X, reset: bool):
         if reset:
@@ -347,11 +362,12 @@ class FusionMixin:
             return TokenBagEncoder(n, dim)
         if name == "gru":
             return GRUTextEncoder(n, dim)
+        sparse = kind == "text" or getattr(converter, "sparse_", False)
         if early or name == "linear":
-            return LinearEncoder(n, dim)
+            return LinearEncoder(n, dim, sparse_grad=sparse)
         if name == "cnn":
             return CNNEncoder(converter.shape_[0], dim)
-        return SparseMLPEncoder(n, (dim,))
+        return SparseMLPEncoder(n, (dim,), dropout=self.dropout, sparse_grad=sparse)
 
     def _dry_run_width(self, m, encoder, converter) -> int:
         data, _ = converter.absent(2)

@@ -90,14 +90,44 @@ class MultiTaskSkorchNet(NeuralNet):
         if self.module_.training != training or self.criterion_.training != training:
             super()._set_training(training)
 
+    # --- optimizers -----------------------------------------------------------------------
+    def _sparse_parameters(self) -> set[int]:
+        return {
+            id(m.weight)
+            for m in self.module_.modules()
+            if isinstance(m, (nn.Embedding, nn.EmbeddingBag)) and m.sparse
+        }
+
+    def initialize_optimizer(self, triggered_directly=None):
+        """The user's optimizer for dense parameters; ``SparseAdam`` (same ``lr``) for
+        embedding tables with sparse gradients (the n-gram tables of text encoders)."""
+        sparse_ids = self._sparse_parameters()
+        named = list(self.get_all_learnable_params())
+        dense = [(n, p) for n, p in named if id(p) not in sparse_ids]
+        sparse = [p for _, p in named if id(p) in sparse_ids]
+        args, kwargs = self.get_params_for_optimizer("optimizer", dense)
+        self.optimizer_ = self.optimizer(*args, **kwargs)
+        if sparse:
+            self.optimizer_sparse_ = torch.optim.SparseAdam(sparse, lr=self.lr)
+        return self
+
+    def _step_optimizer(self, step_fn):
+        # The closure runs once, through the first optimizer; the others just step.
+        names = list(self._optimizers)
+        getattr(self, names[0] + "_").step(step_fn)
+        for name in names[1:]:
+            getattr(self, name + "_").step()
+
     # --- loss -----------------------------------------------------------------------------
     def penalty(self) -> Tensor | None:
-        """``lambda_l1 * ||W||_1 + lambda_l2 * ||W||_2^2`` over weight matrices (not biases)."""
+        """``lambda_l1 * ||W||_1 + lambda_l2 * ||W||_2^2`` over weight matrices (not biases,
+        not the sparse n-gram tables, whose dense penalty gradient would defeat sparsity)."""
         if not (self.lambda_l1 or self.lambda_l2):
             return None
         total = None
+        sparse_ids = self._sparse_parameters()
         for param in self.module_.parameters():
-            if param.ndim < 2 or not param.requires_grad:
+            if param.ndim < 2 or not param.requires_grad or id(param) in sparse_ids:
                 continue
             term = 0.0
             if self.lambda_l1:

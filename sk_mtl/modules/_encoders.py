@@ -33,6 +33,8 @@ class SparseMLPEncoder(nn.Module):
         Non-linearity after each layer.
     dropout : float, default=0.0
         Dropout after each layer.
+    sparse_grad : bool, default=False
+        Sparse gradients for the first layer (inputs must then be sparse rows).
 
     Examples
     --------
@@ -43,12 +45,13 @@ class SparseMLPEncoder(nn.Module):
     """
 
     def __init__(self, in_features: int, hidden_dims: Sequence[int] = (64,),
-                 activation: str = "relu", dropout: float = 0.0) -> None:
+                 activation: str = "relu", dropout: float = 0.0,
+                 sparse_grad: bool = False) -> None:
         super().__init__()
         dims = tuple(hidden_dims)
         if not dims:
             raise ValueError("SparseMLPEncoder needs at least one layer width.")
-        self.first = SparseLinear(in_features, dims[0])
+        self.first = SparseLinear(in_features, dims[0], sparse_grad)
         self.act = make_activation(activation)
         self.drop = nn.Dropout(dropout) if dropout else nn.Identity()
         self.rest = MLPTrunk(dims[0], dims[1:], activation, dropout)
@@ -65,9 +68,9 @@ class LinearEncoder(nn.Module):
     concatenated inputs: this is how ``fusion="early"`` joins raw inputs.
     """
 
-    def __init__(self, in_features: int, out_features: int) -> None:
+    def __init__(self, in_features: int, out_features: int, sparse_grad: bool = False) -> None:
         super().__init__()
-        self.proj = SparseLinear(in_features, out_features)
+        self.proj = SparseLinear(in_features, out_features, sparse_grad)
         self.out_features = out_features
 
     def forward(self, x: SparseRows | Tensor) -> Tensor:

@@ -38,6 +38,11 @@ class SparseRows(NamedTuple):
 class SparseLinear(nn.Module):
     """``x @ W + b`` for sparse rows, as a sum-mode ``EmbeddingBag`` weighted by the values.
 
+    With ``sparse_grad=True`` (for sparse inputs) ``W`` gets sparse gradients, only the rows
+    of the columns present in the batch, which the estimators update with
+    ``torch.optim.SparseAdam``: a step costs what the batch touches, not the size of a
+    100,000-column vocabulary. Dense inputs need ``sparse_grad=False``.
+
     Examples
     --------
     >>> import scipy.sparse as sp, torch
@@ -49,9 +54,9 @@ class SparseLinear(nn.Module):
     True
     """
 
-    def __init__(self, in_features: int, out_features: int) -> None:
+    def __init__(self, in_features: int, out_features: int, sparse_grad: bool = False) -> None:
         super().__init__()
-        self.bag = nn.EmbeddingBag(in_features, out_features, mode="sum")
+        self.bag = nn.EmbeddingBag(in_features, out_features, mode="sum", sparse=sparse_grad)
         bound = 1.0 / np.sqrt(in_features)
         nn.init.uniform_(self.bag.weight, -bound, bound)
         self.bias = nn.Parameter(torch.zeros(out_features))

@@ -92,8 +92,7 @@ class GradientWeighting(Weighting):
             grads = torch.autograd.grad(loss, shared, retain_graph=True, allow_unused=True)
             rows.append(
                 torch.cat([
-                    (torch.zeros_like(p) if g is None else g).reshape(-1)
-                    for p, g in zip(shared, grads)
+                    _dense(p, g).reshape(-1) for p, g in zip(shared, grads)
                 ])
             )
         total = sum(weighted)
@@ -101,12 +100,29 @@ class GradientWeighting(Weighting):
             torch.autograd.backward(total, inputs=heads)
         direction = self.aggregate(torch.stack(rows))
         offset = 0
-        for p in shared:
+        for p, sparse in zip(shared, _sparse_grads(shared, module)):
             n = p.numel()
             g = direction[offset : offset + n].view_as(p)
+            if sparse:  # tables updated by SparseAdam take sparse gradients
+                g = g.to_sparse()
             p.grad = g.clone() if p.grad is None else p.grad + g
             offset += n
         return total.detach()
+
+
+def _dense(p: Tensor, g: Tensor | None) -> Tensor:
+    if g is None:
+        return torch.zeros_like(p)
+    return g.to_dense() if g.is_sparse else g
+
+
+def _sparse_grads(params: list[Tensor], module: nn.Module) -> list[bool]:
+    sparse_ids = {
+        id(m.weight)
+        for m in module.modules()
+        if isinstance(m, (nn.Embedding, nn.EmbeddingBag)) and m.sparse
+    }
+    return [id(p) in sparse_ids for p in params]
 
 
 def _weighted_sum(losses: Mapping[str, Tensor], weights: Mapping[str, float]) -> Tensor:

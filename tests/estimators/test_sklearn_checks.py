@@ -2,7 +2,14 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sk_mtl import MultiTaskNet, MultiTaskNetClassifier, MultiTaskNetRegressor
+from sk_mtl import (
+    FusionNet,
+    FusionNetClassifier,
+    FusionNetRegressor,
+    MultiTaskNet,
+    MultiTaskNetClassifier,
+    MultiTaskNetRegressor,
+)
 
 # Small, fast, well-conditioned settings: the checks fit dozens of times on tiny data.
 _FAST = dict(hidden_dims=(32,), lr=0.02, max_epochs=40, batch_size=64, random_state=0)
@@ -11,6 +18,10 @@ ESTIMATORS = [
     MultiTaskNet(**_FAST),
     MultiTaskNetClassifier(**_FAST),
     MultiTaskNetRegressor(**_FAST),
+    # FusionNet estimators in their 2-D single-modality form.
+    FusionNet(**_FAST),
+    FusionNetClassifier(**_FAST),
+    FusionNetRegressor(**_FAST),
 ]
 
 # The networks compute in float32. Predicting a subset runs matrix products of another
@@ -24,6 +35,7 @@ _FLOAT32_SUBSET = (
 # probabilities pass the check on its data.
 EXPECTED_FAILURES = {
     "MultiTaskNetRegressor": {"check_methods_subset_invariance": _FLOAT32_SUBSET},
+    "FusionNetRegressor": {"check_methods_subset_invariance": _FLOAT32_SUBSET},
 }
 
 
