@@ -120,17 +120,27 @@ def _is_text_like(values: np.ndarray) -> bool:
 
 
 def infer_modality_kind(block, name: str, encoder) -> str:
-    """``"tabular"``, ``"text"``, ``"categorical"`` or ``"image"`` for one block."""
-    if isinstance(encoder, str) and encoder in TEXT_ENCODERS:
+    """``"tabular"``, ``"text"``, ``"categorical"`` or ``"image"`` for one block.
+
+    The kind comes from the data; a named encoder only settles what the data leaves open:
+    a text encoder on string columns makes them text, ``"embedding"`` on integer codes makes
+    them categorical, ``"mlp"``/``"linear"`` asks for a numeric table, ``"cnn"`` for images.
+    """
+    kind = _data_kind(block, name, image_requested=encoder == "cnn")
+    if not isinstance(encoder, str):
+        return kind
+    if encoder in TEXT_ENCODERS and kind == "categorical":
         return "text"
-    if isinstance(encoder, str) and encoder == "embedding":
+    if encoder == "embedding" and kind in ("text", "tabular"):
         return "categorical"
-    if isinstance(encoder, str) and encoder == "cnn":
-        return "image"
-    if isinstance(encoder, str) and encoder in ("mlp", "linear") and not (
-        isinstance(block, np.ndarray) and block.ndim == 4
-    ):
+    if encoder in ("mlp", "linear") and kind in ("categorical", "text"):
         return "tabular"
+    if encoder == "cnn":
+        return "image"
+    return kind
+
+
+def _data_kind(block, name: str, image_requested: bool = False) -> str:
     if sp.issparse(block):
         return "tabular"
     if isinstance(block, pd.Series):
@@ -148,9 +158,9 @@ def infer_modality_kind(block, name: str, encoder) -> str:
     values = np.asarray(block)
     if values.ndim == 1:
         return "text" if _is_text_like(values) else "tabular"
-    if values.ndim == 2:
+    if values.ndim == 2 and not image_requested:
         return "categorical" if _is_text_like(values) else "tabular"
-    if values.ndim == 4:
+    if values.ndim == 4 or image_requested:
         return "image"
     raise ValueError(
         f"Modality {name!r} has shape {values.shape}: expected a 2-D table, a 1-D array of "
@@ -179,15 +189,32 @@ class Modality:
 
 
 class TabularModality(Modality):
-    """Numeric columns (dense or scipy sparse); an all-NaN row means the modality is missing."""
+    """Numeric columns (dense or scipy sparse); an all-NaN row means the modality is missing.
+
+    Dense columns are standardized with the mean and standard deviation of the training rows
+    (so raw counts and ages can sit beside TF-IDF text without a scaler); sparse ones are
+    left as they are, to stay sparse.
+    """
 
     kind = "tabular"
+
+    def __init__(self, name: str, standardize: bool = True) -> None:
+        super().__init__(name)
+        self.standardize = standardize
 
     def fit(self, block) -> TabularModality:
         self.sparse_ = sp.issparse(block)
         values = self._numeric(block)
         self.n_features_ = values.shape[1]
         self.columns_ = list(block.columns) if isinstance(block, pd.DataFrame) else None
+        self.mean_ = np.zeros(self.n_features_, dtype=np.float32)
+        self.scale_ = np.ones(self.n_features_, dtype=np.float32)
+        if self.standardize and not self.sparse_:
+            rows = values[~np.isnan(values).all(axis=1)]
+            if len(rows):
+                self.mean_ = np.nan_to_num(np.nanmean(rows, axis=0)).astype(np.float32)
+                std = np.nan_to_num(np.nanstd(rows, axis=0))
+                self.scale_ = np.where(std > 0, std, 1.0).astype(np.float32)
         return self
 
     def _numeric(self, block):
@@ -233,9 +260,10 @@ class TabularModality(Modality):
             return values, None
         if np.isinf(values).any():
             raise ValueError(f"Modality {self.name!r} contains infinity.")
+        values = (values - self.mean_) / self.scale_
         nan = np.isnan(values)
         if not nan.any():
-            return torch.from_numpy(np.ascontiguousarray(values)), None
+            return torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32)), None
         missing_rows = nan.all(axis=1)
         partial = nan.any(axis=1) & ~missing_rows
         if partial.any():

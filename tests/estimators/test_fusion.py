@@ -1,0 +1,282 @@
+"""FusionNet estimators: modalities, encoders, fusions, missing modalities, bad input."""
+
+import pickle
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+import torch
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+from sklearn.model_selection import GridSearchCV, cross_validate, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from skorch.helper import SliceDict
+from torch import nn
+
+from sk_mtl import FusionNet, FusionNetClassifier, FusionNetRegressor
+from sk_mtl.datasets import get_data_home, load_womens_clothing_reviews
+from sk_mtl.estimators._fusion import FUSIONS
+from sk_mtl.metrics import task_scorers
+
+FAST = dict(hidden_dims=(16,), encoder_dim=16, fusion_dim=16, lr=0.01, max_epochs=8,
+            batch_size=32, random_state=0)
+GOOD, BAD = ["good", "great", "lovely", "nice"], ["bad", "awful", "poor", "ugly"]
+
+
+def _multimodal(n=160, seed=0):
+    """Text decides the label, the table decides a regression target."""
+    rng = np.random.RandomState(seed)
+    label = rng.randint(0, 2, size=n)
+    text = np.array(
+        [" ".join(rng.choice(GOOD if y else BAD, 4)) + " item" for y in label], dtype=object
+    )
+    tab = rng.normal(size=(n, 3))
+    cat = rng.choice(["a", "b", "c"], size=(n, 1)).astype(object)
+    X = {"text": text, "tab": tab, "cat": cat}
+    y = pd.DataFrame({"label": np.where(label == 1, "pos", "neg"), "amount": 2 * tab[:, 0]})
+    return X, y
+
+
+def test_dict_input_kinds_and_scores():
+    X, y = _multimodal()
+    net = FusionNet(tasks={"amount": "regression"}, **FAST).fit(X, y)
+    kinds = {m: c.kind for m, c in net.modalities_.items()}
+    assert kinds == {"text": "text", "tab": "tabular", "cat": "categorical"}
+    assert net.n_features_in_["tab"] == 3 and net.n_features_in_["cat"] == 1
+    scores = net.task_scores(X, y)
+    assert scores["label"] > 0.9 and scores["amount"] > 0.5
+    assert net.predict(X).shape == (len(y), 2)
+
+
+@pytest.mark.parametrize("fusion", FUSIONS)
+def test_every_fusion_trains(fusion):
+    X, y = _multimodal()
+    net = FusionNetClassifier(fusion=fusion, **FAST).fit(X, y["label"])
+    assert (net.predict(X) == y["label"]).mean() > 0.85, fusion
+
+
+def test_grid_search_over_fusion_and_fusion_weights_is_one_line():
+    X, y = _multimodal(120)
+    X = SliceDict(**X)
+    search = GridSearchCV(
+        FusionNetClassifier(**{**FAST, "max_epochs": 3}),
+        {"fusion": ["weighted_sum", "late"], "fusion_weights__text": [0.5, 2.0]},
+        cv=2,
+    ).fit(X, y["label"])
+    assert search.best_params_["fusion_weights__text"] in (0.5, 2.0)
+    assert search.best_estimator_.fusion_weights["text"] == search.best_params_[
+        "fusion_weights__text"]
+
+
+def test_fusion_weights_reach_the_module_and_can_be_learned():
+    X, y = _multimodal()
+    fixed = FusionNetClassifier(fusion="weighted_sum", fusion_weights={"text": 3.0}, **FAST)
+    fixed.fit(X, y["label"])
+    weights = fixed.module_.trunk.fusion.weights
+    names = fixed.module_.trunk.fusion.names
+    assert weights[names.index("text")].item() == 3.0 and not weights.requires_grad
+    learned = FusionNetClassifier(fusion="late", learn_fusion_weights=True, **FAST)
+    learned.fit(X, y["label"])
+    assert learned.module_.weights.requires_grad
+    assert not torch.allclose(learned.module_.weights, torch.ones(3))
+
+
+def test_dataframe_modalities_with_patterns_after_column_transformer():
+    X, y = _multimodal()
+    df = pd.DataFrame({"review": X["text"], "x0": X["tab"][:, 0], "x1": X["tab"][:, 1],
+                       "shop": X["cat"][:, 0]})
+    pre = ColumnTransformer(
+        [("num", StandardScaler(), ["x0", "x1"]), ("cat", OneHotEncoder(sparse_output=False),
+                                                    ["shop"]),
+         ("txt", "passthrough", ["review"])],
+    ).set_output(transform="pandas")
+    pipe = make_pipeline(pre, FusionNet(
+        modalities={"text": "txt__review", "tab": ["num__*", "cat__*"]},
+        tasks={"amount": "regression"}, **FAST,
+    ))
+    pipe.fit(df, y)
+    assert pipe[-1].modalities_["tab"].n_features_ == 5
+    cv = cross_validate(pipe, df, y, cv=2,
+                        scoring=task_scorers({"label": "accuracy", "amount": "r2"}))
+    assert cv["test_label_accuracy"].mean() > 0.7
+
+
+def test_missing_modality_rows_and_absent_modalities():
+    X, y = _multimodal(200)
+    X["text"] = X["text"].copy()
+    X["text"][:40] = None
+    X["text"][40:50] = ""
+    X["tab"] = X["tab"].copy()
+    X["tab"][50:60] = np.nan  # whole rows missing
+    net = FusionNetClassifier(modality_dropout=0.3, **FAST).fit(X, y["label"])
+    assert net.predict(X).shape == (200,)
+    without_text = {"tab": X["tab"], "cat": X["cat"]}
+    assert net.predict(without_text).shape == (200,)
+    plain = FusionNetClassifier(**FAST).fit(X, y["label"])
+    with pytest.raises(ValueError, match="Modality 'text' is absent.*modality_dropout > 0"):
+        plain.predict(without_text)
+
+
+def test_modality_dropout_never_hides_every_modality_of_a_row():
+    X, y = _multimodal(64)
+    net = FusionNetClassifier(modality_dropout=0.9, **{**FAST, "max_epochs": 1})
+    net.fit(X, y["label"])
+    trunk = net.module_.trunk
+    trunk.train()
+    batch = {m: (torch.zeros(64, 1), None) for m in trunk.names}
+    torch.manual_seed(0)
+    kept = torch.stack(trunk._present(batch, 64, torch.device("cpu")), dim=1)
+    assert kept.any(dim=1).all()
+    assert (~kept).any()
+
+
+def test_sparse_tfidf_with_100k_columns_trains_without_densifying():
+    rng = np.random.RandomState(0)
+    n, d = 600, 100_000
+    X = sp.random(n, d, density=30 / d, format="csr", random_state=0, dtype=np.float32)
+    y = (np.asarray(X[:, : d // 2].sum(axis=1)).ravel() > np.median(
+        np.asarray(X[:, : d // 2].sum(axis=1)).ravel())).astype(int)
+    y[rng.rand(n) < 0.0] = 0
+    net = FusionNetClassifier(**{**FAST, "max_epochs": 2, "batch_size": 64})
+    start = time.perf_counter()
+    net.fit({"words": X}, y)
+    assert time.perf_counter() - start < 30
+    first = net.module_.trunk.encoders[0].first
+    assert first.bag.sparse  # sparse gradients for the 100k x 16 table
+    assert "optimizer_sparse" in net.net_._optimizers
+
+
+def test_image_modality_with_cnn():
+    rng = np.random.RandomState(0)
+    n = 120
+    label = rng.randint(0, 2, size=n)
+    images = rng.normal(size=(n, 1, 8, 8)).astype(np.float32)
+    images[label == 1, :, :4, :] += 2.0
+    net = FusionNetClassifier(**FAST).fit({"img": images, "tab": rng.normal(size=(n, 2))},
+                                          label)
+    assert net.modalities_["img"].kind == "image"
+    assert (net.predict({"img": images, "tab": rng.normal(size=(n, 2))}) == label).mean() > 0.8
+
+
+def test_text_encoders_bag_and_gru_and_custom_module():
+    X, y = _multimodal()
+    for enc in ("bag", "gru"):
+        net = FusionNetClassifier(encoders={"text": enc}, **FAST).fit(X, y["label"])
+        assert (net.predict(X) == y["label"]).mean() > 0.8, enc
+    custom = nn.Sequential(nn.Linear(3, 5), nn.Tanh())
+    net = FusionNetRegressor(encoders={"tab": custom}, **FAST).fit(X, y["amount"])
+    assert net.module_.trunk.encoders[net.modality_names_.index("tab")].out_features == 5
+    assert custom[0].weight.grad is None  # the user's module was copied, not trained
+
+
+def test_pickle_clone_and_determinism():
+    X, y = _multimodal()
+    net = FusionNet(tasks={"amount": "regression"}, **FAST).fit(X, y)
+    again = clone(net).fit(X, y)
+    np.testing.assert_array_equal(net.predict(X), again.predict(X))
+    restored = pickle.loads(pickle.dumps(net))
+    np.testing.assert_array_equal(restored.predict(X), net.predict(X))
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda X: {**X, "extra": X["tab"]}, r"modality\(ies\) \['extra'\] that the model"),
+        (lambda X: {**X, "tab": X["tab"][:10]}, "different numbers of rows"),
+        (lambda X: {**X, "tab": X["tab"][:, :2]}, "Modality 'tab' has 2 features"),
+    ],
+)
+def test_bad_modality_input_at_predict(change, match):
+    X, y = _multimodal(60)
+    net = FusionNetClassifier(**{**FAST, "max_epochs": 1}).fit(X, y["label"])
+    with pytest.raises(ValueError, match=match):
+        net.predict(change(X))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "X_change", "error", "match"),
+    [
+        ({}, lambda X: {**X, "tab": X["tab"][:10]}, ValueError, "different numbers of rows"),
+        ({"encoders": {"tab": "mlp"}},
+         lambda X: {**X, "tab": pd.DataFrame({"a": X["tab"][:, 0], "s": ["x"] * len(X["tab"])})},
+         ValueError, r"Modality 'tab' is tabular but column\(s\) \['s'\] are not numeric"),
+        ({}, lambda X: {**X, "img": np.zeros((len(X["tab"]), 8, 8))}, ValueError,
+         "shape .* expected a 2-D table, a 1-D array of strings, or a 4-D image"),
+        ({"encoders": {"img": "cnn"}}, lambda X: {**X, "img": np.zeros((len(X["tab"]), 8))},
+         ValueError, "image modality and must be 4-D"),
+        ({"fusion": "sum"}, lambda X: X, ValueError, "fusion='sum' is not known"),
+        ({"fusion_weights": {"audio": 1.0}}, lambda X: X, ValueError,
+         r"fusion_weights has key\(s\) \['audio'\] that are not modalities"),
+        ({"fusion_weights": {"text": -1.0}}, lambda X: X, ValueError,
+         r"fusion_weights\['text'\] must be a finite number >= 0"),
+        ({"encoders": {"audio": "mlp"}}, lambda X: X, ValueError,
+         r"encoders has key\(s\) \['audio'\]"),
+        ({"encoders": {"tab": "gru"}}, lambda X: X, ValueError,
+         "Modality 'tab' is tabular; encoders\\['tab'\\]='gru' does not fit it"),
+        ({"modality_dropout": 1.0}, lambda X: X, ValueError, "modality_dropout must be in"),
+        ({}, lambda X: {**X, "text": np.array([1.5] * len(X["tab"]), dtype=object)},
+         ValueError, "Modality 'text'"),
+    ],
+)
+def test_bad_input_raises_before_training(kwargs, X_change, error, match):
+    X, y = _multimodal(60)
+    calls = []
+    net = FusionNetClassifier(**{**FAST, **kwargs},
+                              callbacks=[("spy", _Spy(calls))])
+    with pytest.raises(error, match=match):
+        net.fit(X_change(X), y["label"])
+    assert not calls  # no epoch started
+
+
+class _Spy:
+    def __init__(self, calls):
+        self.calls = calls
+
+    def initialize(self):
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        self.calls.append("train")
+
+    def __getattr__(self, name):
+        if name.startswith("on_"):
+            return lambda *args, **kwargs: None
+        raise AttributeError(name)
+
+
+def test_modalities_mapping_errors():
+    df = pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0], "c": ["x", "y"]})
+    with pytest.raises(ValueError, match="no column matches 'zz\\*'"):
+        FusionNet(modalities={"t": "zz*"}).fit(df, [0, 1])
+    with pytest.raises(ValueError, match=r"Columns \['c'\] of X belong to no modality"):
+        FusionNet(modalities={"t": ["a", "b"]}).fit(df, [0, 1])
+    with pytest.raises(TypeError, match="modalities= selects columns of a DataFrame"):
+        FusionNet(modalities={"t": ["a"]}).fit(np.zeros((2, 2)), [0, 1])
+
+
+@pytest.mark.skipif(
+    not (get_data_home() / "womens_clothing_ecommerce_reviews.csv.gz").exists(),
+    reason="real data not found",
+)
+def test_grid_search_on_clothing_reviews():
+    X, y = load_womens_clothing_reviews(return_X_y=True)
+    keep = X["Review Text"].notna()
+    X, y = X[keep].iloc[:1200], y[keep].iloc[:1200]
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
+    modalities = {
+        "text": ["Title", "Review Text"],
+        "num": ["Age", "Positive Feedback Count"],
+        "cat": ["Division Name", "Department Name", "Class Name", "Clothing ID"],
+    }
+    search = GridSearchCV(
+        FusionNetClassifier(modalities=modalities, **{**FAST, "max_epochs": 3,
+                                                      "batch_size": 128}),
+        {"fusion": ["concat", "weighted_sum"], "fusion_weights__text": [0.5, 2.0]},
+        scoring=task_scorers({"Recommended IND": "roc_auc", "Rating": "accuracy"}),
+        refit="Recommended IND_roc_auc", cv=2, n_jobs=2,
+    ).fit(X_train, y_train)
+    assert search.best_estimator_.modalities_["text"].kind == "text"
+    assert search.score(X_test, y_test) > 0.75  # ROC AUC of the recommendation
