@@ -116,7 +116,7 @@ def test_missing_modality_rows_and_absent_modalities():
     without_text = {"tab": X["tab"], "cat": X["cat"]}
     assert net.predict(without_text).shape == (200,)
     plain = FusionNetClassifier(**FAST).fit(X, y["label"])
-    with pytest.raises(ValueError, match="Modality 'text' is absent.*modality_dropout > 0"):
+    with pytest.raises(ValueError, match=r"Modality 'text' is absent.*modality_dropout > 0"):
         plain.predict(without_text)
 
 
