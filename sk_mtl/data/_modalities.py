@@ -313,7 +313,9 @@ class TextModality(Modality):
 
     ``encoder="tfidf"`` (default) fits a TF-IDF vocabulary of word n-grams on the training
     text and gives CSR rows (read by a sparse first layer: a TF-IDF-weighted sum of n-gram
-    embeddings); ``"bag"`` and ``"gru"`` give padded token ids of a fitted vocabulary.
+    embeddings); with several text columns (a title and a body) each column gets its own
+    vocabulary, side by side, so "great" in a title and in a body are different features.
+    ``"bag"`` and ``"gru"`` give padded token ids of one vocabulary over the joined columns.
     """
 
     kind = "text"
@@ -327,23 +329,36 @@ class TextModality(Modality):
         self.min_df = min_df
         self.max_len = max_len
 
+    def _vectorizer(self, n_texts: int) -> TfidfVectorizer:
+        return TfidfVectorizer(
+            ngram_range=tuple(self.ngram_range) if self.encoder == "tfidf" else (1, 1),
+            min_df=self.min_df if n_texts >= 10 * self.min_df else 1,
+            max_features=self.max_features, sublinear_tf=True, dtype=np.float32,
+        )
+
+    def _columns(self, block) -> list:
+        if self.encoder == "tfidf" and isinstance(block, pd.DataFrame) and block.shape[1] > 1:
+            return [block[c] for c in block.columns]
+        return [block]
+
     def fit(self, block) -> TextModality:
         texts, present = _text_values(block, self.name)
         train = [t for t, p in zip(texts, present) if p]
         if not train:
             raise ValueError(f"Modality {self.name!r} has no non-empty text to learn from.")
-        min_df = self.min_df if len(train) >= 10 * self.min_df else 1
-        self.vectorizer_ = TfidfVectorizer(
-            ngram_range=tuple(self.ngram_range) if self.encoder == "tfidf" else (1, 1),
-            min_df=min_df, max_features=self.max_features, sublinear_tf=True,
-            dtype=np.float32,
-        )
-        try:
-            self.vectorizer_.fit(train)
-        except ValueError as exc:  # e.g. empty vocabulary
-            raise ValueError(f"Modality {self.name!r}: {exc}") from None
+        self.vectorizers_ = []
+        for column in self._columns(block):
+            col_texts, col_present = _text_values(column, self.name)
+            col_train = [t for t, p in zip(col_texts, col_present) if p]
+            vectorizer = self._vectorizer(len(col_train))
+            try:
+                vectorizer.fit(col_train or [""])
+            except ValueError as exc:  # e.g. empty vocabulary
+                raise ValueError(f"Modality {self.name!r}: {exc}") from None
+            self.vectorizers_.append(vectorizer)
+        self.vectorizer_ = self.vectorizers_[0]
         if self.encoder == "tfidf":
-            self.n_features_ = len(self.vectorizer_.vocabulary_)
+            self.n_features_ = sum(len(v.vocabulary_) for v in self.vectorizers_)
         else:
             analyze = self.vectorizer_.build_analyzer()
             counts = Counter(tok for t in train for tok in analyze(t))
@@ -355,7 +370,15 @@ class TextModality(Modality):
     def transform(self, block):
         texts, present = _text_values(block, self.name)
         if self.encoder == "tfidf":
-            return self.vectorizer_.transform(texts).tocsr(), torch.from_numpy(present)
+            columns = self._columns(block)
+            if len(columns) != len(self.vectorizers_):
+                raise ValueError(
+                    f"Modality {self.name!r} has {len(columns)} text column(s), but the model "
+                    f"was fitted with {len(self.vectorizers_)}."
+                )
+            parts = [v.transform(_text_values(c, self.name)[0])
+                     for v, c in zip(self.vectorizers_, columns)]
+            return sp.hstack(parts, format="csr", dtype=np.float32), torch.from_numpy(present)
         analyze = self.vectorizer_.build_analyzer()
         ids = np.zeros((len(texts), self.max_len), dtype=np.int64)
         for i, t in enumerate(texts):
@@ -364,6 +387,9 @@ class TextModality(Modality):
         return torch.from_numpy(ids), torch.from_numpy(present)
 
     def absent(self, n):
+        if self.encoder == "tfidf" and len(self.vectorizers_) > 1:
+            empty = pd.DataFrame({i: [""] * n for i in range(len(self.vectorizers_))})
+            return self.transform(empty)
         return self.transform(np.array([""] * n, dtype=object))
 
 
