@@ -408,7 +408,8 @@ class BaseMultiTaskNet(BaseEstimator):
         elif self.early_stopping:
             raise ValueError(
                 f"early_stopping=True needs validation rows, but validation_fraction="
-                f"{self.validation_fraction} of {len(data)} rows holds out none; use more rows, "
+                f"{self.validation_fraction} of {len(data)} sample(s) holds out none; use more "
+                "samples, "
                 "a larger validation_fraction, or early_stopping=False."
             )
 

@@ -110,8 +110,22 @@ _FUSION_ATTRIBUTES = """
         Modality names in the order the network reads them."""
 
 
+_FUSION_DEFAULTS = [
+    ("dropout : float, default=0.0", "dropout : float, default=0.5"),
+    ("max_epochs : int, default=100", "max_epochs : int, default=50"),
+    ("batch_size : int, default=128", "batch_size : int, default=256"),
+    ("early_stopping : bool, default=False", "early_stopping : bool, default=True"),
+    ("n_iter_no_change : int, default=10", "n_iter_no_change : int, default=3"),
+    ("        Dropout probability after each trunk layer.",
+     "        Dropout probability after each trunk layer and encoder."),
+]
+
+
 def _fusion_doc(summary: str, infer: str, classes: str, examples: str) -> str:
     params = _PARAMETERS.format(infer=infer).rstrip() + _FUSION_PARAMETERS + "\n"
+    for old, new in _FUSION_DEFAULTS:
+        assert old in params, old
+        params = params.replace(old, new)
     attributes = _ATTRIBUTES.format(classes=classes).rstrip()
     attributes = attributes.replace(
         "    n_features_in_ : int\n        Number of features seen during fit.",
@@ -126,6 +140,10 @@ class FusionMixin:
 
     _dict_params = ("task_weights", "optimizer_params", "fusion_weights")
 
+    # Defaults differ from MultiTaskNet's where text makes a network overfit within a few
+    # epochs: dropout=0.5 (trunk and encoders), early stopping with patience 3 on the 10%
+    # validation split, batch_size=256, max_epochs=50 (measured on the clothing reviews in
+    # benchmarks/bench_fusion_clothing.py).
     def __init__(
         self,
         *,
@@ -147,7 +165,7 @@ class FusionMixin:
         weighting="static",
         hidden_dims=(100,),
         activation="relu",
-        dropout=0.0,
+        dropout=0.5,
         batch_norm=False,
         trunk=None,
         lambda_l1=0.0,
@@ -155,12 +173,12 @@ class FusionMixin:
         optimizer="adam",
         lr=1e-3,
         optimizer_params=None,
-        max_epochs=100,
-        batch_size=128,
+        max_epochs=50,
+        batch_size=256,
         validation_fraction=0.1,
         stratify=None,
-        early_stopping=False,
-        n_iter_no_change=10,
+        early_stopping=True,
+        n_iter_no_change=3,
         tol=1e-4,
         callbacks=None,
         verbose=0,

@@ -21,7 +21,8 @@ from sk_mtl.datasets import get_data_home, load_womens_clothing_reviews
 from sk_mtl.estimators._fusion import FUSIONS
 from sk_mtl.metrics import task_scorers
 
-FAST = dict(hidden_dims=(16,), encoder_dim=16, fusion_dim=16, lr=0.01, max_epochs=8,
+FAST = dict(hidden_dims=(16,), encoder_dim=16, fusion_dim=16, lr=0.01, max_epochs=8, dropout=0.0,
+            early_stopping=False,
             batch_size=32, random_state=0)
 GOOD, BAD = ["good", "great", "lovely", "nice"], ["bad", "awful", "poor", "ugly"]
 
