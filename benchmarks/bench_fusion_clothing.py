@@ -25,7 +25,6 @@ import argparse
 import statistics
 import time
 
-import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression

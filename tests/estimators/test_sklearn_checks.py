@@ -35,7 +35,6 @@ _FLOAT32_SUBSET = (
 # probabilities pass the check on its data.
 EXPECTED_FAILURES = {
     "MultiTaskNetRegressor": {"check_methods_subset_invariance": _FLOAT32_SUBSET},
-    "FusionNetRegressor": {"check_methods_subset_invariance": _FLOAT32_SUBSET},
 }
 
 
