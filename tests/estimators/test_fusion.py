@@ -281,3 +281,22 @@ def test_grid_search_on_clothing_reviews():
     ).fit(X_train, y_train)
     assert search.best_estimator_.modalities_["text"].kind == "text"
     assert search.score(X_test, y_test) > 0.75  # ROC AUC of the recommendation
+
+
+@pytest.mark.parametrize("weighting", ["pcgrad", "gradnorm", "uncertainty"])
+def test_weightings_work_with_fusion_and_sparse_text(weighting):
+    X, y = _multimodal()
+    net = FusionNet(tasks={"amount": "regression"}, weighting=weighting, **FAST).fit(X, y)
+    assert net.module_.trunk.encoders[0].first.bag.sparse  # the text table: sparse gradients
+    assert np.isfinite(net.history_[-1, "weight_label"])
+    assert net.task_scores(X, y)["label"] > 0.8
+
+
+def test_slicedict_in_cross_validate_and_parallel_grid_search():
+    X, y = _multimodal(120)
+    X = SliceDict(**X)
+    cv = cross_validate(FusionNetClassifier(**FAST), X, y["label"], cv=2)
+    assert cv["test_score"].mean() > 0.8
+    search = GridSearchCV(FusionNetClassifier(**{**FAST, "max_epochs": 2}),
+                          {"fusion": ["concat", "gated"]}, cv=2, n_jobs=2).fit(X, y["label"])
+    assert search.best_params_["fusion"] in ("concat", "gated")
