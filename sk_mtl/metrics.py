@@ -69,7 +69,10 @@ class _TaskScorer:
             )
         column, labelled = estimator._targets_by_task(y)[self.task]
         rows = np.flatnonzero(labelled)
-        X_task = _safe_indexing(X, rows)
+        if isinstance(X, dict):  # a plain dict of modalities (a SliceDict indexes itself)
+            X_task = {k: _safe_indexing(v, rows) for k, v in X.items()}
+        else:
+            X_task = _safe_indexing(X, rows)
         y_task = as_label_array(column[rows], self.task)
         weights = None if sample_weight is None else np.asarray(sample_weight)[rows]
         task = estimator.tasks_[self.task]

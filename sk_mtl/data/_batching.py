@@ -148,7 +148,10 @@ class BatchIterator:
                 rows = x_rows = np_rows = slice(start, end)
             if modal:
                 Xb = {
-                    m: (self._modality_rows(v, rows, np_rows), None if p is None else p[rows])
+                    m: (
+                        self._modality_rows(v, rows, np_rows),
+                        None if p is None else p[rows].to(self.device, non_blocking=True),
+                    )
                     for m, (v, p) in data.X.items()
                 }
             else:

@@ -107,12 +107,16 @@ def _as_array(block, name: str):
         raise TypeError(f"Modality {name!r} could not be read as an array: {exc}") from None
 
 
-def _is_free_text(column: pd.Series, min_words: float = 3.0) -> bool:
-    values = column.dropna().astype(str)
-    if values.empty:
+def _is_free_text(column: pd.Series) -> bool:
+    """Text rather than categories: two or more words per value on average, or mostly
+    distinct values (titles, names, comments)."""
+    values = column.dropna()
+    if values.empty or not all(isinstance(v, str) for v in values.iloc[:1000]):
         return False
     sample = values.iloc[:1000]
-    return float(sample.str.split().str.len().mean()) >= min_words
+    words = float(sample.str.split().str.len().mean())
+    distinct = sample.nunique() / len(sample)
+    return words >= 2.0 or (len(sample) >= 20 and distinct > 0.5)
 
 
 def _is_text_like(values: np.ndarray) -> bool:
@@ -144,15 +148,17 @@ def _data_kind(block, name: str, image_requested: bool = False) -> str:
     if sp.issparse(block):
         return "tabular"
     if isinstance(block, pd.Series):
-        return "tabular" if pd.api.types.is_numeric_dtype(block.dtype) else "text"
+        if pd.api.types.is_numeric_dtype(block.dtype):
+            return "tabular"
+        return "text" if _is_free_text(block) else "categorical"
     if isinstance(block, pd.DataFrame):
         numeric = [pd.api.types.is_numeric_dtype(t) for t in block.dtypes]
         if all(numeric):
             return "tabular"
-        # String columns of free text (several words per value on average) are one text
-        # modality, joined; otherwise the block is categorical (integer columns then count as
-        # codes). encoders= overrides this guess.
-        if not any(numeric) and all(_is_free_text(block[c]) for c in block.columns):
+        # String columns holding free text make the block one text modality (one vocabulary
+        # per column); otherwise it is categorical (integer columns then count as codes).
+        # encoders= overrides this guess.
+        if not any(numeric) and any(_is_free_text(block[c]) for c in block.columns):
             return "text"
         return "categorical"
     values = np.asarray(block)
@@ -413,12 +419,34 @@ class CategoricalModality(Modality):
             )
         return pd.DataFrame(values)
 
+    def _keys(self, col: pd.Series) -> list:
+        """One string key per value (``None`` when missing); integral floats count as ints, so
+        codes read as 3.0 (a column with NaN) and as 3 (one without) are one category."""
+        keys = []
+        for v in col.tolist():
+            if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+                keys.append(None)
+            elif isinstance(v, (float, np.floating)) and float(v).is_integer():
+                keys.append(str(int(v)))
+            else:
+                keys.append(str(v))
+        return keys
+
     def fit(self, block) -> CategoricalModality:
         frame = self._frame(block)
-        self.categories_ = []
         for c in frame.columns:
             col = frame[c]
-            seen = pd.unique(col[col.notna()].astype(str))
+            if pd.api.types.is_float_dtype(col.dtype):
+                values = col.dropna().to_numpy()
+                if len(values) and not np.all(np.mod(values, 1) == 0):
+                    raise ValueError(
+                        f"Modality {self.name!r} is categorical but column {c!r} holds "
+                        "non-integer numbers; give numeric columns a tabular modality of "
+                        "their own."
+                    )
+        self.categories_ = []
+        for c in frame.columns:
+            seen = {k for k in self._keys(frame[c]) if k is not None}
             self.categories_.append({v: i + 1 for i, v in enumerate(sorted(seen))})
         self.cardinalities_ = [len(c) + 1 for c in self.categories_]
         self.n_features_ = len(self.categories_)
@@ -433,9 +461,7 @@ class CategoricalModality(Modality):
             )
         codes = np.zeros(frame.shape, dtype=np.int64)
         for j, (c, mapping) in enumerate(zip(frame.columns, self.categories_)):
-            col = frame[c]
-            keys = col.astype(str).where(col.notna(), None)
-            codes[:, j] = [mapping.get(k, 0) if k is not None else 0 for k in keys]
+            codes[:, j] = [0 if k is None else mapping.get(k, 0) for k in self._keys(frame[c])]
         present = frame.notna().any(axis=1).to_numpy()
         return torch.from_numpy(codes), torch.from_numpy(np.array(present, dtype=bool))
 

@@ -123,13 +123,19 @@ class BaseMultiTaskNet(BaseEstimator):
         """
         updates: dict[str, dict] = {}
         plain = {}
+        params = dict(params)
+        for key in list(params):
+            name, sep, _ = key.partition("__")
+            if not (sep and name in _NAMED_SPECS):
+                continue
+            # "weighting__alpha" with weighting="gradnorm" (set now or before): the name
+            # becomes the object it stands for, whose parameter is then set.
+            if isinstance(params.get(name), str):
+                params[name] = _NAMED_SPECS[name](params[name])
+            elif name not in params and isinstance(getattr(self, name), str):
+                setattr(self, name, _NAMED_SPECS[name](getattr(self, name)))
         for key, value in params.items():
             name, sep, sub = key.partition("__")
-            if sep and name in _NAMED_SPECS and name not in params:
-                current = getattr(self, name)
-                if isinstance(current, str):
-                    # "weighting__alpha" on weighting="gradnorm": switch to the object.
-                    setattr(self, name, _NAMED_SPECS[name](current))
             if sep and name in self._dict_params:
                 updates.setdefault(name, {})[sub] = value
             else:

@@ -27,7 +27,6 @@ from ..modules import (
     GRUTextEncoder,
     LateFusionModule,
     LinearEncoder,
-    MLPTrunk,
     MultiTaskModule,
     SparseMLPEncoder,
     SparseRows,
@@ -290,11 +289,10 @@ class FusionMixin:
                 converter = make_modality("X", values, None, {}).fit(values)
                 self.modalities_ = {"X": converter}
                 self.modality_names_ = ["X"]
-            data = values if sp.issparse(values) else torch.from_numpy(
-                np.ascontiguousarray(values))
-            return {"X": (data, None)}
+            return {"X": self.modalities_["X"].transform(values)}
         blocks = split_modalities(X, self.modalities)
         if reset:
+            self.__dict__.pop("feature_names_in_", None)  # left by an earlier 2-D fit
             return self._fit_modalities(blocks)
         return self._transform_modalities(blocks)
 
@@ -340,8 +338,6 @@ class FusionMixin:
             )
 
     def _transform_modalities(self, blocks: dict) -> dict:
-        if list(self.modality_names_) == ["X"] and list(blocks) == ["X"]:
-            pass
         unknown = sorted(set(blocks) - set(self.modality_names_))
         if unknown:
             raise ValueError(
@@ -421,7 +417,12 @@ class FusionMixin:
         weights = self._resolve_fusion_weights(names)
         head_sizes = {n: t.n_outputs_ for n, t in tasks.items()}
         if self.fusion == "late":
-            mlps = {m: self._late_mlp(in_dims[m]) for m in names}
+            if self.trunk is not None:
+                raise ValueError(
+                    "fusion='late' gives each modality its own MLP (hidden_dims); a custom "
+                    "trunk= is not supported with it."
+                )
+            mlps = {m: self._make_trunk(in_dims[m], list(tasks))[0] for m in names}
             trunk = FusionTrunk(encoders, None, mlps, self.modality_dropout)
             return LateFusionModule(trunk, head_sizes, weights, self.learn_fusion_weights)
         if early:
@@ -441,11 +442,6 @@ class FusionMixin:
         trunk = FusionTrunk(encoders, fusion, _with_width(mlp, fusion.out_features),
                             self.modality_dropout)
         return MultiTaskModule(trunk, trunk.out_features, head_sizes)
-
-    def _late_mlp(self, width: int) -> nn.Module:
-        dims = self.hidden_dims
-        dims = (dims,) if isinstance(dims, numbers.Integral) else tuple(int(d) for d in dims)
-        return MLPTrunk(width, dims, self.activation, self.dropout, self.batch_norm)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -172,6 +172,20 @@ class FusionTrunk(nn.Module):
         kept[lost] = full[lost]
         return list(kept.unbind(dim=1))
 
+    def shared_output_parameters(self) -> list[nn.Parameter]:
+        """The last shared weight matrices: the shared MLP's last layer (its experts' with an
+        MMoE), or each modality's last MLP layer under late fusion."""
+        mlps = list(self.mlps) if self.fusion is None else [self.mlp]
+        out = []
+        for mlp in mlps:
+            if hasattr(mlp, "shared_output_parameters"):
+                out += mlp.shared_output_parameters()
+            else:
+                weights = [p for p in mlp.parameters() if p.ndim >= 2]
+                if weights:
+                    out.append(weights[-1])
+        return out
+
     def forward(self, x: Mapping[str, tuple]) -> Tensor | dict[str, Tensor]:
         n = len(next(iter(x.values()))[0])
         device = self.missing[0].device

@@ -60,9 +60,20 @@ class MMoETrunk(nn.Module):
         self.gates = nn.ModuleList(nn.Linear(in_features, n_experts) for _ in self.task_names)
         self.out_features = self.experts[0].out_features
 
+    def shared_output_parameters(self) -> list[nn.Parameter]:
+        """The last layer's weight of every expert: the last parameters all tasks share."""
+        return [_last_weight(expert) for expert in self.experts]
+
     def forward(self, x: Tensor) -> dict[str, Tensor]:
         experts = torch.stack([expert(x) for expert in self.experts], dim=1)  # (n, K, d)
         return {
             name: torch.einsum("nk,nkd->nd", torch.softmax(gate(x), dim=-1), experts)
             for name, gate in zip(self.task_names, self.gates)
         }
+
+
+def _last_weight(module: nn.Module) -> nn.Parameter:
+    weights = [p for p in module.parameters() if p.ndim >= 2]
+    if not weights:
+        raise ValueError(f"{type(module).__name__} has no weight matrix.")
+    return weights[-1]

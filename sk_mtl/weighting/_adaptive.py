@@ -134,7 +134,8 @@ class GradNormWeighting(LossWeighting):
 
     Learns task weights ``w_t`` (starting from the static ``task_weights``, rescaled to sum to
     the number of tasks) so that the gradient norm of each weighted loss on the last shared
-    layer, ``G_t = w_t ||grad_W L_t||``, approaches ``mean(G) * r_t ** alpha``, where
+    layer (every expert's last layer with an MMoE trunk), ``G_t = w_t ||grad_W L_t||``,
+    approaches ``mean(G) * r_t ** alpha``, where
     ``r_t`` is task ``t``'s loss relative to its first-batch loss, divided by the mean of
     those ratios: tasks that train slower get larger gradients. The weights take a plain
     gradient step of size ``lr`` on ``sum_t |G_t - target_t|`` each batch and are
@@ -180,17 +181,15 @@ class GradNormWeighting(LossWeighting):
         return total
 
     def backward(self, losses: Mapping[str, Tensor], module: nn.Module) -> Tensor:
-        shared = [p for p in module.trunk.parameters() if p.requires_grad and p.ndim >= 2]
-        if not shared:
-            raise ValueError(
-                "GradNormWeighting needs a trunk with a weight matrix to measure gradient norms."
-            )
-        last = shared[-1]
+        last = _last_shared(module.trunk)
         stacked = torch.stack([losses[name] for name in self.task_names_])
         norms = []
         for name in self.task_names_:
-            (g,) = torch.autograd.grad(losses[name], last, retain_graph=True, allow_unused=True)
-            norms.append(torch.zeros((), device=last.device) if g is None else g.norm())
+            grads = torch.autograd.grad(losses[name], last, retain_graph=True, allow_unused=True)
+            sq = [g.coalesce().values().pow(2).sum() if g.is_sparse else g.pow(2).sum()
+                  for g in grads if g is not None]
+            zero = torch.zeros((), device=last[0].device)
+            norms.append(torch.stack(sq).sum().sqrt() if sq else zero)
         norms = torch.stack(norms).detach().double().cpu()
         current = stacked.detach().double().cpu()
         if self.initial_losses_ is None:
@@ -210,3 +209,18 @@ class GradNormWeighting(LossWeighting):
 
     def current_weights(self) -> dict[str, float]:
         return dict(zip(self.task_names_, self.learned_.tolist()))
+
+
+def _last_shared(trunk: nn.Module) -> list[Tensor]:
+    """The last weight matrices all tasks share: the trunk's ``shared_output_parameters()``
+    when it has one (mixture of experts, fusion trunks), else its last weight matrix."""
+    if hasattr(trunk, "shared_output_parameters"):
+        params = [p for p in trunk.shared_output_parameters() if p.requires_grad]
+    else:
+        weights = [p for p in trunk.parameters() if p.requires_grad and p.ndim >= 2]
+        params = weights[-1:]
+    if not params:
+        raise ValueError(
+            "GradNormWeighting needs a trunk with a weight matrix to measure gradient norms."
+        )
+    return params

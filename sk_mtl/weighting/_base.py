@@ -49,8 +49,8 @@ class Weighting(BaseEstimator):
     def backward(self, losses: Mapping[str, Tensor], module: nn.Module) -> Tensor:
         """Write the gradients of one training batch into ``.grad``; return the objective.
 
-        ``module`` is the network: ``module.trunk`` holds the shared parameters and
-        ``module.heads`` the task-specific ones.
+        ``module`` is the network: ``module.trunk`` holds the shared parameters; the others
+        (heads, late-fusion weights) are task-specific.
         """
         raise NotImplementedError
 
@@ -85,7 +85,9 @@ class GradientWeighting(Weighting):
 
     def backward(self, losses: Mapping[str, Tensor], module: nn.Module) -> Tensor:
         shared = [p for p in module.trunk.parameters() if p.requires_grad]
-        heads = [p for p in module.heads.parameters() if p.requires_grad]
+        shared_ids = {id(p) for p in shared}
+        # Heads and anything else outside the trunk (e.g. learnable late-fusion weights).
+        others = [p for p in module.parameters() if p.requires_grad and id(p) not in shared_ids]
         weighted = [self.weights_[name] * losses[name] for name in self.task_names_]
         rows = []
         for loss in weighted:
@@ -96,8 +98,8 @@ class GradientWeighting(Weighting):
                 ])
             )
         total = sum(weighted)
-        if heads:
-            torch.autograd.backward(total, inputs=heads)
+        if others:
+            torch.autograd.backward(total, inputs=others)
         direction = self.aggregate(torch.stack(rows))
         offset = 0
         for p, sparse in zip(shared, _sparse_grads(shared, module)):

@@ -145,3 +145,24 @@ def test_gradnorm_needs_a_weight_matrix_in_the_trunk():
         MultiTaskNet(
             tasks={"r": "regression"}, weighting="gradnorm", **{**FAST, "hidden_dims": ()}
         ).fit(X, y)
+
+
+def test_set_params_with_a_weighting_name_and_its_parameter_together():
+    est = MultiTaskNet().set_params(weighting="gradnorm", weighting__alpha=2.0)
+    assert isinstance(est.weighting, GradNormWeighting) and est.weighting.alpha == 2.0
+    X, y = _data(80)
+    search = GridSearchCV(
+        MultiTaskNet(tasks={"r": "regression"}, **FAST),
+        [{"weighting": ["gradnorm"], "weighting__alpha": [0.5, 1.5]}], cv=2,
+    ).fit(X, y)
+    assert search.best_estimator_.weighting.alpha in (0.5, 1.5)
+
+
+def test_gradnorm_with_mmoe_measures_the_shared_experts():
+    X, y = _data()
+    net = MultiTaskNet(tasks={"r": "regression"}, weighting="gradnorm", trunk="mmoe", **FAST)
+    net.fit(X, y)
+    weights = [net.history_[-1, f"weight_{t}"] for t in ("r", "c", "aux")]
+    assert all(w > 0.05 for w in weights)  # no task starved by a zero gradient norm
+    params = net.module_.trunk.shared_output_parameters()
+    assert len(params) == 4 and all(p.ndim == 2 for p in params)

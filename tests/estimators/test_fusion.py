@@ -300,3 +300,57 @@ def test_slicedict_in_cross_validate_and_parallel_grid_search():
     search = GridSearchCV(FusionNetClassifier(**{**FAST, "max_epochs": 2}),
                           {"fusion": ["concat", "gated"]}, cv=2, n_jobs=2).fit(X, y["label"])
     assert search.best_params_["fusion"] in ("concat", "gated")
+
+
+def test_plain_array_is_standardized_like_the_dict_form():
+    rng = np.random.RandomState(0)
+    X = rng.normal(50, 100, size=(80, 3))
+    y = (X[:, 0] > 50).astype(int)
+    as_array = FusionNetClassifier(**FAST).fit(X, y)
+    as_dict = FusionNetClassifier(**FAST).fit({"X": X}, y)
+    np.testing.assert_allclose(as_array.predict_proba(X), as_dict.predict_proba({"X": X}),
+                               atol=1e-5)
+    assert not hasattr(as_dict, "feature_names_in_")
+    refit = FusionNetClassifier(**FAST).fit(pd.DataFrame(X, columns=list("abc")), y)
+    refit.fit({"X": X}, y)
+    assert not hasattr(refit, "feature_names_in_")
+
+
+def test_integer_codes_match_across_float_and_int_columns():
+    rng = np.random.RandomState(0)
+    codes = rng.randint(1, 4, size=90).astype(float)
+    codes[:3] = np.nan
+    label = np.isin(codes, [1.0]).astype(int)
+    X_fit = {"cat": pd.DataFrame({"id": codes, "shop": ["a"] * 90}),
+             "tab": rng.normal(size=(90, 2))}
+    net = FusionNetClassifier(**FAST).fit(X_fit, label)
+    as_int = pd.DataFrame({"id": np.nan_to_num(codes, nan=1).astype(int), "shop": ["a"] * 90})
+    transformed, _ = net.modalities_["cat"].transform(as_int)
+    assert (transformed[3:, 0] > 0).all()  # every code is known, none mapped to "unknown"
+
+
+def test_short_string_series_are_categories_and_long_ones_text():
+    df = pd.DataFrame({
+        "dept": np.tile(["Tops", "Dresses", "Bottoms"], 20),
+        "review": [f"fits well and looks great {i}" for i in range(60)],
+    })
+    net = FusionNetClassifier(modalities={"d": "dept", "r": "review"}, **FAST)
+    net.fit(df, np.tile([0, 1], 30))
+    assert net.modalities_["d"].kind == "categorical"
+    assert net.modalities_["r"].kind == "text"
+
+
+def test_late_fusion_rejects_a_custom_trunk_and_trains_its_weights_under_pcgrad():
+    X, y = _multimodal()
+    with pytest.raises(ValueError, match=r"fusion='late'.*trunk"):
+        FusionNetClassifier(fusion="late", trunk="mmoe", **FAST).fit(X, y["label"])
+    net = FusionNetClassifier(fusion="late", learn_fusion_weights=True, weighting="pcgrad",
+                              **FAST).fit(X, y["label"])
+    assert not torch.allclose(net.module_.weights, torch.ones(3))
+
+
+def test_task_scorer_on_a_plain_dict():
+    X, y = _multimodal()
+    net = FusionNet(tasks={"amount": "regression"}, **FAST).fit(X, y)
+    scorer = task_scorers({"label": "accuracy"})["label_accuracy"]
+    assert scorer(net, X, y) > 0.8
