@@ -24,7 +24,6 @@ __all__ = [
     "Modality",
     "TabularModality",
     "TextModality",
-    "as_block",
     "infer_modality_kind",
     "make_modality",
     "split_modalities",
@@ -362,11 +361,10 @@ class TextModality(Modality):
             except ValueError as exc:  # e.g. empty vocabulary
                 raise ValueError(f"Modality {self.name!r}: {exc}") from None
             self.vectorizers_.append(vectorizer)
-        self.vectorizer_ = self.vectorizers_[0]
         if self.encoder == "tfidf":
             self.n_features_ = sum(len(v.vocabulary_) for v in self.vectorizers_)
         else:
-            analyze = self.vectorizer_.build_analyzer()
+            analyze = self.vectorizers_[0].build_analyzer()
             counts = Counter(tok for t in train for tok in analyze(t))
             vocab = [tok for tok, _ in counts.most_common(self.max_features)]
             self.vocabulary_ = {tok: i + 2 for i, tok in enumerate(vocab)}  # 0 pad, 1 unknown
@@ -385,7 +383,7 @@ class TextModality(Modality):
             parts = [v.transform(_text_values(c, self.name)[0])
                      for v, c in zip(self.vectorizers_, columns)]
             return sp.hstack(parts, format="csr", dtype=np.float32), torch.from_numpy(present)
-        analyze = self.vectorizer_.build_analyzer()
+        analyze = self.vectorizers_[0].build_analyzer()
         ids = np.zeros((len(texts), self.max_len), dtype=np.int64)
         for i, t in enumerate(texts):
             toks = [self.vocabulary_.get(tok, 1) for tok in analyze(t)[: self.max_len]]
@@ -516,8 +514,3 @@ def make_modality(name: str, block, encoder, text_params: Mapping) -> Modality:
         return TextModality(name, encoder=enc, **text_params)
     return {"tabular": TabularModality, "categorical": CategoricalModality,
             "image": ImageModality}[kind](name)
-
-
-def as_block(block, name: str):
-    """``block`` as an array-like the converters read (lists become object arrays)."""
-    return _as_array(block, name)

@@ -159,16 +159,7 @@ class BaseMultiTaskNet(BaseEstimator):
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}.")
 
         if self.trunk is None:
-            dims = self.hidden_dims
-            if isinstance(dims, numbers.Integral):
-                dims = (dims,)
-            try:
-                dims = tuple(dims)
-            except TypeError:
-                raise TypeError(
-                    f"hidden_dims must be a tuple of positive ints, got {self.hidden_dims!r}."
-                ) from None
-            for d in dims:
+            for d in self._hidden_dims():
                 positive_int("each of hidden_dims", d)
             if isinstance(self.activation, str) and self.activation not in ACTIVATIONS:
                 raise ValueError(
@@ -201,6 +192,17 @@ class BaseMultiTaskNet(BaseEstimator):
             )
         self._optimizer_class()
         self._device()
+
+    def _hidden_dims(self) -> tuple:
+        dims = self.hidden_dims
+        if isinstance(dims, numbers.Integral):
+            return (dims,)
+        try:
+            return tuple(dims)
+        except TypeError:
+            raise TypeError(
+                f"hidden_dims must be a tuple of positive ints, got {self.hidden_dims!r}."
+            ) from None
 
     def _optimizer_class(self) -> type[torch.optim.Optimizer]:
         opt = self.optimizer
@@ -451,9 +453,7 @@ class BaseMultiTaskNet(BaseEstimator):
     def _make_trunk(self, n_features: int, task_names: list[str]) -> tuple[nn.Module, int]:
         """The shared trunk over ``n_features`` inputs, and its output width."""
         if self.trunk is None:
-            dims = self.hidden_dims
-            dims = (dims,) if isinstance(dims, numbers.Integral) else dims
-            dims = tuple(int(d) for d in dims)
+            dims = tuple(int(d) for d in self._hidden_dims())
             trunk = MLPTrunk(n_features, dims, self.activation, self.dropout, self.batch_norm)
         elif isinstance(self.trunk, (str, TrunkSpec)):
             trunk = make_trunk(self.trunk).build(n_features, task_names)
@@ -545,8 +545,7 @@ class BaseMultiTaskNet(BaseEstimator):
             1-D when the estimator was fitted on a 1-D ``y``; else one column per task, in
             ``task_names_`` order (object dtype when tasks' label types differ).
         """
-        raw = self._raw_outputs(X)
-        return self._assemble([self.tasks_[n].decode(raw[n]) for n in self.task_names_])
+        return self._assemble(list(self.predict_tasks(X).values()))
 
     def predict_tasks(self, X) -> dict[str, np.ndarray]:
         """Predict each task and return ``{task_name: predictions}``.

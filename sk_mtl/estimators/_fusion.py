@@ -18,21 +18,17 @@ from torch import nn
 from ..data import make_modality, split_modalities
 from ..data._modalities import TEXT_ENCODERS
 from ..modules import (
-    AttentionFusion,
+    FUSION_LAYERS,
     CategoricalEncoder,
     CNNEncoder,
-    ConcatFusion,
     FusionTrunk,
-    GatedFusion,
     GRUTextEncoder,
     LateFusionModule,
     LinearEncoder,
     MultiTaskModule,
     SparseMLPEncoder,
     SparseRows,
-    SumFusion,
     TokenBagEncoder,
-    WeightedSumFusion,
     infer_out_features,
 )
 from ..tasks import Task
@@ -48,8 +44,8 @@ from ._multitask import (
 
 __all__ = ["FUSIONS", "FusionNet", "FusionNetClassifier", "FusionNetRegressor"]
 
-#: Names accepted by ``fusion=``.
-FUSIONS = ("attention", "concat", "early", "gated", "late", "weighted_sum")
+#: Names accepted by ``fusion=``: the fusion layers, and late (decision-level) fusion.
+FUSIONS = (*sorted(FUSION_LAYERS), "late")
 #: Encoder names accepted in ``encoders=``, by modality kind.
 ENCODERS = {
     "tabular": ("mlp", "linear"),
@@ -123,7 +119,6 @@ _FUSION_DEFAULTS = [
 def _fusion_doc(summary: str, infer: str, classes: str, examples: str) -> str:
     params = _PARAMETERS.format(infer=infer).rstrip() + _FUSION_PARAMETERS + "\n"
     for old, new in _FUSION_DEFAULTS:
-        assert old in params, old
         params = params.replace(old, new)
     attributes = _ATTRIBUTES.format(classes=classes).rstrip()
     attributes = attributes.replace(
@@ -425,19 +420,9 @@ class FusionMixin:
             mlps = {m: self._make_trunk(in_dims[m], list(tasks))[0] for m in names}
             trunk = FusionTrunk(encoders, None, mlps, self.modality_dropout)
             return LateFusionModule(trunk, head_sizes, weights, self.learn_fusion_weights)
-        if early:
-            projected = {m: self.fusion_dim for m in names}
-            fusion = SumFusion(projected if all(d == self.fusion_dim for d in in_dims.values())
-                               else in_dims)
-        elif self.fusion == "concat":
-            fusion = ConcatFusion(in_dims)
-        elif self.fusion == "weighted_sum":
-            fusion = WeightedSumFusion(in_dims, self.fusion_dim, weights,
-                                       self.learn_fusion_weights)
-        elif self.fusion == "attention":
-            fusion = AttentionFusion(in_dims, self.fusion_dim)
-        else:
-            fusion = GatedFusion(in_dims, self.fusion_dim)
+        fusion = FUSION_LAYERS[self.fusion](
+            in_dims, self.fusion_dim, weights, self.learn_fusion_weights
+        )
         mlp, _ = self._make_trunk(fusion.out_features, list(tasks))
         trunk = FusionTrunk(encoders, fusion, _with_width(mlp, fusion.out_features),
                             self.modality_dropout)

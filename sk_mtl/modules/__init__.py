@@ -12,6 +12,7 @@ from ._encoders import (
     TokenBagEncoder,
 )
 from ._fusion import (
+    FUSION_LAYERS,
     AttentionFusion,
     ConcatFusion,
     FusionTrunk,
@@ -28,6 +29,7 @@ from ._trunks import ACTIVATIONS, MLPTrunk, infer_out_features, make_activation
 
 __all__ = [
     "ACTIVATIONS",
+    "FUSION_LAYERS",
     "AttentionFusion",
     "BinaryCrossEntropyLoss",
     "CNNEncoder",

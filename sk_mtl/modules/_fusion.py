@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 __all__ = [
+    "FUSION_LAYERS",
     "AttentionFusion",
     "ConcatFusion",
     "FusionTrunk",
@@ -235,3 +236,17 @@ class LateFusionModule(nn.Module):
         }
 
 
+
+
+#: Fusion layers by name, each built as ``make(in_dims, dim, weights, learnable)``; early
+#: fusion is a sum of linear projections (the encoders project), late fusion is not a layer
+#: but :class:`LateFusionModule`.
+FUSION_LAYERS = {
+    "attention": lambda in_dims, dim, weights, learnable: AttentionFusion(in_dims, dim),
+    "concat": lambda in_dims, dim, weights, learnable: ConcatFusion(in_dims),
+    "early": lambda in_dims, dim, weights, learnable: SumFusion(in_dims),
+    "gated": lambda in_dims, dim, weights, learnable: GatedFusion(in_dims, dim),
+    "weighted_sum": lambda in_dims, dim, weights, learnable: WeightedSumFusion(
+        in_dims, dim, weights, learnable
+    ),
+}
