@@ -62,16 +62,20 @@ _FUSION_PARAMETERS = """
         ``skorch.helper.SliceDict``) keyed by modality, or a single block.
     encoders : dict of str to (str or nn.Module), default=None
         Encoder of each modality; by default chosen from the data: ``"mlp"`` for numeric
-        tables (dense or scipy sparse, read by a sparse first layer), ``"tfidf"`` for text
-        (a TF-IDF vocabulary of word n-grams fitted on the training text, read as a
-        TF-IDF-weighted sum of n-gram embeddings), ``"embedding"`` for string or integer
-        categories, ``"cnn"`` for ``(n, C, H, W)`` images. Also ``"bag"`` (mean of token
+        tables (dense ones standardized; scipy sparse ones read by a sparse first layer),
+        ``"tfidf"`` for text (a TF-IDF vocabulary of word n-grams fitted on the training text,
+        read as a TF-IDF-weighted sum of n-gram embeddings), ``"embedding"`` for string
+        categories (integer columns among them count as codes; an all-integer block is a
+        table unless given ``"embedding"``), ``"cnn"`` for ``(n, C, H, W)`` images. String
+        columns are text when they hold free text (two or more words per value on average,
+        or mostly distinct values), categories otherwise. Also ``"bag"`` (mean of token
         embeddings) and ``"gru"`` (bidirectional GRU) for text, ``"linear"`` for tables and
         images, or any ``nn.Module`` taking that modality's batch (deep-copied at fit).
     fusion : {"concat", "early", "weighted_sum", "attention", "gated", "late"}, \\
             default="concat"
         How modalities are joined: ``"early"`` sums linear projections of the raw inputs (one
-        linear layer over the joined inputs) before the shared MLP; ``"concat"`` concatenates
+        linear layer over the joined tables, TF-IDF text and pixels; categories, ``"bag"`` and
+        ``"gru"`` text keep their embedding encoders) before the shared MLP; ``"concat"`` concatenates
         the encoder outputs; ``"weighted_sum"`` is ``sum_m w_m proj_m(h_m)``; ``"attention"``
         weighs the projected embeddings by learned attention per row; ``"gated"`` is a gated
         multimodal unit; ``"late"`` gives each modality its own MLP and heads and averages
@@ -94,7 +98,9 @@ _FUSION_PARAMETERS = """
     text_ngram_range : tuple of int, default=(1, 2)
         Word n-grams of the ``"tfidf"`` text encoder.
     text_min_df : int, default=2
-        Minimum number of training texts an n-gram must appear in.
+        Minimum number of training texts an n-gram of the ``"tfidf"`` encoder must appear in
+        (1 when there are fewer than ``10 * text_min_df`` texts); the ``"bag"`` and ``"gru"``
+        vocabularies keep the ``text_max_features`` most frequent words.
     text_max_len : int, default=200
         Tokens kept per text for the ``"bag"`` and ``"gru"`` encoders."""
 

@@ -55,11 +55,15 @@ _PARAMETERS = """
         pass on two rows, which also checks it before training. ``hidden_dims``,
         ``activation``, ``dropout`` and ``batch_norm`` are then ignored.
     lambda_l1 : float, default=0.0
-        L1 penalty ``lambda_l1 * sum |W|`` on all weight matrices (not biases).
+        L1 penalty ``lambda_l1 * sum |W|`` on the weight matrices (not biases, not the
+        sparse-gradient n-gram tables of FusionNet text encoders).
     lambda_l2 : float, default=0.0
-        L2 penalty ``lambda_l2 * sum W**2`` on all weight matrices (not biases).
+        L2 penalty ``lambda_l2 * sum W**2`` on the same weight matrices.
     optimizer : str or torch.optim.Optimizer class, default="adam"
-        ``"adam"``, ``"adamw"``, ``"rmsprop"``, ``"sgd"`` or an optimizer class.
+        ``"adam"``, ``"adamw"``, ``"rmsprop"``, ``"sgd"`` or an optimizer class. Embedding
+        tables with sparse gradients (FusionNet's first layer over TF-IDF text or sparse
+        tables) are updated by ``torch.optim.SparseAdam`` with the same ``lr`` instead;
+        ``optimizer_params`` and skorch LR schedulers act on the other parameters.
     lr : float, default=1e-3
         Learning rate.
     optimizer_params : dict, default=None

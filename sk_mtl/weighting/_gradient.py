@@ -108,8 +108,8 @@ class MGDAWeighting(GradientWeighting):
     """Multiple-gradient descent (Sener and Koltun, NeurIPS 2018).
 
     The shared parameters move along the minimum-norm point of the convex hull of the task
-    gradients, ``sum_t a_t g_t`` with ``a`` on the simplex (Frank-Wolfe; closed form for two
-    tasks), multiplied by the number of tasks so that its scale matches the static sum. The
+    gradients, ``sum_t a_t g_t`` with ``a`` on the simplex (:func:`min_norm_weights`: closed
+    form for two tasks, accelerated projected gradient otherwise), multiplied by the number of tasks so that its scale matches the static sum. The
     logged ``weight_<task>`` is the epoch mean of ``n_tasks * a_t``.
 
     Parameters
