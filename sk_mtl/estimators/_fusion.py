@@ -75,11 +75,11 @@ _FUSION_PARAMETERS = """
             default="concat"
         How modalities are joined: ``"early"`` sums linear projections of the raw inputs (one
         linear layer over the joined tables, TF-IDF text and pixels; categories, ``"bag"`` and
-        ``"gru"`` text keep their embedding encoders) before the shared MLP; ``"concat"`` concatenates
-        the encoder outputs; ``"weighted_sum"`` is ``sum_m w_m proj_m(h_m)``; ``"attention"``
-        weighs the projected embeddings by learned attention per row; ``"gated"`` is a gated
-        multimodal unit; ``"late"`` gives each modality its own MLP and heads and averages
-        their outputs with ``fusion_weights``.
+        ``"gru"`` text keep their embedding encoders) before the shared MLP; ``"concat"``
+        concatenates the encoder outputs; ``"weighted_sum"`` is ``sum_m w_m proj_m(h_m)``;
+        ``"attention"`` weighs the projected embeddings by learned attention per row;
+        ``"gated"`` is a gated multimodal unit; ``"late"`` gives each modality its own MLP
+        and heads and averages their outputs with ``fusion_weights``.
     fusion_weights : dict of str to float, default=None
         ``w_m`` of each modality for ``"weighted_sum"`` and ``"late"`` (1.0 when left out);
         ``set_params(fusion_weights__<modality>=w)`` changes one.

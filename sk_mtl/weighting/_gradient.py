@@ -109,8 +109,9 @@ class MGDAWeighting(GradientWeighting):
 
     The shared parameters move along the minimum-norm point of the convex hull of the task
     gradients, ``sum_t a_t g_t`` with ``a`` on the simplex (:func:`min_norm_weights`: closed
-    form for two tasks, accelerated projected gradient otherwise), multiplied by the number of tasks so that its scale matches the static sum. The
-    logged ``weight_<task>`` is the epoch mean of ``n_tasks * a_t``.
+    form for two tasks, accelerated projected gradient otherwise), multiplied by the number
+    of tasks so that its scale matches the static sum. The logged ``weight_<task>`` is the
+    epoch mean of ``n_tasks * a_t``.
 
     Parameters
     ----------
