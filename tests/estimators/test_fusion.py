@@ -354,3 +354,15 @@ def test_task_scorer_on_a_plain_dict():
     net = FusionNet(tasks={"amount": "regression"}, **FAST).fit(X, y)
     scorer = task_scorers({"label": "accuracy"})["label_accuracy"]
     assert scorer(net, X, y) > 0.8
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_fusion_fit_predict_on_cuda():
+    X, y = _multimodal()
+    X["text"] = X["text"].copy()
+    X["text"][:5] = None  # row masks must follow the batches to the device
+    net = FusionNet(tasks={"amount": "regression"}, device="cuda", modality_dropout=0.2,
+                    weighting="pcgrad", **FAST).fit(X, y)
+    assert net.predict(X).shape == (len(y), 2)
+    assert net.predict({"tab": X["tab"], "cat": X["cat"]}).shape == (len(y), 2)
