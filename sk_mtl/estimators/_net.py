@@ -181,7 +181,8 @@ class MultiTaskSkorchNet(NeuralNet):
             size = _batch_len(batch)
             self.history.record_batch(prefix + "_batch_size", size)
             sizes.append(size)
-            objectives.append(step["loss"].detach())
+            if training:  # the weighted objective is logged for training epochs only
+                objectives.append(step["loss"])
             for name in names:
                 losses[name].append(task_losses[name].detach())
                 mask = batch[1][name][1]
