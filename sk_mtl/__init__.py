@@ -5,6 +5,7 @@ any scikit-learn estimator (``Pipeline``, ``GridSearchCV``, ``cross_validate``).
 """
 
 from .estimators import (
+    LEGACY_DEFAULTS,
     FusionNet,
     FusionNetClassifier,
     FusionNetRegressor,
@@ -14,6 +15,7 @@ from .estimators import (
 )
 
 __all__ = [
+    "LEGACY_DEFAULTS",
     "FusionNet",
     "FusionNetClassifier",
     "FusionNetRegressor",

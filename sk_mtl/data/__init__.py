@@ -1,6 +1,6 @@
 """Data layer: ``y`` to named task columns, whole-tensor batching, validation split."""
 
-from ._batching import BatchIterator, TensorData, validation_split
+from ._batching import BatchIterator, TensorData, resolve_batch_size, validation_split
 from ._modalities import (
     CategoricalModality,
     ImageModality,
@@ -25,6 +25,7 @@ __all__ = [
     "infer_modality_kind",
     "make_modality",
     "missing_mask",
+    "resolve_batch_size",
     "split_modalities",
     "split_targets",
     "validation_split",

@@ -12,7 +12,7 @@ from torch import Tensor
 
 from ..modules import SparseRows
 
-__all__ = ["BatchIterator", "TensorData", "validation_split"]
+__all__ = ["BatchIterator", "TensorData", "resolve_batch_size", "validation_split"]
 
 Batch = tuple[Tensor, dict[str, tuple[Tensor, Tensor | None]]]
 
@@ -194,3 +194,27 @@ def validation_split(
             f"Cannot make a validation split stratified on task {task_name!r}: {exc}"
         ) from None
     return np.sort(train), np.sort(valid)
+
+
+def resolve_batch_size(batch_size: int | str, n_samples: int) -> int:
+    """The batch size to train with: ``batch_size`` itself, or for ``"auto"`` the power of
+    two nearest ``n_samples / 16``, clipped to ``[32, 512]``.
+
+    So a few hundred rows get ~10+ steps an epoch, a few thousand ~16 (256 rows each) and
+    large tables 512-row batches, which keeps the per-step overhead small on big data
+    without starving small data of updates. ``-1`` means one batch of all rows.
+
+    Examples
+    --------
+    >>> from sk_mtl.data import resolve_batch_size
+    >>> [resolve_batch_size("auto", n) for n in (100, 400, 4_000, 50_000)]
+    [32, 32, 256, 512]
+    >>> resolve_batch_size(64, 400), resolve_batch_size(-1, 400)
+    (64, 400)
+    """
+    if batch_size == -1:
+        return max(int(n_samples), 1)
+    if batch_size == "auto":
+        target = max(n_samples / 16, 1.0)
+        return int(min(max(2 ** round(np.log2(target)), 32), 512))
+    return int(batch_size)

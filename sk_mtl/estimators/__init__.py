@@ -2,8 +2,10 @@
 
 from ._fusion import FusionNet, FusionNetClassifier, FusionNetRegressor
 from ._multitask import MultiTaskNet, MultiTaskNetClassifier, MultiTaskNetRegressor
+from ._training import LEGACY_DEFAULTS
 
 __all__ = [
+    "LEGACY_DEFAULTS",
     "FusionNet",
     "FusionNetClassifier",
     "FusionNetRegressor",

@@ -17,12 +17,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import EarlyStopping, ProgressBar
 from torch import nn
 
-from ..data import TensorData, missing_mask, split_targets, validation_split
+from ..data import TensorData, missing_mask, resolve_batch_size, split_targets, validation_split
 from ..modules import ACTIVATIONS, MLPTrunk, MultiTaskModule, infer_out_features
 from ..tasks import Task, as_label_array, infer_kind, make_task
 from ..trunks import TrunkSpec, make_trunk
 from ..weighting import make_weighting
 from ._net import MultiTaskCriterion, MultiTaskSkorchNet
+from ._training import LR_SCHEDULES, MIN_VALID_ROWS, torch_threads
 
 __all__ = ["BaseMultiTaskNet"]
 
@@ -52,21 +53,22 @@ class BaseMultiTaskNet(BaseEstimator):
         task_weights=None,
         auxiliary_tasks=None,
         weighting="static",
-        hidden_dims=(100,),
+        hidden_dims=(128, 128),
         activation="relu",
-        dropout=0.0,
+        dropout=0.1,
         batch_norm=False,
         trunk=None,
         lambda_l1=0.0,
         lambda_l2=0.0,
-        optimizer="adam",
-        lr=1e-3,
+        optimizer="adamw",
+        lr=2e-3,
         optimizer_params=None,
+        lr_schedule="cosine",
         max_epochs=100,
-        batch_size=128,
+        batch_size="auto",
         validation_fraction=0.1,
         stratify=None,
-        early_stopping=False,
+        early_stopping="auto",
         n_iter_no_change=10,
         tol=1e-4,
         callbacks=None,
@@ -74,6 +76,7 @@ class BaseMultiTaskNet(BaseEstimator):
         progress_bar=False,
         random_state=None,
         device="cpu",
+        n_threads=1,
     ):
         self.tasks = tasks
         self.task_weights = task_weights
@@ -89,6 +92,7 @@ class BaseMultiTaskNet(BaseEstimator):
         self.optimizer = optimizer
         self.lr = lr
         self.optimizer_params = optimizer_params
+        self.lr_schedule = lr_schedule
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.validation_fraction = validation_fraction
@@ -101,6 +105,7 @@ class BaseMultiTaskNet(BaseEstimator):
         self.progress_bar = progress_bar
         self.random_state = random_state
         self.device = device
+        self.n_threads = n_threads
 
     # ------------------------------------------------------------------ parameters
     def set_params(self, **params):
@@ -180,13 +185,23 @@ class BaseMultiTaskNet(BaseEstimator):
         if not (isinstance(self.lr, numbers.Real) and self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}.")
         positive_int("max_epochs", self.max_epochs)
-        positive_int("batch_size", self.batch_size, allow=(-1,))
+        positive_int("batch_size", self.batch_size, allow=(-1, "auto"))
+        positive_int("n_threads", self.n_threads, allow=(None,))
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(
+                f"lr_schedule={self.lr_schedule!r} is not known; use one of "
+                f"{sorted(LR_SCHEDULES, key=str)}."
+            )
+        if self.early_stopping not in (True, False, "auto"):
+            raise ValueError(
+                f"early_stopping must be True, False or 'auto', got {self.early_stopping!r}."
+            )
         positive_int("n_iter_no_change", self.n_iter_no_change)
         non_negative("tol", self.tol)
         vf = self.validation_fraction
         if vf is not None and not (isinstance(vf, numbers.Real) and 0 <= vf < 1):
             raise ValueError(f"validation_fraction must be None or in [0, 1), got {vf!r}.")
-        if self.early_stopping and not vf:
+        if self.early_stopping is True and not vf:
             raise ValueError(
                 "early_stopping=True needs a validation split: set validation_fraction > 0."
             )
@@ -413,7 +428,7 @@ class BaseMultiTaskNet(BaseEstimator):
                 len(data), self.validation_fraction, codes, seed, task_name=self.stratify
             )
             data, valid = data.take(train_idx), data.take(valid_idx)
-        elif self.early_stopping:
+        elif self.early_stopping is True:
             raise ValueError(
                 f"early_stopping=True needs validation rows, but validation_fraction="
                 f"{self.validation_fraction} of {len(data)} sample(s) holds out none; use more "
@@ -429,14 +444,21 @@ class BaseMultiTaskNet(BaseEstimator):
         self._single_output = targets.one_dimensional or (
             bool(auxiliary) and len(self.task_names_) == 1
         )
+        # "auto": stop early when the validation split is large enough to judge by.
+        early_stopping = self.early_stopping is True or (
+            self.early_stopping == "auto" and valid is not None and len(valid) >= MIN_VALID_ROWS
+        )
+        self.batch_size_ = resolve_batch_size(self.batch_size, len(data))
         devices = [device] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
+        with torch.random.fork_rng(devices=devices), torch_threads(self.n_threads):
             torch.manual_seed(seed)
             module = self._build_module(tasks)
             criterion = MultiTaskCriterion(
                 {n: t.make_loss() for n, t in tasks.items()}, weighting.make_module()
             )
-            self.net_ = self._build_net(module, criterion, weighting, valid, seed, device)
+            self.net_ = self._build_net(
+                module, criterion, weighting, valid, seed, device, early_stopping
+            )
             self.net_.fit(data, None)
         self.net_.train_split = None  # do not keep (and pickle) the validation data
         return self
@@ -467,9 +489,12 @@ class BaseMultiTaskNet(BaseEstimator):
                 )
         return trunk, infer_out_features(trunk, n_features)
 
-    def _build_net(self, module, criterion, weighting, valid, seed, device):
+    def _build_net(self, module, criterion, weighting, valid, seed, device, early_stopping):
         callbacks = list(copy.deepcopy(self.callbacks) or [])
-        if self.early_stopping:
+        schedule = LR_SCHEDULES[self.lr_schedule]
+        if schedule is not None:
+            callbacks.append(("lr_schedule", schedule(self.max_epochs)))
+        if early_stopping:
             callbacks.append(
                 ("early_stopping", EarlyStopping(
                     monitor="valid_loss",
@@ -489,7 +514,7 @@ class BaseMultiTaskNet(BaseEstimator):
             optimizer=self._optimizer_class(),
             lr=self.lr,
             max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
+            batch_size=self.batch_size_,
             train_split=_fixed_split(valid),
             callbacks=callbacks or None,
             verbose=int(self.verbose),
@@ -516,9 +541,10 @@ class BaseMultiTaskNet(BaseEstimator):
         check_is_fitted(self)
         X_data = self._input_data(X, reset=False)
         chunks: dict[str, list[np.ndarray]] = {name: [] for name in self.task_names_}
-        for out in self.net_.forward_iter(TensorData(X_data)):
-            for name in self.task_names_:
-                chunks[name].append(out[name].numpy())
+        with torch_threads(self.n_threads):
+            for out in self.net_.forward_iter(TensorData(X_data)):
+                for name in self.task_names_:
+                    chunks[name].append(out[name].numpy())
         return {name: np.concatenate(parts) for name, parts in chunks.items()}
 
     def _assemble(self, columns: list[np.ndarray]) -> np.ndarray:

@@ -112,10 +112,18 @@ _FUSION_ATTRIBUTES = """
 
 
 _FUSION_DEFAULTS = [
-    ("dropout : float, default=0.0", "dropout : float, default=0.5"),
+    ("hidden_dims : tuple of int, default=(128, 128)",
+     "hidden_dims : tuple of int, default=(100,)"),
+    ("dropout : float, default=0.1", "dropout : float, default=0.5"),
+    ('optimizer : str or torch.optim.Optimizer class, default="adamw"',
+     'optimizer : str or torch.optim.Optimizer class, default="adam"'),
+    ("lr : float, default=2e-3", "lr : float, default=1e-3"),
+    ('lr_schedule : {"cosine", "constant"} or None, default="cosine"',
+     'lr_schedule : {"cosine", "constant"} or None, default=None'),
     ("max_epochs : int, default=100", "max_epochs : int, default=50"),
-    ("batch_size : int, default=128", "batch_size : int, default=256"),
-    ("early_stopping : bool, default=False", "early_stopping : bool, default=True"),
+    ('batch_size : int or "auto", default="auto"', 'batch_size : int or "auto", default=256'),
+    ('early_stopping : bool or "auto", default="auto"',
+     'early_stopping : bool or "auto", default=True'),
     ("n_iter_no_change : int, default=10", "n_iter_no_change : int, default=3"),
     ("        Dropout probability after each trunk layer.",
      "        Dropout probability after each trunk layer and encoder."),
@@ -173,6 +181,7 @@ class FusionMixin:
         optimizer="adam",
         lr=1e-3,
         optimizer_params=None,
+        lr_schedule=None,
         max_epochs=50,
         batch_size=256,
         validation_fraction=0.1,
@@ -185,17 +194,18 @@ class FusionMixin:
         progress_bar=False,
         random_state=None,
         device="cpu",
+        n_threads=1,
     ):
         super().__init__(
             tasks=tasks, task_weights=task_weights, auxiliary_tasks=auxiliary_tasks,
             weighting=weighting, hidden_dims=hidden_dims, activation=activation,
             dropout=dropout, batch_norm=batch_norm, trunk=trunk, lambda_l1=lambda_l1,
             lambda_l2=lambda_l2, optimizer=optimizer, lr=lr, optimizer_params=optimizer_params,
-            max_epochs=max_epochs, batch_size=batch_size,
+            lr_schedule=lr_schedule, max_epochs=max_epochs, batch_size=batch_size,
             validation_fraction=validation_fraction, stratify=stratify,
             early_stopping=early_stopping, n_iter_no_change=n_iter_no_change, tol=tol,
             callbacks=callbacks, verbose=verbose, progress_bar=progress_bar,
-            random_state=random_state, device=device,
+            random_state=random_state, device=device, n_threads=n_threads,
         )
         self.modalities = modalities
         self.encoders = encoders

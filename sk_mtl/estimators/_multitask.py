@@ -39,11 +39,11 @@ _PARAMETERS = """
         ``"uncertainty"``, ``"dwa"``, ``"gradnorm"``, ``"pcgrad"``, ``"mgda"`` (see
         :mod:`sk_mtl.weighting`), or a :class:`sk_mtl.weighting.Weighting` object whose
         hyper-parameters are searchable as ``weighting__<param>``.
-    hidden_dims : tuple of int, default=(100,)
+    hidden_dims : tuple of int, default=(128, 128)
         Widths of the shared MLP trunk's hidden layers; ``()`` gives linear heads on the input.
     activation : str or nn.Module class, default="relu"
         Non-linearity of the trunk (see :data:`sk_mtl.modules.ACTIVATIONS`).
-    dropout : float, default=0.0
+    dropout : float, default=0.1
         Dropout probability after each trunk layer.
     batch_norm : bool, default=False
         Whether to put ``BatchNorm1d`` before each trunk activation.
@@ -59,29 +59,36 @@ _PARAMETERS = """
         sparse-gradient n-gram tables of FusionNet text encoders).
     lambda_l2 : float, default=0.0
         L2 penalty ``lambda_l2 * sum W**2`` on the same weight matrices.
-    optimizer : str or torch.optim.Optimizer class, default="adam"
+    optimizer : str or torch.optim.Optimizer class, default="adamw"
         ``"adam"``, ``"adamw"``, ``"rmsprop"``, ``"sgd"`` or an optimizer class. Embedding
         tables with sparse gradients (FusionNet's first layer over TF-IDF text or sparse
         tables) are updated by ``torch.optim.SparseAdam`` with the same ``lr`` instead;
         ``optimizer_params`` and skorch LR schedulers act on the other parameters.
-    lr : float, default=1e-3
-        Learning rate.
+    lr : float, default=2e-3
+        (Initial) learning rate.
     optimizer_params : dict, default=None
         Other optimizer arguments, e.g. ``{{"momentum": 0.9}}``;
         ``set_params(optimizer_params__momentum=0.9)`` sets one.
+    lr_schedule : {{"cosine", "constant"}} or None, default="cosine"
+        ``"cosine"`` decays the learning rate from ``lr`` to 0 over ``max_epochs`` (cosine
+        annealing, stepped each epoch); ``"constant"`` or ``None`` keeps ``lr``.
     max_epochs : int, default=100
         Number of passes over the training data (fewer with early stopping).
-    batch_size : int, default=128
-        Rows per mini-batch; ``-1`` for full batch.
+    batch_size : int or "auto", default="auto"
+        Rows per mini-batch; ``-1`` for full batch. ``"auto"`` takes the power of two
+        nearest ``n_train / 16``, clipped to ``[32, 512]`` (the value used is
+        ``batch_size_``).
     validation_fraction : float or None, default=0.1
         Share of rows held out to compute ``valid_loss`` and ``valid_loss_<task>`` each epoch;
         ``None`` or 0 trains on all rows. Skipped when it would hold out less than one row.
     stratify : str, default=None
         Name of a classification task to stratify the validation split on (rows missing
         that label form their own stratum).
-    early_stopping : bool, default=False
+    early_stopping : bool or "auto", default="auto"
         Stop when ``valid_loss`` (the unweighted sum of task losses) has not improved by a
         relative ``tol`` for ``n_iter_no_change`` epochs, and restore the best weights.
+        ``"auto"`` does so when the validation split holds at least 20 rows and trains all
+        ``max_epochs`` otherwise; ``True`` requires a validation split.
     n_iter_no_change : int, default=10
         Patience of early stopping, in epochs.
     tol : float, default=1e-4
@@ -98,6 +105,12 @@ _PARAMETERS = """
         predictions.
     device : str, default="cpu"
         Torch device to train and predict on, e.g. ``"cuda"`` or ``"cuda:1"``.
+    n_threads : int or None, default=1
+        Torch intra-op threads during ``fit`` and prediction (restored afterwards); ``None``
+        keeps torch's setting. One thread is the default because these layers are too small
+        to gain from more, and threads that spin-wait for a core another process holds
+        (``GridSearchCV(n_jobs=...)``, a busy machine) slow an epoch down several-fold; see
+        ``docs/defaults.md``.
 """
 
 _ATTRIBUTES = """

@@ -1,0 +1,88 @@
+"""Training recipe pieces the estimators share: LR schedules, the thread policy.
+
+Each is chosen by measurement; see ``docs/defaults.md`` for the figures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+
+import torch
+from skorch.callbacks import LRScheduler
+
+__all__ = [
+    "LEGACY_DEFAULTS",
+    "LR_SCHEDULES",
+    "MIN_VALID_ROWS",
+    "cosine_schedule",
+    "torch_threads",
+]
+
+#: The ``MultiTaskNet*`` defaults before the measured recipe of ``docs/defaults.md``:
+#: ``MultiTaskNet(**LEGACY_DEFAULTS)`` trains as sk_mtl 0.1.0.dev0 did (Adam at a constant
+#: 1e-3, one hidden layer of 100, batches of 128, 100 epochs without early stopping, torch's
+#: own thread count).
+LEGACY_DEFAULTS: dict = {
+    "hidden_dims": (100,),
+    "dropout": 0.0,
+    "optimizer": "adam",
+    "lr": 1e-3,
+    "lr_schedule": None,
+    "batch_size": 128,
+    "early_stopping": False,
+    "n_threads": None,
+}
+
+#: ``early_stopping="auto"`` stops early only when the validation split has this many rows;
+#: below it the validation loss is too noisy to pick an epoch by.
+MIN_VALID_ROWS = 20
+
+
+def cosine_schedule(max_epochs: int) -> LRScheduler:
+    """skorch callback: cosine decay of the learning rate from ``lr`` to 0 over ``max_epochs``
+    (``torch.optim.lr_scheduler.CosineAnnealingLR``, stepped once per epoch)."""
+    return LRScheduler(
+        policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=max_epochs, step_every="epoch"
+    )
+
+
+#: Names accepted by ``lr_schedule=``: a function ``max_epochs -> skorch callback``, or None
+#: for a constant learning rate.
+LR_SCHEDULES: dict[str | None, Callable[[int], LRScheduler] | None] = {
+    None: None,
+    "constant": None,
+    "cosine": cosine_schedule,
+}
+
+
+@contextlib.contextmanager
+def torch_threads(n_threads: int | None) -> Iterator[None]:
+    """Run the block with ``torch.set_num_threads(n_threads)``, then restore the old count.
+
+    ``None`` leaves torch's setting alone. The count is process-wide: this is meant for the
+    estimator's own fit and predict, not for code running in other threads at the same time.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_mtl.estimators._training import torch_threads
+    >>> before = torch.get_num_threads()
+    >>> with torch_threads(1):
+    ...     torch.get_num_threads()
+    1
+    >>> torch.get_num_threads() == before
+    True
+    """
+    if n_threads is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    if before == n_threads:
+        yield
+        return
+    torch.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
