@@ -16,7 +16,10 @@ from torch import Tensor, nn
 from ..data import BatchIterator, TensorData
 from ..weighting import Weighting
 
-__all__ = ["MultiTaskCriterion", "MultiTaskSkorchNet"]
+__all__ = ["EVAL_BATCH_SIZE", "MultiTaskCriterion", "MultiTaskSkorchNet"]
+
+#: Smallest batch for validation and prediction passes (rows).
+EVAL_BATCH_SIZE = 1024
 
 
 class MultiTaskCriterion(nn.Module):
@@ -76,10 +79,15 @@ class MultiTaskSkorchNet(NeuralNet):
     # --- batching -------------------------------------------------------------------------
     def get_iterator(self, dataset: TensorData, training: bool = False) -> BatchIterator:
         generator = None
+        batch_size = self.batch_size
         if training:
             generator = torch.Generator().manual_seed(self.shuffle_seed)
+        elif batch_size != -1:
+            # Validation and prediction need no small batches: fewer, larger ones make the
+            # validation pass cost about one forward pass over its rows.
+            batch_size = max(batch_size, EVAL_BATCH_SIZE)
         return BatchIterator(
-            dataset, self.batch_size, shuffle=training, generator=generator, device=self.device
+            dataset, batch_size, shuffle=training, generator=generator, device=self.device
         )
 
     def infer(self, x: Tensor, **fit_params) -> dict[str, Tensor]:

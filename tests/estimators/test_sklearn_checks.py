@@ -24,18 +24,10 @@ ESTIMATORS = [
     FusionNetRegressor(**_FAST),
 ]
 
-# The networks compute in float32. Predicting a subset runs matrix products of another
-# shape, whose float32 sums may round differently in the last bit (seen: 3e-7 relative);
-# the check demands 1e-7. Predictions agree to float32 precision (tested in test_multitask).
-_FLOAT32_SUBSET = (
-    "float32 matmuls of another batch shape round differently in the last bit (~3e-7 "
-    "relative); the check's tolerance is 1e-7"
-)
-# Only the regressor's predict returns the raw float outputs; the classifiers' labels and
-# probabilities pass the check on its data.
-EXPECTED_FAILURES = {
-    "MultiTaskNetRegressor": {"check_methods_subset_invariance": _FLOAT32_SUBSET},
-}
+# No expected failure: with one torch thread (the default n_threads=1) predictions of a
+# subset agree bit for bit with those of the whole set (check_methods_subset_invariance, which
+# failed at ~3e-7 relative with two threads).
+EXPECTED_FAILURES: dict[str, dict[str, str]] = {}
 
 
 def _expected_failed_checks(estimator):
