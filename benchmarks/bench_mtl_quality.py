@@ -14,9 +14,9 @@ training part only (by hand, once per data set: it does not depend on the model 
   columns). Tasks ``Rating`` (5-class: accuracy) and ``Recommended IND`` (binary: ROC AUC from
   ``predict_proba``).
 
-Methods, all with one network (``hidden_dims=(128, 64)``, Adam ``lr=1e-3``, ``batch_size=128``,
-``early_stopping=True``, ``validation_fraction=0.1``, ``n_iter_no_change=8``,
-``max_epochs=100``; nothing was tuned):
+Methods, all networks with the library's default hyper-parameters (only ``random_state`` is
+set: a (128, 128) trunk, AdamW at 2e-3 with cosine decay, ``batch_size="auto"``, early
+stopping on a 10% validation split; see ``docs/defaults.md``):
 
 - ``single-task``: one ``MultiTaskNetClassifier``/``MultiTaskNetRegressor`` per task (1-D y);
 - ``static (equal)``: one multi-task net, ``task_weights=None`` (1.0 each);
@@ -26,7 +26,11 @@ Methods, all with one network (``hidden_dims=(128, 64)``, Adam ``lr=1e-3``, ``ba
 - ``uncertainty``, ``dwa``, ``gradnorm``, ``pcgrad``, ``mgda``: ``weighting=<name>``, defaults;
 - ``mmoe``: ``trunk=MMoE(n_experts=4, expert_dims=(64,))``, static equal weights
   (``hidden_dims`` is then unused);
-- ``HGB``: scikit-learn's ``HistGradientBoostingClassifier``/``Regressor`` per task, defaults.
+- ``legacy defaults``: one multi-task net with ``sk_mtl.LEGACY_DEFAULTS`` (the defaults before
+  the measured recipe: one hidden layer of 100, Adam 1e-3, batch 128, 100 epochs, no early
+  stopping), static equal weights;
+- ``HGB``: scikit-learn's ``HistGradientBoostingClassifier``/``Regressor`` per task, defaults;
+- ``RF``: ``RandomForestClassifier``/``Regressor(n_estimators=300, n_jobs=2)`` per task.
 
 Every method runs with ``random_state=seed`` for each seed. A table per data set gives, per
 method, mean +- std (``ddof=1``) over seeds of each holdout metric, the mean fit time (for
@@ -38,16 +42,16 @@ is the task's first metric (MAE for regression, accuracy or ROC AUC for classifi
 Delta_m is computed per seed, then averaged. Positive Delta_m = better than single-task nets.
 
 Run time: about 15 minutes on 2 CPU cores for the full run (3 seeds, 3 data sets; nothing was
-cut to fit the budget). Torch runs on ONE intra-op thread (``--threads``): these nets are too
-small to gain from two, and on a 2-core machine that something else is also using, two torch
-threads spin-waiting for each other slowed an epoch down ~70x (2.9 s instead of 0.04 s on
+cut to fit the budget); ``--methods`` runs a subset. Torch runs on ONE intra-op thread
+(``--threads``): these nets are too small to gain from two, and on a 2-core machine that
+something else is also using, two torch threads spin-waiting for each other slowed an epoch down ~70x (2.9 s instead of 0.04 s on
 ``wine``). ``GridSearchCV(n_jobs=2)`` workers get one thread each from joblib. Fit times are
 wall-clock on a possibly shared machine: compare them within one run only.
 
 Usage::
 
     python benchmarks/bench_mtl_quality.py [--datasets wine wine-hard clothing]
-        [--seeds 0 1 2] [--data-home DIR] [--threads 1] [--quick]
+        [--seeds 0 1 2] [--data-home DIR] [--threads 1] [--quick] [--methods ...]
 
 ``--quick`` (1 seed, ``max_epochs=3``, a few hundred rows) is a smoke test of seconds whose
 figures mean nothing.
@@ -66,23 +70,31 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.decomposition import TruncatedSVD
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import accuracy_score, mean_absolute_error, r2_score, roc_auc_score
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from sk_mtl import MultiTaskNet, MultiTaskNetClassifier, MultiTaskNetRegressor
+from sk_mtl import LEGACY_DEFAULTS, MultiTaskNet, MultiTaskNetClassifier, MultiTaskNetRegressor
 from sk_mtl.datasets import load_wine_quality, load_womens_clothing_reviews
 from sk_mtl.trunks import MMoE
 
 GRID = [0.25, 0.5, 1.0, 2.0, 4.0]
-NET = dict(
-    hidden_dims=(128, 64), lr=1e-3, optimizer="adam", batch_size=128, early_stopping=True,
-    validation_fraction=0.1, n_iter_no_change=8, max_epochs=100,
-)
+NET: dict = {}  # the defaults
 WEIGHTINGS = ["uncertainty", "dwa", "gradnorm", "pcgrad", "mgda"]
-METHODS = ["single-task", "static (equal)", "static (grid)", *WEIGHTINGS, "mmoe", "HGB"]
+METHODS = [
+    "single-task", "static (equal)", "static (grid)", *WEIGHTINGS, "mmoe", "legacy defaults",
+    "HGB", "RF",
+]
+TREES = {"HGB": (HistGradientBoostingRegressor, HistGradientBoostingClassifier, {}),
+         "RF": (RandomForestRegressor, RandomForestClassifier,
+                {"n_estimators": 300, "n_jobs": 2})}
 QUICK_TRAIN, QUICK_TEST = 300, 200
 
 
@@ -221,13 +233,13 @@ def run_method(method, ds, seed, cfg):
     """Fit one method; return (task -> (pred, proba)), fit seconds, epochs, note."""
     X, y = ds.X_train, ds.y_train
     names = list(ds.tasks)
-    if method in ("single-task", "HGB"):
+    if method in ("single-task", *TREES):
         out, seconds, epochs = {}, 0.0, []
         for name, kind in ds.tasks.items():
-            if method == "HGB":
-                cls = (HistGradientBoostingRegressor if kind == "regression"
-                       else HistGradientBoostingClassifier)
-                est = cls(random_state=seed)
+            if method in TREES:
+                regressor, classifier, params = TREES[method]
+                cls = regressor if kind == "regression" else classifier
+                est = cls(random_state=seed, **params)
             else:
                 cls = MultiTaskNetRegressor if kind == "regression" else MultiTaskNetClassifier
                 est = cls(random_state=seed, **cfg)
@@ -246,6 +258,8 @@ def run_method(method, ds, seed, cfg):
         return _outputs(best, ds.X_test, names), seconds, _epochs(best), f"{chosen:g}"
     if method == "static (equal)":
         est = _net(ds, seed, cfg)
+    elif method == "legacy defaults":
+        est = _net(ds, seed, cfg, **LEGACY_DEFAULTS)
     elif method == "mmoe":
         est = _net(ds, seed, cfg, trunk=MMoE(n_experts=4, expert_dims=(64,)))
     else:
@@ -294,7 +308,7 @@ def print_table(ds, results, seeds):
         f"\n== {ds.name}: {len(ds.X_train)} train / {len(ds.X_test)} test rows, "
         f"{ds.X_train.shape[1]} features, tasks {ds.tasks}, seeds {seeds}"
     )
-    header = f"{'method':<16}" + "".join(
+    header = f"{'method':<17}" + "".join(
         f" {label + ' ' + arrows[col]:>{w + 2}}" for label, col, w in zip(labels, columns, widths)
     ) + f" {'Δ_m % ↑':>15} {'fit s':>7} {'epochs':>6}"
     print(header)
@@ -311,7 +325,7 @@ def print_table(ds, results, seeds):
         fit = np.mean([r["seconds"] for r in runs])
         epochs = np.mean([r["epochs"] for r in runs])
         epochs = "-" if np.isnan(epochs) else f"{epochs:.0f}"
-        print(f"{method:<16}{cells} {delta:>15} {fit:>7.1f} {epochs:>6}")
+        print(f"{method:<17}{cells} {delta:>15} {fit:>7.1f} {epochs:>6}")
     if "static (grid)" in results:
         chosen = [r["note"] for r in results["static (grid)"]]
         print(
@@ -329,6 +343,8 @@ def main(argv=None):
                         help="folder with the data files (default: sk_mtl's data home)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch intra-op threads of the main process (default 1)")
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=METHODS,
+                        help="methods to run (single-task always runs: it is the reference)")
     parser.add_argument("--quick", action="store_true",
                         help="smoke test: 1 seed, max_epochs=3, a few hundred rows")
     args = parser.parse_args(argv)
@@ -349,7 +365,7 @@ def main(argv=None):
         results: dict[str, list[dict]] = {}
         for seed in seeds:
             reference = None
-            for method in METHODS:
+            for method in [m for m in METHODS if m in args.methods or m == "single-task"]:
                 outputs, seconds, epochs, note = run_method(method, ds, seed, cfg)
                 scores = score(ds, outputs)
                 if method == "single-task":
