@@ -44,9 +44,10 @@ Delta_m is computed per seed, then averaged. Positive Delta_m = better than sing
 Run time: about 15 minutes on 2 CPU cores for the full run (3 seeds, 3 data sets; nothing was
 cut to fit the budget); ``--methods`` runs a subset. Torch runs on ONE intra-op thread
 (``--threads``): these nets are too small to gain from two, and on a 2-core machine that
-something else is also using, two torch threads spin-waiting for each other slowed an epoch down ~70x (2.9 s instead of 0.04 s on
-``wine``). ``GridSearchCV(n_jobs=2)`` workers get one thread each from joblib. Fit times are
-wall-clock on a possibly shared machine: compare them within one run only.
+something else is also using, two torch threads spin-waiting for each other slowed an epoch
+down ~70x (2.9 s instead of 0.04 s on ``wine``). ``GridSearchCV(n_jobs=2)`` workers get one
+thread each from joblib. Fit times are wall-clock on a possibly shared machine: compare them
+within one run only.
 
 Usage::
 
