@@ -23,7 +23,9 @@ from sk_mtl.data import TensorData
 from sk_mtl.diagnostics import GradientCosine, compare_single_task, plot_history
 from sk_mtl.metrics import task_scorer
 
-FAST = dict(hidden_dims=(16,), lr=0.02, max_epochs=3, batch_size=64, random_state=0)
+FAST = dict(
+    hidden_dims=(16,), lr=0.02, max_epochs=3, batch_size=64, retrieval=None, random_state=0
+)
 
 
 def _X(n=120, seed=0):

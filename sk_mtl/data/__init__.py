@@ -11,6 +11,7 @@ from ._modalities import (
     make_modality,
     split_modalities,
 )
+from ._retrieval import NeighbourTargets
 from ._targets import TargetColumns, missing_mask, split_targets
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "CategoricalModality",
     "ImageModality",
     "Modality",
+    "NeighbourTargets",
     "TabularModality",
     "TargetColumns",
     "TensorData",

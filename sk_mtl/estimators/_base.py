@@ -17,7 +17,14 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import EarlyStopping, ProgressBar
 from torch import nn
 
-from ..data import TensorData, missing_mask, resolve_batch_size, split_targets, validation_split
+from ..data import (
+    NeighbourTargets,
+    TensorData,
+    missing_mask,
+    resolve_batch_size,
+    split_targets,
+    validation_split,
+)
 from ..modules import ACTIVATIONS, MLPTrunk, MultiTaskModule, infer_out_features
 from ..tasks import Task, as_label_array, infer_kind, make_task
 from ..trunks import TrunkSpec, make_trunk
@@ -444,6 +451,9 @@ class BaseMultiTaskNet(BaseEstimator):
         self._single_output = targets.one_dimensional or (
             bool(auxiliary) and len(self.task_names_) == 1
         )
+        self.retrieval_ = self._make_retrieval(X_data)
+        if self.retrieval_ is not None:
+            data, valid = self._add_retrieval(data, valid, tasks)
         # "auto": stop early when the validation split is large enough to judge by.
         early_stopping = self.early_stopping is True or (
             self.early_stopping == "auto" and valid is not None and len(valid) >= MIN_VALID_ROWS
@@ -468,8 +478,46 @@ class BaseMultiTaskNet(BaseEstimator):
         X = self._validate_X(X, reset=reset)
         return X if sp.issparse(X) else torch.from_numpy(np.ascontiguousarray(X))
 
+    # ------------------------------------------------------------------ retrieval
+    def _make_retrieval(self, X_data) -> NeighbourTargets | None:
+        """The retrieval-feature maker for this fit, or None (estimators without it)."""
+        return None
+
+    def _add_retrieval(self, data: TensorData, valid: TensorData | None, tasks):
+        """Fit ``retrieval_`` on the training part and append its columns to the training
+        (leave-one-out) and validation rows."""
+        X_train = _host(data.X)
+        targets = {
+            name: (
+                data.targets[name].cpu().numpy(),
+                None if data.masks.get(name) is None else data.masks[name].cpu().numpy(),
+            )
+            for name in data.targets
+        }
+        self.retrieval_.fit(X_train, targets, {n: t.n_outputs_ for n, t in tasks.items()})
+        data = TensorData(
+            _append_columns(data.X, self.retrieval_.transform(X_train, exclude_self=True)),
+            data.targets,
+            data.masks,
+        )
+        if valid is not None:
+            extra = self.retrieval_.transform(_host(valid.X), exclude_self=False)
+            valid = TensorData(_append_columns(valid.X, extra), valid.targets, valid.masks)
+        return data, valid
+
+    def _network_input(self, X_data):
+        """What the network reads at prediction: the input plus retrieval columns, if any."""
+        if getattr(self, "retrieval_", None) is None:
+            return X_data
+        return _append_columns(
+            X_data, self.retrieval_.transform(_host(X_data), exclude_self=False)
+        )
+
     def _build_module(self, tasks: dict[str, Task]) -> nn.Module:
-        trunk, width = self._make_trunk(self.n_features_in_, list(tasks))
+        n_features = self.n_features_in_
+        if self.retrieval_ is not None:
+            n_features += self.retrieval_.n_features_out_
+        trunk, width = self._make_trunk(n_features, list(tasks))
         return MultiTaskModule(trunk, width, {n: t.n_outputs_ for n, t in tasks.items()})
 
     def _make_trunk(self, n_features: int, task_names: list[str]) -> tuple[nn.Module, int]:
@@ -542,7 +590,7 @@ class BaseMultiTaskNet(BaseEstimator):
         X_data = self._input_data(X, reset=False)
         chunks: dict[str, list[np.ndarray]] = {name: [] for name in self.task_names_}
         with torch_threads(self.n_threads):
-            for out in self.net_.forward_iter(TensorData(X_data)):
+            for out in self.net_.forward_iter(TensorData(self._network_input(X_data))):
                 for name in self.task_names_:
                     chunks[name].append(out[name].numpy())
         return {name: np.concatenate(parts) for name, parts in chunks.items()}
@@ -718,6 +766,18 @@ def _to_device(X_data, device):
     if isinstance(X_data, tuple):
         return tuple(_to_device(v, device) for v in X_data)
     return X_data  # scipy sparse stays on the host; batches move
+
+
+def _host(X):
+    """A dense tensor as a numpy array on the host; CSR as it is."""
+    return X.cpu().numpy() if isinstance(X, torch.Tensor) else X
+
+
+def _append_columns(X, columns: np.ndarray):
+    """``X`` (tensor or CSR) with ``columns`` appended on the right."""
+    if isinstance(X, torch.Tensor):
+        return torch.cat([X, torch.from_numpy(columns).to(X.device)], dim=1)
+    return sp.hstack([X, sp.csr_matrix(columns)], format="csr", dtype=np.float32)
 
 
 def _silent(*args, **kwargs) -> None:

@@ -196,7 +196,10 @@ class FusionMixin:
         device="cpu",
         n_threads=1,
     ):
-        super().__init__(
+        # BaseMultiTaskNet's, not the next class's: FusionNet's MRO passes MultiTaskNet,
+        # whose ``retrieval`` parameter FusionNet does not have.
+        BaseMultiTaskNet.__init__(
+            self,
             tasks=tasks, task_weights=task_weights, auxiliary_tasks=auxiliary_tasks,
             weighting=weighting, hidden_dims=hidden_dims, activation=activation,
             dropout=dropout, batch_norm=batch_norm, trunk=trunk, lambda_l1=lambda_l1,
@@ -219,6 +222,9 @@ class FusionMixin:
         self.text_ngram_range = text_ngram_range
         self.text_min_df = text_min_df
         self.text_max_len = text_max_len
+
+    def _make_retrieval(self, X_data) -> None:
+        return None  # retrieval features are a one-table (MultiTaskNet) feature
 
     # ------------------------------------------------------------------ parameters
     def _check_fusion_params(self) -> None:

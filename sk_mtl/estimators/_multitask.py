@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils import ClassifierTags, RegressorTags
 from sklearn.utils.metaestimators import available_if
 
+from ..data import NeighbourTargets
+from ..trunks import TrunkSpec
 from ._base import BaseMultiTaskNet
+
+#: ``retrieval="auto"`` looks up this many neighbours...
+AUTO_RETRIEVAL_NEIGHBORS = 16
+#: ...for dense inputs of at most this many columns (nearest neighbours in wide inputs, e.g.
+#: 161 columns of text components, measured no better and cost a kNN search).
+AUTO_RETRIEVAL_MAX_FEATURES = 64
 
 __all__ = [
     "ClassificationTasksMixin",
@@ -141,12 +152,104 @@ _ATTRIBUTES = """
         The trained network: ``module_.trunk`` and one head per task.
 """
 
+_RETRIEVAL_DOC = """    retrieval : "auto", int or None, default="auto"
+        Retrieval features (a simplified TabR): each row's ``k`` nearest training rows are
+        found in standardized input space and summaries of their labels (per task: the
+        distance-weighted mean label and the nearest neighbour's label; and two distances)
+        are appended to the row's input; training rows look up the *other* training rows
+        (leave-one-out), so they never see their own label. The network learns how far to
+        trust its neighbours (fully for an exact duplicate of a training row). An int is
+        ``k``; ``"auto"`` uses 16 neighbours for dense inputs of at most 64 columns and
+        none otherwise (sparse or wide inputs, where it measured no better, and custom
+        ``trunk`` modules or callables, written for the input's width); ``None`` turns it
+        off. With retrieval the trunk reads ``n_features_in_ + retrieval_.n_features_out_``
+        columns. The training rows are kept in ``retrieval_`` for prediction.
+"""
+
+_RETRIEVAL_ATTRIBUTE = """    retrieval_ : NeighbourTargets or None
+        The fitted retrieval-feature maker (training rows and their encoded labels), or
+        ``None`` when no retrieval features were used.
+"""
+
+
+class _TableNet(BaseMultiTaskNet):
+    """The one-table estimators: :class:`BaseMultiTaskNet`'s parameters plus ``retrieval``."""
+
+    def __init__(
+        self,
+        *,
+        tasks=None,
+        task_weights=None,
+        auxiliary_tasks=None,
+        weighting="static",
+        hidden_dims=(128, 128),
+        activation="relu",
+        dropout=0.1,
+        batch_norm=False,
+        trunk=None,
+        lambda_l1=0.0,
+        lambda_l2=0.0,
+        optimizer="adamw",
+        lr=2e-3,
+        optimizer_params=None,
+        lr_schedule="cosine",
+        max_epochs=100,
+        batch_size="auto",
+        validation_fraction=0.1,
+        stratify=None,
+        early_stopping="auto",
+        n_iter_no_change=10,
+        tol=1e-4,
+        callbacks=None,
+        verbose=0,
+        progress_bar=False,
+        random_state=None,
+        device="cpu",
+        n_threads=1,
+        retrieval="auto",
+    ):
+        super().__init__(
+            tasks=tasks, task_weights=task_weights, auxiliary_tasks=auxiliary_tasks,
+            weighting=weighting, hidden_dims=hidden_dims, activation=activation,
+            dropout=dropout, batch_norm=batch_norm, trunk=trunk, lambda_l1=lambda_l1,
+            lambda_l2=lambda_l2, optimizer=optimizer, lr=lr,
+            optimizer_params=optimizer_params, lr_schedule=lr_schedule,
+            max_epochs=max_epochs, batch_size=batch_size,
+            validation_fraction=validation_fraction, stratify=stratify,
+            early_stopping=early_stopping, n_iter_no_change=n_iter_no_change, tol=tol,
+            callbacks=callbacks, verbose=verbose, progress_bar=progress_bar,
+            random_state=random_state, device=device, n_threads=n_threads,
+        )
+        self.retrieval = retrieval
+
+    def _make_retrieval(self, X_data) -> NeighbourTargets | None:
+        # Checked here rather than in _check_params, which the FusionNet classes (without
+        # this parameter) inherit; it still runs before any training.
+        r = self.retrieval
+        if not (r is None or (isinstance(r, str) and r == "auto") or (
+            isinstance(r, numbers.Integral) and not isinstance(r, bool) and r >= 1
+        )):
+            raise ValueError(
+                f"retrieval must be 'auto', None or a number of neighbours >= 1, got {r!r}."
+            )
+        n_rows, n_features = X_data.shape
+        if self.retrieval is None or n_rows < 2:
+            return None
+        if self.retrieval == "auto":
+            # A custom trunk module or callable was written for the input's width: leave it.
+            custom_trunk = self.trunk is not None and not isinstance(self.trunk, (str, TrunkSpec))
+            if custom_trunk or sp.issparse(X_data) or n_features > AUTO_RETRIEVAL_MAX_FEATURES:
+                return None
+            return NeighbourTargets(n_neighbors=AUTO_RETRIEVAL_NEIGHBORS)
+        return NeighbourTargets(n_neighbors=int(self.retrieval))
+
+
 _CLASSES_DOC = """
     classes_ : ndarray or list of ndarray
         Class labels of the task (1-D ``y``) or a list with one entry per task{none}."""
 
 
-class MultiTaskNet(BaseMultiTaskNet):
+class MultiTaskNet(_TableNet):
     __doc__ = (
         """Multi-task neural network: shared trunk, one head per task, mixed task kinds.
 
@@ -163,7 +266,9 @@ class MultiTaskNet(BaseMultiTaskNet):
                 "is multilabel"
             )
         )
+        + _RETRIEVAL_DOC
         + _ATTRIBUTES.format(classes=_CLASSES_DOC.format(none=" (``None`` for regression)"))
+        + _RETRIEVAL_ATTRIBUTE
         + """
     See Also
     --------
@@ -287,7 +392,9 @@ class MultiTaskNetClassifier(ClassificationTasksMixin, ClassifierMixin, MultiTas
                 "continuous target raises ``ValueError``"
             )
         )
+        + _RETRIEVAL_DOC
         + _ATTRIBUTES.format(classes=_CLASSES_DOC.format(none=""))
+        + _RETRIEVAL_ATTRIBUTE
         + """
     See Also
     --------
@@ -319,7 +426,7 @@ class RegressionTasksMixin:
     score = BaseMultiTaskNet.score
 
 
-class MultiTaskNetRegressor(RegressionTasksMixin, RegressorMixin, BaseMultiTaskNet):
+class MultiTaskNetRegressor(RegressionTasksMixin, RegressorMixin, _TableNet):
     __doc__ = (
         """Multi-task neural network regressor: shared trunk, one head per target.
 
@@ -328,7 +435,9 @@ class MultiTaskNetRegressor(RegressionTasksMixin, RegressorMixin, BaseMultiTaskN
     targets (NaN, ``None``, ``pd.NA``) are left out of that task's loss only.
 """
         + _PARAMETERS.format(infer=": every task is ``\"regression\"``")
+        + _RETRIEVAL_DOC
         + _ATTRIBUTES.format(classes="")
+        + _RETRIEVAL_ATTRIBUTE
         + """
     See Also
     --------

@@ -21,8 +21,8 @@ __all__ = [
 
 #: The ``MultiTaskNet*`` defaults before the measured recipe of ``docs/defaults.md``:
 #: ``MultiTaskNet(**LEGACY_DEFAULTS)`` trains as sk_mtl 0.1.0.dev0 did (Adam at a constant
-#: 1e-3, one hidden layer of 100, batches of 128, 100 epochs without early stopping, torch's
-#: own thread count).
+#: 1e-3, one hidden layer of 100, batches of 128, 100 epochs without early stopping, no
+#: retrieval features, torch's own thread count).
 LEGACY_DEFAULTS: dict = {
     "hidden_dims": (100,),
     "dropout": 0.0,
@@ -32,6 +32,7 @@ LEGACY_DEFAULTS: dict = {
     "batch_size": 128,
     "early_stopping": False,
     "n_threads": None,
+    "retrieval": None,
 }
 
 #: ``early_stopping="auto"`` stops early only when the validation split has this many rows;

@@ -24,11 +24,12 @@ from sk_mtl.metrics import task_scorers
 from sk_mtl.tasks import MulticlassTask, RegressionTask
 from sk_mtl.weighting import StaticWeighting
 
-# Small and fast; no dropout and a constant learning rate, so that tests of the mechanics
-# (missing labels, weights, optimizers) compare like with like.
+# Small and fast; no dropout, a constant learning rate, all epochs and no retrieval
+# features, so that tests of the mechanics (missing labels, weights, optimizers, the trunk's
+# input) compare like with like. The defaults have their own tests (test_defaults.py).
 FAST = dict(
     hidden_dims=(16,), lr=0.02, max_epochs=20, batch_size=64, dropout=0.0, lr_schedule=None,
-    random_state=0,
+    early_stopping=False, retrieval=None, random_state=0,
 )
 
 
@@ -642,7 +643,7 @@ def test_early_stopping_when_the_validation_split_would_be_empty():
     halfway through the first epoch).
     """
     X, y = _data(8)
-    net = MultiTaskNet(early_stopping=True, validation_fraction=0.1, **FAST)
+    net = MultiTaskNet(**{**FAST, "early_stopping": True, "validation_fraction": 0.1})
     with pytest.raises(ValueError, match="early_stopping"):
         net.fit(X, y)
     assert not hasattr(net, "net_")

@@ -1,0 +1,171 @@
+"""Retrieval features: what the nearest training rows' labels say about a row.
+
+A simplified form of retrieval-augmented tabular networks (TabR, Gorishniy et al., ICLR 2024;
+ModernNCA, Ye et al., 2024): instead of learning the retrieval, each row's ``k`` nearest
+training rows are found in standardized input space (scikit-learn's ``NearestNeighbors``) and
+summaries of their encoded labels join the row's features. The network then learns how much to
+trust its neighbours, e.g. fully for an exact duplicate of a training row, little for an
+isolated one. Training rows never see their own label: their neighbours are looked up among
+the *other* training rows (leave-one-out).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.neighbors import NearestNeighbors
+
+__all__ = ["NeighbourTargets"]
+
+#: Added to distances before they are inverted into neighbour weights (in standardized units).
+_DISTANCE_EPS = 0.1
+
+
+class NeighbourTargets:
+    """Label summaries of each row's nearest training rows, as extra input columns.
+
+    Parameters
+    ----------
+    n_neighbors : int
+        Neighbours per row (fewer when the training set is smaller).
+
+    For every task ``t`` the features are the inverse-distance weighted mean of the encoded
+    labels of the neighbours that have a label for ``t`` (a z-scored target, a 0/1 label, one
+    column per class for multiclass tasks, one per label for multilabel tasks) and the label of
+    the nearest such neighbour; then ``log1p`` of the distance to the nearest neighbour and of
+    the mean distance. A row with no labelled neighbour for a task gets the task's training
+    mean. Fitted attributes end in ``_``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_mtl.data import NeighbourTargets
+    >>> X = np.array([[0.0], [0.1], [5.0], [5.1]], dtype=np.float32)
+    >>> retrieval = NeighbourTargets(n_neighbors=1).fit(X, {"y": (np.array([0.0, 0, 1, 1]), None)})
+    >>> retrieval.n_features_out_
+    4
+    >>> retrieval.transform(np.array([[4.9]]), exclude_self=False)[:, :2]
+    array([[1., 1.]], dtype=float32)
+    >>> retrieval.transform(X, exclude_self=True)[:, 0]  # each row's label comes from another
+    array([0., 0., 1., 1.], dtype=float32)
+    """
+
+    def __init__(self, n_neighbors: int = 16) -> None:
+        self.n_neighbors = n_neighbors
+
+    def fit(
+        self,
+        X: np.ndarray | sp.csr_matrix,
+        targets: Mapping[str, tuple[np.ndarray, np.ndarray | None]],
+        n_outputs: Mapping[str, int] | None = None,
+    ) -> NeighbourTargets:
+        """Index the training rows ``X`` and their encoded ``targets``.
+
+        Parameters
+        ----------
+        X : ndarray or CSR matrix of shape (n_samples, n_features)
+            Training input.
+        targets : mapping of str to (ndarray, ndarray or None)
+            Per task, the encoded labels (float 1-D or 2-D, or integer class indices) and the
+            boolean mask of labelled rows (``None``: all).
+        n_outputs : mapping of str to int, optional
+            Number of classes of tasks given as integer class indices.
+        """
+        n = X.shape[0]
+        self.k_ = int(min(self.n_neighbors, max(n - 1, 1)))
+        self.scaler_mean_, self.scaler_scale_ = _moments(X)
+        self.X_ = self._standardize(X)
+        self.index_ = NearestNeighbors(n_neighbors=min(self.k_ + 1, n)).fit(self.X_)
+        self.values_, self.labelled_, self.fill_ = {}, {}, {}
+        for name, (target, mask) in targets.items():
+            target = np.asarray(target)
+            if target.dtype.kind in "iu":
+                width = int((n_outputs or {}).get(name, target.max() + 1))
+                values = np.zeros((n, width), dtype=np.float32)
+                values[np.arange(n), target] = 1.0
+            else:
+                values = target.reshape(n, -1).astype(np.float32)
+            labelled = np.ones(n, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+            self.values_[name] = values
+            self.labelled_[name] = labelled
+            self.fill_[name] = (
+                values[labelled].mean(axis=0) if labelled.any() else np.zeros(values.shape[1])
+            )
+        self.n_features_out_ = 2 * sum(v.shape[1] for v in self.values_.values()) + 2
+        return self
+
+    def _standardize(self, X):
+        if sp.issparse(X):
+            # Centring would densify: scale only (distances are shift-invariant anyway).
+            return sp.csr_matrix(X.multiply(1.0 / self.scaler_scale_), dtype=np.float32)
+        return ((np.asarray(X, dtype=np.float32) - self.scaler_mean_) / self.scaler_scale_)
+
+    def transform(self, X, exclude_self: bool) -> np.ndarray:
+        """The retrieval features of the rows of ``X``.
+
+        Parameters
+        ----------
+        X : ndarray or CSR matrix of shape (n_samples, n_features)
+            Rows to look up; with ``exclude_self=True`` they must be the training rows, in
+            training order.
+        exclude_self : bool
+            Leave each row out of its own neighbours (for the training rows).
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, n_features_out_), float32
+        """
+        n_train = self.X_.shape[0]
+        k = self.k_
+        Xz = self.X_ if exclude_self else self._standardize(X)
+        n_query = min(k + 1, n_train) if exclude_self else min(k, n_train)
+        dist, idx = self.index_.kneighbors(Xz, n_neighbors=n_query)
+        if exclude_self:
+            dist, idx = _drop_self(dist, idx, k)
+        weights = 1.0 / (dist + _DISTANCE_EPS)
+        columns = []
+        for name, values in self.values_.items():
+            labelled = self.labelled_[name][idx]  # (n, k)
+            w = weights * labelled
+            total = w.sum(axis=1, keepdims=True)
+            neighbour_values = values[idx]  # (n, k, width)
+            mean = np.einsum("nk,nkw->nw", w, neighbour_values) / np.maximum(total, 1e-12)
+            first = np.argmax(labelled, axis=1)  # nearest labelled neighbour
+            nearest = neighbour_values[np.arange(len(idx)), first]
+            none = total[:, 0] == 0
+            mean[none] = self.fill_[name]
+            nearest[none] = self.fill_[name]
+            columns += [mean, nearest]
+        columns += [np.log1p(dist[:, :1]), np.log1p(dist.mean(axis=1, keepdims=True))]
+        return np.hstack(columns).astype(np.float32)
+
+
+def _moments(X) -> tuple[np.ndarray, np.ndarray]:
+    if sp.issparse(X):
+        X = sp.csr_matrix(X, dtype=np.float64)
+        mean = np.asarray(X.mean(axis=0)).ravel()
+        var = np.asarray(X.multiply(X).mean(axis=0)).ravel() - mean**2
+    else:
+        X = np.asarray(X, dtype=np.float64)
+        mean, var = X.mean(axis=0), X.var(axis=0)
+    scale = np.sqrt(np.maximum(var, 0.0))
+    scale[~(scale > 1e-12)] = 1.0
+    return mean.astype(np.float32), scale.astype(np.float32)
+
+
+def _drop_self(dist: np.ndarray, idx: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Remove row ``i`` from row ``i``'s neighbours (by index, not by position: an exact
+    duplicate may come first), keeping ``k`` of them."""
+    rows = np.arange(len(idx))[:, None]
+    keep = idx != rows
+    # Where the row itself is not among its k + 1 neighbours (many exact duplicates), drop
+    # the farthest instead.
+    missing_self = keep.all(axis=1)
+    keep[missing_self, -1] = False
+    width = min(k, idx.shape[1] - 1) if idx.shape[1] > 1 else idx.shape[1]
+    if idx.shape[1] == 1:  # a single training row: it is its own (only) neighbour
+        return dist, idx
+    order = np.argsort(~keep, axis=1, kind="stable")[:, :width]
+    return np.take_along_axis(dist, order, axis=1), np.take_along_axis(idx, order, axis=1)
