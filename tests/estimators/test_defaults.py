@@ -1,0 +1,256 @@
+"""The default training recipe: thread policy, LR schedule, automatic batch size and early
+stopping, retrieval features, the legacy defaults, and the wine result they were chosen on."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+import torch
+from skorch.callbacks import Callback, EarlyStopping, LRScheduler
+from torch import nn
+
+from sk_mtl import LEGACY_DEFAULTS, MultiTaskNet, MultiTaskNetClassifier, MultiTaskNetRegressor
+from sk_mtl.data import NeighbourTargets
+from sk_mtl.trunks import MMoE
+
+SMALL = dict(hidden_dims=(16,), max_epochs=4, random_state=0)
+
+
+def _data(n=200, d=4, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, d)).astype(np.float32)
+    y = pd.DataFrame({"r": X[:, 0] - X[:, 1], "c": np.where(X[:, 2] > 0, "a", "b")})
+    return X, y
+
+
+class ThreadProbe(Callback):
+    def initialize(self):
+        self.seen = []
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        self.seen.append(torch.get_num_threads())
+
+
+def _callbacks(est, kind):
+    return [cb for _, cb in est.net_.callbacks_ if isinstance(cb, kind)]
+
+
+# ============================================================================ threads
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_n_threads_applies_during_fit_and_is_restored(n_threads):
+    X, y = _data()
+    before = torch.get_num_threads()
+    probe = ThreadProbe()
+    net = MultiTaskNet(n_threads=n_threads, callbacks=[("probe", probe)], **SMALL).fit(X, y)
+    seen = dict(net.net_.callbacks_)["probe"].seen
+    assert seen and set(seen) == {n_threads}
+    assert torch.get_num_threads() == before
+    net.predict(X)
+    assert torch.get_num_threads() == before
+
+
+def test_n_threads_none_keeps_torch_setting():
+    X, y = _data()
+    before = torch.get_num_threads()
+    probe = ThreadProbe()
+    net = MultiTaskNet(n_threads=None, callbacks=[("probe", probe)], **SMALL).fit(X, y)
+    assert set(dict(net.net_.callbacks_)["probe"].seen) == {before}
+
+
+# ============================================================================ schedule
+def test_cosine_schedule_decays_lr_to_zero_over_max_epochs():
+    X, y = _data()
+    net = MultiTaskNet(lr=0.01, early_stopping=False, **SMALL).fit(X, y)
+    assert len(_callbacks(net, LRScheduler)) == 1
+    assert net.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
+    constant = MultiTaskNet(lr=0.01, lr_schedule="constant", early_stopping=False, **SMALL)
+    constant.fit(X, y)
+    assert not _callbacks(constant, LRScheduler)
+    assert constant.net_.optimizer_.param_groups[0]["lr"] == 0.01
+
+
+# ============================================================================ batch size
+@pytest.mark.parametrize(("n", "expected"), [(60, 32), (2000, 128), (9000, 512)])
+def test_auto_batch_size_follows_training_rows(n, expected):
+    X, y = _data(n)
+    net = MultiTaskNet(**{**SMALL, "max_epochs": 1}).fit(X, y)
+    assert net.batch_size_ == expected
+    fixed = MultiTaskNet(batch_size=50, **{**SMALL, "max_epochs": 1}).fit(X, y)
+    assert fixed.batch_size_ == 50
+
+
+# ============================================================================ early stopping
+def test_auto_early_stopping_needs_enough_validation_rows():
+    X, y = _data(300)  # 30 validation rows: early stopping on
+    net = MultiTaskNet(**SMALL).fit(X, y)
+    assert len(_callbacks(net, EarlyStopping)) == 1
+    X, y = _data(100)  # 10 validation rows: too few to pick an epoch by
+    net = MultiTaskNet(**SMALL).fit(X, y)
+    assert not _callbacks(net, EarlyStopping)
+    assert len(net.history_) == SMALL["max_epochs"]
+    net = MultiTaskNet(early_stopping=False, **SMALL).fit(*_data(300))
+    assert not _callbacks(net, EarlyStopping)
+
+
+# ============================================================================ legacy
+def test_legacy_defaults_train_as_before():
+    X, y = _data(300)
+    net = MultiTaskNet(**{**LEGACY_DEFAULTS, "max_epochs": 3, "random_state": 0}).fit(X, y)
+    assert net.hidden_dims == (100,)
+    assert isinstance(net.net_.optimizer_, torch.optim.Adam)
+    assert not isinstance(net.net_.optimizer_, torch.optim.AdamW)
+    assert net.batch_size_ == 128
+    assert net.retrieval_ is None
+    assert not _callbacks(net, EarlyStopping) and not _callbacks(net, LRScheduler)
+    assert len(net.history_) == 3
+    assert net.module_.trunk.layers[0].in_features == X.shape[1]
+
+
+# ============================================================================ bad parameters
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"lr_schedule": "step"}, "lr_schedule='step'"),
+        ({"early_stopping": "sometimes"}, "early_stopping"),
+        ({"n_threads": 0}, "n_threads"),
+        ({"batch_size": "big"}, "batch_size"),
+        ({"retrieval": 0}, "retrieval"),
+        ({"retrieval": "yes"}, "retrieval"),
+        ({"retrieval": True}, "retrieval"),
+    ],
+)
+def test_bad_recipe_parameters_are_named(params, match):
+    X, y = _data(50)
+    with pytest.raises(ValueError, match=match):
+        MultiTaskNet(**params, **SMALL).fit(X, y)
+
+
+# ============================================================================ retrieval unit
+def test_neighbour_targets_leave_one_out_even_with_exact_duplicates():
+    # Rows 0 and 1 are the same point with different labels: each must get the other's.
+    X = np.array([[0.0, 0.0], [0.0, 0.0], [9.0, 9.0], [9.1, 9.0]], dtype=np.float32)
+    y = np.array([1.0, -1.0, 5.0, 7.0], dtype=np.float32)
+    r = NeighbourTargets(n_neighbors=1).fit(X, {"y": (y, None)})
+    train = r.transform(X, exclude_self=True)
+    np.testing.assert_array_equal(train[:, 1], [-1.0, 1.0, 7.0, 5.0])  # nearest label
+    test = r.transform(np.array([[9.0, 9.0]], dtype=np.float32), exclude_self=False)
+    assert test[0, 1] == 5.0  # a new row may match a training row exactly
+    assert test[0, 2] == 0.0  # log1p of distance 0
+
+
+def test_neighbour_targets_weights_missing_labels_and_classes():
+    X = np.array([[0.0], [1.0], [2.0], [10.0]], dtype=np.float32)
+    classes = np.array([0, 2, 1, 1])  # multiclass indices -> one-hot columns
+    reg = np.array([0.0, 3.0, 6.0, 0.0], dtype=np.float32)
+    mask = np.array([True, False, True, True])  # row 1 has no regression label
+    r = NeighbourTargets(n_neighbors=2).fit(
+        X, {"k": (classes, None), "v": (reg, mask)}, n_outputs={"k": 3}
+    )
+    assert r.n_features_out_ == 2 * 3 + 2 * 1 + 2
+    out = r.transform(np.array([[0.9]], dtype=np.float32), exclude_self=False)
+    # Neighbours of 0.9: rows 1 and 0, at 0.1 and 0.9 in raw units, divided by the column's
+    # std in standardized space; weights 1 / (d + 0.1).
+    w1, w0 = 1 / (0.1 / X.std() + 0.1), 1 / (0.9 / X.std() + 0.1)
+    np.testing.assert_allclose(out[0, :3], [w0 / (w0 + w1), 0.0, w1 / (w0 + w1)], rtol=1e-5)
+    np.testing.assert_array_equal(out[0, 3:6], [0.0, 0.0, 1.0])  # nearest: class 2
+    # Task "v": row 1 is unlabelled, so only row 0 counts; nearest labelled is row 0 too.
+    np.testing.assert_allclose(out[0, 6:8], [0.0, 0.0])
+    # No labelled neighbour at all: the task's training mean.
+    far = NeighbourTargets(n_neighbors=1).fit(X, {"v": (reg, mask)})
+    probe = far.transform(np.array([[1.0]], dtype=np.float32), exclude_self=False)
+    np.testing.assert_allclose(probe[0, :2], [reg[mask].mean()] * 2)
+
+
+def test_neighbour_targets_on_sparse_rows_match_dense():
+    rng = np.random.RandomState(0)
+    # Continuous non-zeros: no ties in distances, whose order the tree (dense) and brute
+    # force (sparse) searches could break differently.
+    X = (rng.normal(size=(40, 6)) * (rng.rand(40, 6) > 0.5)).astype(np.float32)
+    X[0] = X[1]
+    y = rng.normal(size=40).astype(np.float32)
+    dense = NeighbourTargets(4).fit(X, {"y": (y, None)})
+    sparse = NeighbourTargets(4).fit(sp.csr_matrix(X), {"y": (y, None)})
+    # Both scale columns by their std; the dense one also centres, which leaves distances
+    # unchanged.
+    np.testing.assert_allclose(
+        dense.transform(X, exclude_self=True),
+        sparse.transform(sp.csr_matrix(X), exclude_self=True),
+        rtol=1e-4,
+        atol=1e-5,
+    )
+
+
+# ============================================================================ retrieval in fit
+def test_retrieval_auto_is_on_for_narrow_dense_tables_only():
+    X, y = _data(120)
+    net = MultiTaskNet(**SMALL).fit(X, y)
+    assert isinstance(net.retrieval_, NeighbourTargets)
+    width = X.shape[1] + net.retrieval_.n_features_out_
+    assert net.module_.trunk.layers[0].in_features == width
+    assert net.n_features_in_ == X.shape[1]
+    assert MultiTaskNet(**SMALL).fit(sp.csr_matrix(X), y).retrieval_ is None
+    wide = np.hstack([X] * 17)  # 68 columns
+    assert MultiTaskNet(**SMALL).fit(wide, y).retrieval_ is None
+    assert MultiTaskNet(retrieval=None, **SMALL).fit(X, y).retrieval_ is None
+    assert MultiTaskNet(retrieval=3, **SMALL).fit(sp.csr_matrix(X), y).retrieval_.k_ == 3
+    custom = MultiTaskNet(trunk=nn.Sequential(nn.Linear(4, 8), nn.ReLU()), **SMALL)
+    assert custom.fit(X, y).retrieval_ is None
+    # Trunk specifications build for the widened input.
+    mmoe = MultiTaskNet(trunk=MMoE(n_experts=2, expert_dims=(8,)), **SMALL).fit(X, y)
+    assert mmoe.retrieval_ is not None
+    assert mmoe.predict(X).shape == (120, 2)
+
+
+def test_retrieval_recalls_labels_of_duplicated_rows():
+    """Labels that no smooth function of X gives (a random label per point), each point
+    present twice in training: retrieval recalls the label; the plain network cannot."""
+    rng = np.random.RandomState(0)
+    points = rng.normal(size=(150, 3)).astype(np.float32)
+    labels = rng.randint(0, 2, size=150)
+    X = np.vstack([points, points])
+    y = np.concatenate([labels, labels])
+    params = dict(hidden_dims=(32,), max_epochs=60, random_state=0, validation_fraction=None)
+    with_retrieval = MultiTaskNetClassifier(**params).fit(X, y)
+    without = MultiTaskNetClassifier(retrieval=None, **params).fit(X, y)
+    # Predict the points again: each has an exact training duplicate.
+    assert with_retrieval.score(points, labels) > 0.95
+    assert without.score(points, labels) < 0.9
+
+
+def test_retrieval_is_deterministic_and_subset_invariant():
+    X, y = _data(150)
+    a = MultiTaskNetRegressor(**SMALL).fit(X, y["r"])
+    b = MultiTaskNetRegressor(**SMALL).fit(X, y["r"])
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+    np.testing.assert_allclose(a.predict(X[:7]), a.predict(X)[:7], rtol=1e-6)
+
+
+# ============================================================================ real data
+def test_default_pipeline_beats_gradient_boosting_on_wine():
+    """The figures the defaults were chosen on (docs/defaults.md), for seed 0."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.metrics import accuracy_score, mean_absolute_error, r2_score
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from sk_mtl.datasets import load_wine_quality
+
+    X, y = load_wine_quality(return_X_y=True)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, random_state=0)
+    net = make_pipeline(
+        StandardScaler(),
+        MultiTaskNet(tasks={"quality": "regression", "color": "binary"}, random_state=0),
+    ).fit(X_tr, y_tr)
+    pred = net.predict(X_te)
+    quality = pred[:, 0].astype(float)
+    hgb = HistGradientBoostingRegressor(random_state=0).fit(X_tr, y_tr["quality"])
+    hgb_pred = hgb.predict(X_te)
+    assert mean_absolute_error(y_te["quality"], quality) <= 0.49
+    assert mean_absolute_error(y_te["quality"], quality) < mean_absolute_error(
+        y_te["quality"], hgb_pred
+    )
+    assert r2_score(y_te["quality"], quality) >= 0.46
+    assert r2_score(y_te["quality"], quality) > r2_score(y_te["quality"], hgb_pred)
+    assert accuracy_score(y_te["color"], pred[:, 1]) >= 0.995
