@@ -24,7 +24,9 @@ Two more cases, same 2 epochs, SGD and trunk, batch 256, fit only (``sk_mtl/hand
 Runs are interleaved and each figure is the median over ``--repeats`` runs. Ratios are
 against the hand loop (1.00 = as fast). All three run on ``--threads`` torch threads (default
 1, sk_mtl's default ``n_threads``; sk_mtl gets ``n_threads=None`` so that it keeps the
-benchmark's setting). Usage::
+benchmark's setting, and ``retrieval=None``: the same network as the others, without the
+retrieval features' kNN search, which is extra work rather than overhead, and no dropout, as
+in the hand loop). Usage::
 
     python benchmarks/bench_overhead.py [--repeats 5] [--device cpu] [--threads 1]
         [--cases dense csr tasks]
@@ -119,7 +121,7 @@ def ours(batch_size, device):
     return MultiTaskNetClassifier(
         hidden_dims=HIDDEN, optimizer="sgd", lr=LR, max_epochs=EPOCHS, batch_size=batch_size,
         validation_fraction=None, lr_schedule=None, random_state=0, device=device,
-        n_threads=None,
+        n_threads=None, retrieval=None, dropout=0.0,
     )
 
 

@@ -59,10 +59,11 @@ class TieHeads(Callback):
         self.sign = sign
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        first, second = net.module_.heads
+        module = net.module_
+        first, second = module.head_slices.values()  # two one-output tasks
         with torch.no_grad():
-            second.weight.copy_(self.sign * first.weight)
-            second.bias.copy_(self.sign * first.bias)
+            module.head.weight[second] = self.sign * module.head.weight[first]
+            module.head.bias[second] = self.sign * module.head.bias[first]
 
 
 class Snapshot(Callback):

@@ -17,8 +17,11 @@ from ._base import BaseMultiTaskNet
 #: ``retrieval="auto"`` looks up this many neighbours...
 AUTO_RETRIEVAL_NEIGHBORS = 16
 #: ...for dense inputs of at most this many columns (nearest neighbours in wide inputs, e.g.
-#: 161 columns of text components, measured no better and cost a kNN search).
+#: 161 columns of text components, measured no better and cost a kNN search)...
 AUTO_RETRIEVAL_MAX_FEATURES = 64
+#: ...and at most this many training rows: the exact search is quadratic in the rows (20,000
+#: x 32 columns: 1.4 s at fit; 50,000 x 64: 11 s, as long as the whole fit).
+AUTO_RETRIEVAL_MAX_ROWS = 20_000
 
 __all__ = [
     "ClassificationTasksMixin",
@@ -160,7 +163,8 @@ _RETRIEVAL_DOC = """    retrieval : "auto", int or None, default="auto"
         (leave-one-out), so they never see their own label. The network learns how far to
         trust its neighbours (fully for an exact duplicate of a training row). An int is
         ``k``; ``"auto"`` uses 16 neighbours for dense inputs of at most 64 columns and
-        none otherwise (sparse or wide inputs, where it measured no better, and custom
+        20,000 rows and none otherwise (sparse or wide inputs, where it measured no better;
+        larger tables, where the exact search costs as much as the fit; custom
         ``trunk`` modules or callables, written for the input's width); ``None`` turns it
         off. With retrieval the trunk reads ``n_features_in_ + retrieval_.n_features_out_``
         columns. The training rows are kept in ``retrieval_`` for prediction.
@@ -238,7 +242,8 @@ class _TableNet(BaseMultiTaskNet):
         if self.retrieval == "auto":
             # A custom trunk module or callable was written for the input's width: leave it.
             custom_trunk = self.trunk is not None and not isinstance(self.trunk, (str, TrunkSpec))
-            if custom_trunk or sp.issparse(X_data) or n_features > AUTO_RETRIEVAL_MAX_FEATURES:
+            too_big = n_features > AUTO_RETRIEVAL_MAX_FEATURES or n_rows > AUTO_RETRIEVAL_MAX_ROWS
+            if custom_trunk or too_big or sp.issparse(X_data):
                 return None
             return NeighbourTargets(n_neighbors=AUTO_RETRIEVAL_NEIGHBORS)
         return NeighbourTargets(n_neighbors=int(self.retrieval))

@@ -36,14 +36,38 @@ class MultiTaskCriterion(nn.Module):
         self.task_names = list(losses)
         self.losses = nn.ModuleList(losses.values())
         self.weighting_module = weighting_module
+        # Tasks whose losses share a ``batch_key`` (one output column each: binary,
+        # regression with the same error) are computed in one call on their stacked columns:
+        # with 64 tasks that is one loss call per batch instead of 64.
+        groups: dict[tuple, list[int]] = {}
+        for i, loss in enumerate(self.losses):
+            key = getattr(loss, "batch_key", None)
+            groups.setdefault(("single", i) if key is None else key, []).append(i)
+        self._batched = [idx for idx in groups.values() if len(idx) > 1]
+        self._single = [i for idx in groups.values() if len(idx) == 1 for i in idx]
 
     def forward(
         self, preds: Mapping[str, Tensor], targets: Mapping[str, tuple[Tensor, Tensor | None]]
     ) -> dict[str, Tensor]:
-        return {
-            name: loss(preds[name], *targets[name])
-            for name, loss in zip(self.task_names, self.losses)
-        }
+        names = self.task_names
+        out: dict[str, Tensor] = {}
+        for group in self._batched:
+            group_names = [names[i] for i in group]
+            columns = torch.cat([preds[n] for n in group_names], dim=1)
+            target = torch.stack([targets[n][0] for n in group_names], dim=1)
+            masks = [targets[n][1] for n in group_names]
+            mask = None
+            if any(m is not None for m in masks):
+                mask = torch.stack(
+                    [torch.ones_like(target[:, 0], dtype=torch.bool) if m is None else m
+                     for m in masks],
+                    dim=1,
+                )
+            values = self.losses[group[0]].forward_columns(columns, target, mask)
+            out.update(zip(group_names, values.unbind(0)))
+        for i in self._single:
+            out[names[i]] = self.losses[i](preds[names[i]], *targets[names[i]])
+        return {name: out[name] for name in names}
 
 
 class MultiTaskSkorchNet(NeuralNet):
@@ -175,8 +199,10 @@ class MultiTaskSkorchNet(NeuralNet):
         if iterator is None:
             return
         names = self.weighting.task_names_
-        losses: dict[str, list[Tensor]] = {name: [] for name in names}
-        counts: dict[str, list] = {name: [] for name in names}
+        # One row per batch of all tasks' losses and labelled-row counts: a few tensor ops a
+        # batch whatever the number of tasks (not one per task).
+        losses: list[Tensor] = []
+        counts: list[Tensor] = []
         objectives: list[Tensor] = []
         sizes: list[int] = []
         batch_count = 0
@@ -184,28 +210,35 @@ class MultiTaskSkorchNet(NeuralNet):
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
             task_losses = step["task_losses"]
-            unweighted = sum(task_losses.values()).detach()
-            self.history.record_batch(prefix + "_loss", unweighted.item())
+            row = torch.stack([task_losses[name] for name in names]).detach()
+            self.history.record_batch(prefix + "_loss", row.sum().item())
             size = _batch_len(batch)
             self.history.record_batch(prefix + "_batch_size", size)
             sizes.append(size)
             if training:  # the weighted objective is logged for training epochs only
                 objectives.append(step["loss"])
-            for name in names:
-                losses[name].append(task_losses[name].detach())
-                mask = batch[1][name][1]
-                counts[name].append(size if mask is None else mask.sum())
+            losses.append(row)
+            masks = [batch[1][name][1] for name in names]
+            if all(m is None for m in masks):
+                counts.append(torch.full((len(names),), float(size), dtype=torch.float64))
+            else:
+                # Summed on the masks' device, without a host sync per batch.
+                full = torch.full((), float(size), dtype=torch.float64, device=row.device)
+                counts.append(
+                    torch.stack([full if m is None else m.sum().double() for m in masks])
+                )
             self.notify("on_batch_end", batch=batch, training=training, **step)
             batch_count += 1
         self.history.record(prefix + "_batch_count", batch_count)
         if not batch_count:
             return
+        values = torch.stack(losses).double().cpu()  # (batches, tasks)
+        weights = torch.stack([c.cpu() for c in counts])
+        totals = weights.sum(dim=0)
+        means = (values * weights).sum(dim=0) / totals.clamp_min(1.0)
         epoch_losses = {}
-        for name in names:
-            values = torch.stack(losses[name]).double().cpu()
-            weights = torch.tensor([float(c) for c in counts[name]], dtype=torch.float64)
-            total = float(weights.sum())
-            mean = float((values * weights).sum() / total) if total else float("nan")
+        for j, name in enumerate(names):
+            mean = float(means[j]) if totals[j] else float("nan")
             self.history.record(f"{prefix}_loss_{name}", mean)
             epoch_losses[name] = mean
         if training:

@@ -20,8 +20,28 @@ def _masked_mean(per_row: Tensor, mask: Tensor | None) -> Tensor:
     return (per_row * weights).sum() / weights.sum().clamp_min(1.0)
 
 
+def _masked_column_means(per_cell: Tensor, masks: Tensor | None) -> Tensor:
+    """Mean of each column over its labelled rows: ``(n, T) -> (T,)``."""
+    if masks is None:
+        return per_cell.mean(dim=0)
+    weights = masks.to(per_cell.dtype)
+    return (per_cell * weights).sum(dim=0) / weights.sum(dim=0).clamp_min(1.0)
+
+
 class BinaryCrossEntropyLoss(nn.Module):
-    """Binary cross-entropy on one logit per row; ``target`` holds 0./1. floats."""
+    """Binary cross-entropy on one logit per row; ``target`` holds 0./1. floats.
+
+    ``forward_columns`` gives the same loss for several tasks at once (one column each), which
+    :class:`~sk_mtl.estimators._net.MultiTaskCriterion` uses for tasks with equal
+    ``batch_key``.
+    """
+
+    batch_key = ("binary_cross_entropy",)
+
+    def forward_columns(self, preds: Tensor, targets: Tensor, masks: Tensor | None) -> Tensor:
+        """Per-column losses ``(T,)`` of logits and targets ``(n, T)``."""
+        per_cell = F.binary_cross_entropy_with_logits(preds, targets, reduction="none")
+        return _masked_column_means(per_cell, masks)
 
     def forward(self, pred: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
         logits = pred.squeeze(-1)
@@ -80,6 +100,11 @@ class RegressionLoss(nn.Module):
         super().__init__()
         self.loss = loss
         self._fn = self._functions[loss]
+        self.batch_key = ("regression", loss)
+
+    def forward_columns(self, preds: Tensor, targets: Tensor, masks: Tensor | None) -> Tensor:
+        """Per-column losses ``(T,)`` of outputs and targets ``(n, T)``."""
+        return _masked_column_means(self._fn(preds, targets, reduction="none"), masks)
 
     def forward(self, pred: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
         out = pred.squeeze(-1)

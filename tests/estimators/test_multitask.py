@@ -428,10 +428,10 @@ def test_zero_weight_task_does_not_learn():
     ).fit(X, y)
     init = next(s[1] for s in seen if s[0] == "init")
     final = net.module_.state_dict()
-    i_c, i_r = net.module_.task_names.index("c"), net.module_.task_names.index("r")
+    rows_r, rows_c = net.module_.head_slices["r"], net.module_.head_slices["c"]
     for part in ("weight", "bias"):
-        torch.testing.assert_close(final[f"heads.{i_r}.{part}"], init[f"heads.{i_r}.{part}"])
-    moved = (final[f"heads.{i_c}.weight"] - init[f"heads.{i_c}.weight"]).abs().max()
+        torch.testing.assert_close(final[f"head.{part}"][rows_r], init[f"head.{part}"][rows_r])
+    moved = (final["head.weight"][rows_c] - init["head.weight"][rows_c]).abs().max()
     assert moved > 0.05
     scores = net.task_scores(X, y)
     assert scores["c"] > 0.9
@@ -509,7 +509,7 @@ def test_hidden_dims_forms(hidden_dims, widths):
     net.fit(X, y)
     linears = [m for m in net.module_.trunk.modules() if isinstance(m, nn.Linear)]
     assert [m.out_features for m in linears] == widths
-    assert net.module_.heads[0].in_features == (widths[-1] if widths else 5)
+    assert net.module_.head.in_features == (widths[-1] if widths else 5)
 
 
 def test_batch_norm_with_a_one_row_last_batch():
@@ -739,7 +739,7 @@ def test_custom_trunk_module_is_copied():
     for key, value in user.state_dict().items():
         torch.testing.assert_close(value, before[key])
     assert net.module_.trunk is not user
-    assert net.module_.heads[0].in_features == 12
+    assert net.module_.head.in_features == 12
     assert not torch.equal(net.module_.trunk[0].weight.detach(), before["0.weight"])
     assert net.score(X, y) > 0.8
 
@@ -752,7 +752,7 @@ def test_custom_trunk_callable():
     X, y = _data()
     net = MultiTaskNet(trunk=_small_trunk, **FAST).fit(X, y)
     assert net.module_.trunk[0].in_features == 5
-    assert all(head.in_features == 6 for head in net.module_.heads)
+    assert net.module_.head.in_features == 6
     assert net.predict(X).shape == (200, 2)
     clone(net).fit(X, y)
     pickle.loads(pickle.dumps(net)).predict(X)

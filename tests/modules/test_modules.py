@@ -259,7 +259,28 @@ def test_multitask_module_state_dict_round_trip():
         torch.testing.assert_close(a(x)[name], b(x)[name])
 
 
-def test_multitask_module_heads_are_distinct():
-    module = MultiTaskModule(nn.Identity(), 3, {"a": 2, "b": 2})
-    assert module.heads[0] is not module.heads[1]
-    assert module.heads[0].in_features == 3
+def test_multitask_module_heads_are_distinct_row_blocks():
+    module = MultiTaskModule(nn.Identity(), 3, {"a": 2, "b": 1})
+    assert module.head.in_features == 3
+    assert module.head_slices == {"a": slice(0, 2), "b": slice(2, 3)}
+    x = torch.randn(4, 3)
+    out = module(x)
+    full = module.head(x)
+    torch.testing.assert_close(out["a"], full[:, :2])
+    torch.testing.assert_close(out["b"], full[:, 2:])
+    # A loss on one task moves only that task's rows of the head.
+    out["b"].sum().backward()
+    assert module.head.weight.grad[:2].abs().sum() == 0
+    assert module.head.weight.grad[2].abs().sum() > 0
+
+
+def test_multitask_module_per_task_trunk_outputs_use_their_rows():
+    class PerTask(nn.Module):
+        def forward(self, x):
+            return {"a": x, "b": 2 * x}
+
+    module = MultiTaskModule(PerTask(), 3, {"a": 2, "b": 1})
+    x = torch.randn(4, 3)
+    out = module(x)
+    torch.testing.assert_close(out["a"], module.head(x)[:, :2])
+    torch.testing.assert_close(out["b"], module.head(2 * x)[:, 2:])

@@ -148,7 +148,7 @@ def test_gradient_weighting_writes_trunk_and_head_grads():
     # Reference: per-task gradients by hand.
     shared = list(module.trunk.parameters())
     ref = [torch.autograd.grad(losses[t], shared, retain_graph=True) for t in "ab"]
-    head_ref = torch.autograd.grad(losses["a"] + losses["b"], list(module.heads.parameters()),
+    head_ref = torch.autograd.grad(losses["a"] + losses["b"], list(module.head.parameters()),
                                    retain_graph=True)
     pc = _bound(PCGradWeighting())
     G = torch.stack([torch.cat([g.reshape(-1) for g in r]) for r in ref])
@@ -158,5 +158,5 @@ def test_gradient_weighting_writes_trunk_and_head_grads():
     pc.backward(losses, module)
     got = torch.cat([p.grad.reshape(-1) for p in shared])
     assert torch.allclose(got, direction, atol=1e-6)
-    for p, g in zip(module.heads.parameters(), head_ref):
+    for p, g in zip(module.head.parameters(), head_ref):
         assert torch.allclose(p.grad, g, atol=1e-6)
