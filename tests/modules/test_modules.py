@@ -284,3 +284,38 @@ def test_multitask_module_per_task_trunk_outputs_use_their_rows():
     out = module(x)
     torch.testing.assert_close(out["a"], module.head(x)[:, :2])
     torch.testing.assert_close(out["b"], module.head(2 * x)[:, 2:])
+
+
+def test_criterion_batches_same_kind_tasks_and_matches_per_task_losses():
+    from sk_mtl.estimators._net import MultiTaskCriterion
+    from sk_mtl.modules import (
+        BinaryCrossEntropyLoss,
+        CrossEntropyLoss,
+        RegressionLoss,
+    )
+
+    torch.manual_seed(0)
+    n = 12
+    losses = {
+        "b1": BinaryCrossEntropyLoss(), "r1": RegressionLoss(), "b2": BinaryCrossEntropyLoss(),
+        "m": CrossEntropyLoss(), "r2": RegressionLoss(), "h": RegressionLoss("huber"),
+    }
+    criterion = MultiTaskCriterion(losses)
+    assert sorted(map(len, criterion._batched)) == [2, 2]  # b1+b2, r1+r2; m and h alone
+    preds = {name: torch.randn(n, 3 if name == "m" else 1, requires_grad=True) for name in losses}
+    targets = {
+        "b1": (torch.randint(0, 2, (n,)).float(), None),
+        "b2": (torch.randint(0, 2, (n,)).float(), torch.rand(n) > 0.4),
+        "r1": (torch.randn(n), torch.rand(n) > 0.3),
+        "r2": (torch.randn(n), None),
+        "m": (torch.randint(0, 3, (n,)), None),
+        "h": (torch.randn(n), None),
+    }
+    got = criterion(preds, targets)
+    assert list(got) == list(losses)
+    for name, loss in losses.items():
+        torch.testing.assert_close(got[name], loss(preds[name], *targets[name]))
+    # Gradients reach each task's own output only.
+    got["b2"].backward()
+    assert preds["b1"].grad is None or preds["b1"].grad.abs().sum() == 0
+    assert preds["b2"].grad.abs().sum() > 0
