@@ -125,6 +125,14 @@ _FUSION_DEFAULTS = [
     ('early_stopping : bool or "auto", default="auto"',
      'early_stopping : bool or "auto", default=True'),
     ("n_iter_no_change : int, default=10", "n_iter_no_change : int, default=3"),
+    ("n_threads : int or None, default=1", "n_threads : int or None, default=None"),
+    ("        keeps torch's setting. One thread is the default because these layers are too "
+     "small\n        to gain from more, and threads that spin-wait for a core another process "
+     "holds\n        (``GridSearchCV(n_jobs=...)``, a busy machine) slow an epoch down "
+     "several-fold; see\n        ``docs/defaults.md``.",
+     "        keeps torch's setting (the default here: the text encoders' larger layers fitted\n"
+     "        the clothing reviews 1.25-1.5x faster on two threads of an idle 2-core machine;\n"
+     "        ``n_threads=1`` is the safer choice on a busy machine, see ``docs/defaults.md``)."),
     ("        Dropout probability after each trunk layer.",
      "        Dropout probability after each trunk layer and encoder."),
 ]
@@ -194,7 +202,7 @@ class FusionMixin:
         progress_bar=False,
         random_state=None,
         device="cpu",
-        n_threads=1,
+        n_threads=None,
     ):
         # BaseMultiTaskNet's, not the next class's: FusionNet's MRO passes MultiTaskNet,
         # whose ``retrieval`` parameter FusionNet does not have.
