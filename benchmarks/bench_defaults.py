@@ -14,7 +14,8 @@ Parts (``--parts``, all by default):
 - ``search``: ``GridSearchCV`` over ``task_weights__quality`` in (0.5, 1, 2, 4), ``cv=3``, on
   the wine training part, with ``n_jobs=1`` and ``n_jobs=2``: wall time of each.
 - ``threads``: fit time of the default ``MultiTaskNetClassifier`` with ``n_threads=1`` and
-  ``2`` on a census-style one-hot CSR table (50,000 x 500, 2 tasks, ``max_epochs=2``), on an
+  ``2`` on a census-style one-hot CSR table (``bench_overhead.make_csr``: 50,000 x 500, a
+  binary and a 4-class task, ``max_epochs=2``), on an
   idle machine and with a second process spinning on one core (the "loaded" column).
 
 Fit times are medians over ``--repeats`` runs where a part repeats fits; compare them within
@@ -30,9 +31,9 @@ import multiprocessing as mp
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
     HistGradientBoostingRegressor,
@@ -46,6 +47,9 @@ from sklearn.preprocessing import StandardScaler
 
 from sk_mtl import LEGACY_DEFAULTS, MultiTaskNet, MultiTaskNetClassifier
 from sk_mtl.datasets import load_wine_quality
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_overhead import make_csr
 
 TASKS = {"quality": "regression", "color": "binary"}
 SEEDS = (0, 1, 2)
@@ -152,20 +156,6 @@ def part_search(X, y, repeats):
           f"{t2 / t1:.2f}")
 
 
-def _census_like(n=50_000, n_columns=40, seed=0):
-    rng = np.random.RandomState(seed)
-    levels = [12 + (j % 2) for j in range(n_columns)]
-    offsets = np.cumsum([0, *levels[:-1]])
-    codes = np.column_stack([rng.randint(lv, size=n) for lv in levels])
-    cols = (codes + offsets).ravel()
-    rows = np.repeat(np.arange(n), n_columns)
-    X = sp.csr_matrix((np.ones(len(cols), dtype=np.float32), (rows, cols)),
-                      shape=(n, int(sum(levels))))
-    z = np.asarray(X @ rng.normal(size=(X.shape[1], 2)))
-    y = np.column_stack([z[:, 0] > np.median(z[:, 0]), z[:, 1] > np.quantile(z[:, 1], 0.9)])
-    return X, y.astype(int)
-
-
 def _spin(stop):
     x = 0
     while not stop.is_set():
@@ -173,7 +163,7 @@ def _spin(stop):
 
 
 def part_threads(repeats):
-    X, y = _census_like()
+    X, y = make_csr()  # the overhead benchmark's table
     results = {}
     for load in ("idle", "loaded"):
         stop = mp.Event()
