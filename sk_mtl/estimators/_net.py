@@ -20,6 +20,9 @@ __all__ = ["EVAL_BATCH_SIZE", "MultiTaskCriterion", "MultiTaskSkorchNet"]
 
 #: Smallest batch for validation and prediction passes (rows).
 EVAL_BATCH_SIZE = 1024
+#: Tasks of one loss kind computed in one call from this many on (for fewer, the stacking
+#: costs more than the separate calls it saves).
+_MIN_BATCHED_TASKS = 4
 
 
 class MultiTaskCriterion(nn.Module):
@@ -43,8 +46,9 @@ class MultiTaskCriterion(nn.Module):
         for i, loss in enumerate(self.losses):
             key = getattr(loss, "batch_key", None)
             groups.setdefault(("single", i) if key is None else key, []).append(i)
-        self._batched = [idx for idx in groups.values() if len(idx) > 1]
-        self._single = [i for idx in groups.values() if len(idx) == 1 for i in idx]
+        small = [idx for idx in groups.values() if len(idx) < _MIN_BATCHED_TASKS]
+        self._batched = [idx for idx in groups.values() if len(idx) >= _MIN_BATCHED_TASKS]
+        self._single = sorted(i for idx in small for i in idx)
 
     def forward(
         self, preds: Mapping[str, Tensor], targets: Mapping[str, tuple[Tensor, Tensor | None]]
@@ -220,7 +224,7 @@ class MultiTaskSkorchNet(NeuralNet):
             losses.append(row)
             masks = [batch[1][name][1] for name in names]
             if all(m is None for m in masks):
-                counts.append(torch.full((len(names),), float(size), dtype=torch.float64))
+                counts.append(float(size))  # every task labelled on every row
             else:
                 # Summed on the masks' device, without a host sync per batch.
                 full = torch.full((), float(size), dtype=torch.float64, device=row.device)
@@ -233,7 +237,11 @@ class MultiTaskSkorchNet(NeuralNet):
         if not batch_count:
             return
         values = torch.stack(losses).double().cpu()  # (batches, tasks)
-        weights = torch.stack([c.cpu() for c in counts])
+        weights = torch.stack([
+            torch.full((len(names),), c, dtype=torch.float64) if isinstance(c, float)
+            else c.cpu()
+            for c in counts
+        ])
         totals = weights.sum(dim=0)
         means = (values * weights).sum(dim=0) / totals.clamp_min(1.0)
         epoch_losses = {}

@@ -299,9 +299,11 @@ def test_criterion_batches_same_kind_tasks_and_matches_per_task_losses():
     losses = {
         "b1": BinaryCrossEntropyLoss(), "r1": RegressionLoss(), "b2": BinaryCrossEntropyLoss(),
         "m": CrossEntropyLoss(), "r2": RegressionLoss(), "h": RegressionLoss("huber"),
+        "b3": BinaryCrossEntropyLoss(), "b4": BinaryCrossEntropyLoss(),
     }
     criterion = MultiTaskCriterion(losses)
-    assert sorted(map(len, criterion._batched)) == [2, 2]  # b1+b2, r1+r2; m and h alone
+    # b1-b4 in one call; two regression tasks are too few to batch; m and h alone.
+    assert [len(g) for g in criterion._batched] == [4]
     preds = {name: torch.randn(n, 3 if name == "m" else 1, requires_grad=True) for name in losses}
     targets = {
         "b1": (torch.randint(0, 2, (n,)).float(), None),
@@ -310,6 +312,8 @@ def test_criterion_batches_same_kind_tasks_and_matches_per_task_losses():
         "r2": (torch.randn(n), None),
         "m": (torch.randint(0, 3, (n,)), None),
         "h": (torch.randn(n), None),
+        "b3": (torch.randint(0, 2, (n,)).float(), torch.rand(n) > 0.5),
+        "b4": (torch.randint(0, 2, (n,)).float(), None),
     }
     got = criterion(preds, targets)
     assert list(got) == list(losses)
