@@ -194,7 +194,8 @@ class BaseMultiTaskNet(BaseEstimator):
         positive_int("max_epochs", self.max_epochs)
         positive_int("batch_size", self.batch_size, allow=(-1, "auto"))
         positive_int("n_threads", self.n_threads, allow=(None,))
-        if self.lr_schedule not in LR_SCHEDULES:
+        schedule = self.lr_schedule
+        if not isinstance(schedule, (str, type(None))) or schedule not in LR_SCHEDULES:
             raise ValueError(
                 f"lr_schedule={self.lr_schedule!r} is not known; use one of "
                 f"{sorted(LR_SCHEDULES, key=str)}."

@@ -112,6 +112,7 @@ def test_legacy_defaults_train_as_before():
     ("params", "match"),
     [
         ({"lr_schedule": "step"}, "lr_schedule='step'"),
+        ({"lr_schedule": ["cosine"]}, "lr_schedule"),
         ({"early_stopping": "sometimes"}, "early_stopping"),
         ({"n_threads": 0}, "n_threads"),
         ({"batch_size": "big"}, "batch_size"),
