@@ -206,7 +206,7 @@ class MultiTaskSkorchNet(NeuralNet):
         # One row per batch of all tasks' losses and labelled-row counts: a few tensor ops a
         # batch whatever the number of tasks (not one per task).
         losses: list[Tensor] = []
-        counts: list[Tensor] = []
+        counts: list[Tensor | float] = []
         objectives: list[Tensor] = []
         sizes: list[int] = []
         batch_count = 0
