@@ -11,6 +11,10 @@ Parts (``--parts``, all by default):
 - ``small``: a 400-row random subsample of wine (``RandomState(0)``), 5-fold CV
   (``KFold(shuffle=True, random_state=0)``): defaults and legacy networks (seed 0), HGB, and
   predicting the training mean / majority colour. Mean +- std over folds.
+- ``fusion``: the same holdout and seeds, ``FusionNet(tasks=..., random_state=seed)`` on the
+  raw wine table (its one modality, standardized inside) with its defaults, with
+  ``retrieval=None``, and with the MultiTaskNet recipe (``TABLE_RECIPE`` below) plus
+  retrieval; against ``HistGradientBoosting*``.
 - ``search``: ``GridSearchCV`` over ``task_weights__quality`` in (0.5, 1, 2, 4), ``cv=3``, on
   the wine training part, with ``n_jobs=1`` and ``n_jobs=2``: wall time of each.
 - ``threads``: fit time of the default ``MultiTaskNetClassifier`` with ``n_threads=1`` and
@@ -21,7 +25,7 @@ Parts (``--parts``, all by default):
 Fit times are medians over ``--repeats`` runs where a part repeats fits; compare them within
 one run only. Usage::
 
-    python benchmarks/bench_defaults.py [--parts wine small search threads] [--repeats 3]
+    python benchmarks/bench_defaults.py [--parts wine small fusion search threads] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ from sklearn.model_selection import GridSearchCV, KFold, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sk_mtl import LEGACY_DEFAULTS, MultiTaskNet, MultiTaskNetClassifier
+from sk_mtl import LEGACY_DEFAULTS, FusionNet, MultiTaskNet, MultiTaskNetClassifier
 from sk_mtl.datasets import load_wine_quality
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -53,6 +57,10 @@ from bench_overhead import make_csr
 
 TASKS = {"quality": "regression", "color": "binary"}
 SEEDS = (0, 1, 2)
+#: MultiTaskNet's default recipe, spelled out for FusionNet (whose defaults are text-tuned).
+TABLE_RECIPE = dict(hidden_dims=(128, 128), dropout=0.1, optimizer="adamw", lr=2e-3,
+                    lr_schedule="cosine", max_epochs=100, batch_size="auto",
+                    early_stopping="auto", n_iter_no_change=10, n_threads=1)
 
 
 def _pm(values, fmt=".3f"):
@@ -116,6 +124,34 @@ def part_wine(X, y):
             RandomForestClassifier(300, random_state=seed, n_jobs=2), X_tr, y_tr, X_te, y_te))
         print(f"  [wine] seed {seed} done", file=sys.stderr, flush=True)
     _table(f"wine, 25% holdout ({len(X_tr)} / {len(X_te)} rows), seeds {list(SEEDS)}", rows)
+
+
+def _fusion_run(params, X_tr, y_tr, X_te, y_te):
+    net = FusionNet(tasks=TASKS, **params)
+    t0 = time.perf_counter()
+    net.fit(X_tr, y_tr)
+    seconds = time.perf_counter() - t0
+    pred = net.predict_tasks(X_te)
+    return (*_scores(y_te, pred["quality"], pred["color"]), seconds)
+
+
+def part_fusion(X, y):
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, random_state=0)
+    runs = {
+        "FusionNet defaults": {},
+        "FusionNet, retrieval=None": {"retrieval": None},
+        "FusionNet, TABLE_RECIPE": TABLE_RECIPE,
+    }
+    rows = {name: [] for name in (*runs, "HistGradientBoosting")}
+    for seed in SEEDS:
+        for name, params in runs.items():
+            rows[name].append(
+                _fusion_run({**params, "random_state": seed}, X_tr, y_tr, X_te, y_te))
+        rows["HistGradientBoosting"].append(_trees_run(
+            HistGradientBoostingRegressor(random_state=seed),
+            HistGradientBoostingClassifier(random_state=seed), X_tr, y_tr, X_te, y_te))
+        print(f"  [fusion] seed {seed} done", file=sys.stderr, flush=True)
+    _table(f"FusionNet on the wine table, 25% holdout, seeds {list(SEEDS)}", rows)
 
 
 def part_small(X, y):
@@ -195,8 +231,8 @@ def part_threads(repeats):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", nargs="+", default=["wine", "small", "search", "threads"],
-                        choices=["wine", "small", "search", "threads"])
+    parts = ["wine", "small", "fusion", "search", "threads"]
+    parser.add_argument("--parts", nargs="+", default=parts, choices=parts)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--data-home", default=None)
     args = parser.parse_args(argv)
@@ -206,6 +242,8 @@ def main(argv=None):
         part_wine(X, y)
     if "small" in args.parts:
         part_small(X, y)
+    if "fusion" in args.parts:
+        part_fusion(X, y)
     if "search" in args.parts:
         part_search(X, y, args.repeats)
     if "threads" in args.parts:

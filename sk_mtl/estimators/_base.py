@@ -484,10 +484,18 @@ class BaseMultiTaskNet(BaseEstimator):
         """The retrieval-feature maker for this fit, or None (estimators without it)."""
         return None
 
+    def _retrieval_rows(self, X_data):
+        """The rows the retrieval looks up: the input itself (a host array or CSR)."""
+        return _host(X_data)
+
+    def _with_retrieval(self, X_data, columns: np.ndarray):
+        """``X_data`` with the retrieval ``columns`` added: appended on the right."""
+        return _append_columns(X_data, columns)
+
     def _add_retrieval(self, data: TensorData, valid: TensorData | None, tasks):
-        """Fit ``retrieval_`` on the training part and append its columns to the training
+        """Fit ``retrieval_`` on the training part and add its columns to the training
         (leave-one-out) and validation rows."""
-        X_train = _host(data.X)
+        rows = self._retrieval_rows(data.X)
         targets = {
             name: (
                 data.targets[name].cpu().numpy(),
@@ -495,24 +503,23 @@ class BaseMultiTaskNet(BaseEstimator):
             )
             for name in data.targets
         }
-        self.retrieval_.fit(X_train, targets, {n: t.n_outputs_ for n, t in tasks.items()})
+        self.retrieval_.fit(rows, targets, {n: t.n_outputs_ for n, t in tasks.items()})
         data = TensorData(
-            _append_columns(data.X, self.retrieval_.transform(X_train, exclude_self=True)),
+            self._with_retrieval(data.X, self.retrieval_.transform(rows, exclude_self=True)),
             data.targets,
             data.masks,
         )
         if valid is not None:
-            extra = self.retrieval_.transform(_host(valid.X), exclude_self=False)
-            valid = TensorData(_append_columns(valid.X, extra), valid.targets, valid.masks)
+            extra = self.retrieval_.transform(self._retrieval_rows(valid.X), exclude_self=False)
+            valid = TensorData(self._with_retrieval(valid.X, extra), valid.targets, valid.masks)
         return data, valid
 
     def _network_input(self, X_data):
         """What the network reads at prediction: the input plus retrieval columns, if any."""
         if getattr(self, "retrieval_", None) is None:
             return X_data
-        return _append_columns(
-            X_data, self.retrieval_.transform(_host(X_data), exclude_self=False)
-        )
+        extra = self.retrieval_.transform(self._retrieval_rows(X_data), exclude_self=False)
+        return self._with_retrieval(X_data, extra)
 
     def _build_module(self, tasks: dict[str, Task]) -> nn.Module:
         n_features = self.n_features_in_

@@ -15,7 +15,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ..data import make_modality, split_modalities
+from ..data import NeighbourTargets, make_modality, split_modalities
 from ..data._modalities import TEXT_ENCODERS
 from ..modules import (
     FUSION_LAYERS,
@@ -32,7 +32,7 @@ from ..modules import (
     infer_out_features,
 )
 from ..tasks import Task
-from ._base import BaseMultiTaskNet
+from ._base import BaseMultiTaskNet, _host, _n_rows
 from ._multitask import (
     _ATTRIBUTES,
     _CLASSES_DOC,
@@ -40,12 +40,15 @@ from ._multitask import (
     ClassificationTasksMixin,
     MultiTaskNet,
     RegressionTasksMixin,
+    make_retrieval,
 )
 
 __all__ = ["FUSIONS", "FusionNet", "FusionNetClassifier", "FusionNetRegressor"]
 
 #: Names accepted by ``fusion=``: the fusion layers, and late (decision-level) fusion.
 FUSIONS = (*sorted(FUSION_LAYERS), "late")
+#: The network's name for the retrieval features, read as one more modality.
+RETRIEVAL_MODALITY = "_neighbours"
 #: Encoder names accepted in ``encoders=``, by modality kind.
 ENCODERS = {
     "tabular": ("mlp", "linear"),
@@ -102,7 +105,17 @@ _FUSION_PARAMETERS = """
         (1 when there are fewer than ``10 * text_min_df`` texts); the ``"bag"`` and ``"gru"``
         vocabularies keep the ``text_max_features`` most frequent words.
     text_max_len : int, default=200
-        Tokens kept per text for the ``"bag"`` and ``"gru"`` encoders."""
+        Tokens kept per text for the ``"bag"`` and ``"gru"`` encoders.
+    retrieval : "auto", int or None, default="auto"
+        Retrieval features over the dense numeric (tabular) modalities, as in
+        :class:`MultiTaskNet`: each row's ``k`` nearest training rows in their joined,
+        standardized columns, and summaries of those rows' labels (per task the
+        distance-weighted mean label and the nearest neighbour's label; two distances),
+        looked up leave-one-out for training rows. They enter the network as one more
+        modality (``"_neighbours"``, with its own MLP encoder and fusion weight 1.0), missing
+        for a row where a table is. An int is ``k``; ``"auto"`` uses 16 neighbours when the
+        tables have at most 64 columns in all and there are at most 20,000 rows, and none
+        otherwise; ``None`` turns it off; without a dense table there are none."""
 
 _FUSION_ATTRIBUTES = """
     modalities_ : dict of str to Modality
@@ -175,6 +188,7 @@ class FusionMixin:
         text_ngram_range=(1, 2),
         text_min_df=2,
         text_max_len=200,
+        retrieval="auto",
         tasks=None,
         task_weights=None,
         auxiliary_tasks=None,
@@ -230,9 +244,36 @@ class FusionMixin:
         self.text_ngram_range = text_ngram_range
         self.text_min_df = text_min_df
         self.text_max_len = text_max_len
+        self.retrieval = retrieval
 
-    def _make_retrieval(self, X_data) -> None:
-        return None  # retrieval features are a one-table (MultiTaskNet) feature
+    # ------------------------------------------------------------------ retrieval
+    def _retrieval_sources(self) -> list[str]:
+        """The dense tabular modalities, whose joined columns the retrieval looks up."""
+        return [
+            m for m in self.modality_names_
+            if self.modalities_[m].kind == "tabular" and not self.modalities_[m].sparse_
+        ]
+
+    def _make_retrieval(self, X_data) -> NeighbourTargets | None:
+        sources = self._retrieval_sources()
+        width = sum(self.modalities_[m].n_features_ for m in sources)
+        return make_retrieval(self.retrieval, (_n_rows(X_data), width), False, False)
+
+    def _retrieval_rows(self, X_data) -> np.ndarray:
+        # Standardized by their modality; a row without the modality reads zeros (the
+        # training mean) and its retrieval features are marked missing with it.
+        return np.hstack([_host(X_data[m][0]) for m in self._retrieval_sources()])
+
+    def _with_retrieval(self, X_data: dict, columns: np.ndarray) -> dict:
+        masks = [X_data[m][1] for m in self._retrieval_sources()]
+        masks = [mask for mask in masks if mask is not None]
+        present = None
+        if masks:
+            present = masks[0]
+            for mask in masks[1:]:
+                present = present & mask
+        values = torch.from_numpy(columns).to(_tensor_device(X_data))
+        return {**X_data, RETRIEVAL_MODALITY: (values, present)}
 
     # ------------------------------------------------------------------ parameters
     def _check_fusion_params(self) -> None:
@@ -334,6 +375,11 @@ class FusionMixin:
                 f"are {list(blocks)}."
             )
         self._check_rows(blocks)
+        if RETRIEVAL_MODALITY in blocks:
+            raise ValueError(
+                f"The modality name {RETRIEVAL_MODALITY!r} is reserved for the retrieval "
+                "features; rename that modality."
+            )
         converters = {}
         for m, block in blocks.items():
             spec = encoders.get(m)
@@ -431,15 +477,24 @@ class FusionMixin:
         return int(out.shape[1])
 
     def _build_module(self, tasks: dict[str, Task]) -> nn.Module:
-        names = self.modality_names_
+        names = list(self.modality_names_)
         specs = dict(self.encoders or {})
         early = self.fusion == "early"
         dim = self.fusion_dim if early else self.encoder_dim
         encoders = {
             m: self._encoder(m, self.modalities_[m], specs.get(m), dim, early) for m in names
         }
-        in_dims = {m: e.out_features for m, e in encoders.items()}
         weights = self._resolve_fusion_weights(names)
+        if self.retrieval_ is not None:
+            # The neighbours' labels are a modality of their own, with its own MLP encoder.
+            n = self.retrieval_.n_features_out_
+            encoders[RETRIEVAL_MODALITY] = (
+                LinearEncoder(n, dim) if early
+                else SparseMLPEncoder(n, (dim,), dropout=self.dropout)
+            )
+            weights[RETRIEVAL_MODALITY] = 1.0
+            names.append(RETRIEVAL_MODALITY)
+        in_dims = {m: e.out_features for m, e in encoders.items()}
         head_sizes = {n: t.n_outputs_ for n, t in tasks.items()}
         if self.fusion == "late":
             if self.trunk is not None:
@@ -462,6 +517,13 @@ class FusionMixin:
         tags = super().__sklearn_tags__()
         tags.input_tags.dict = True
         return tags
+
+
+def _tensor_device(X_data: dict) -> torch.device:
+    for values, _ in X_data.values():
+        if isinstance(values, torch.Tensor):
+            return values.device
+    return torch.device("cpu")
 
 
 def _with_width(module: nn.Module, in_features: int) -> nn.Module:

@@ -227,26 +227,36 @@ class _TableNet(BaseMultiTaskNet):
         self.retrieval = retrieval
 
     def _make_retrieval(self, X_data) -> NeighbourTargets | None:
-        # Checked here rather than in _check_params, which the FusionNet classes (without
-        # this parameter) inherit; it still runs before any training.
-        r = self.retrieval
-        if not (r is None or (isinstance(r, str) and r == "auto") or (
-            isinstance(r, numbers.Integral) and not isinstance(r, bool) and r >= 1
-        )):
-            raise ValueError(
-                f"retrieval must be 'auto', None or a number of neighbours >= 1, got {r!r}."
-            )
-        n_rows, n_features = X_data.shape
-        if self.retrieval is None or n_rows < 2:
+        # A custom trunk module or callable was written for the input's width: leave it.
+        custom = self.trunk is not None and not isinstance(self.trunk, (str, TrunkSpec))
+        return make_retrieval(self.retrieval, X_data.shape, sp.issparse(X_data), custom)
+
+
+def make_retrieval(
+    retrieval, shape: tuple[int, int], sparse: bool, custom: bool
+) -> NeighbourTargets | None:
+    """The retrieval-feature maker that ``retrieval=`` asks for on rows of ``shape``.
+
+    Checked here, at fit, rather than in ``_check_params``; it still runs before any
+    training. ``custom`` says the network reading the rows was written for their width
+    (a custom trunk or encoder), which ``"auto"`` leaves alone.
+    """
+    r = retrieval
+    if not (r is None or (isinstance(r, str) and r == "auto") or (
+        isinstance(r, numbers.Integral) and not isinstance(r, bool) and r >= 1
+    )):
+        raise ValueError(
+            f"retrieval must be 'auto', None or a number of neighbours >= 1, got {r!r}."
+        )
+    n_rows, n_features = shape
+    if r is None or n_rows < 2 or n_features < 1:
+        return None
+    if r == "auto":
+        too_big = n_features > AUTO_RETRIEVAL_MAX_FEATURES or n_rows > AUTO_RETRIEVAL_MAX_ROWS
+        if custom or too_big or sparse:
             return None
-        if self.retrieval == "auto":
-            # A custom trunk module or callable was written for the input's width: leave it.
-            custom_trunk = self.trunk is not None and not isinstance(self.trunk, (str, TrunkSpec))
-            too_big = n_features > AUTO_RETRIEVAL_MAX_FEATURES or n_rows > AUTO_RETRIEVAL_MAX_ROWS
-            if custom_trunk or too_big or sp.issparse(X_data):
-                return None
-            return NeighbourTargets(n_neighbors=AUTO_RETRIEVAL_NEIGHBORS)
-        return NeighbourTargets(n_neighbors=int(self.retrieval))
+        return NeighbourTargets(n_neighbors=AUTO_RETRIEVAL_NEIGHBORS)
+    return NeighbourTargets(n_neighbors=int(r))
 
 
 _CLASSES_DOC = """

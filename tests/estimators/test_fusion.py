@@ -18,11 +18,11 @@ from torch import nn
 
 from sk_mtl import FusionNet, FusionNetClassifier, FusionNetRegressor
 from sk_mtl.datasets import get_data_home, load_womens_clothing_reviews
-from sk_mtl.estimators._fusion import FUSIONS
+from sk_mtl.estimators._fusion import FUSIONS, RETRIEVAL_MODALITY
 from sk_mtl.metrics import task_scorers
 
 FAST = dict(hidden_dims=(16,), encoder_dim=16, fusion_dim=16, lr=0.01, max_epochs=8, dropout=0.0,
-            early_stopping=False,
+            early_stopping=False, retrieval=None,
             batch_size=32, random_state=0)
 GOOD, BAD = ["good", "great", "lovely", "nice"], ["bad", "awful", "poor", "ugly"]
 
@@ -338,6 +338,65 @@ def test_short_string_series_are_categories_and_long_ones_text():
     net.fit(df, np.tile([0, 1], 30))
     assert net.modalities_["d"].kind == "categorical"
     assert net.modalities_["r"].kind == "text"
+
+
+# ============================================================================ retrieval
+RETRIEVE = {**FAST, "retrieval": "auto"}
+
+
+@pytest.mark.parametrize("fusion", FUSIONS)
+def test_retrieval_reads_the_dense_tables_as_one_more_modality(fusion):
+    X, y = _multimodal()
+    X["tab2"] = np.random.RandomState(1).normal(size=(len(y), 2))
+    # 20 epochs: attention learns to look past the extra modality more slowly than the rest.
+    net = FusionNet(fusion=fusion, **{**RETRIEVE, "max_epochs": 20}).fit(X, y)
+    assert net.retrieval_.X_.shape[1] == 3 + 2  # "tab" and "tab2", joined
+    assert net.module_.trunk.names[-1] == RETRIEVAL_MODALITY
+    assert net.modality_names_ == ["text", "tab", "cat", "tab2"]
+    scores = net.task_scores(X, y)
+    assert scores["label"] > 0.95 and scores["amount"] > 0.9
+
+
+def test_retrieval_needs_a_dense_table_and_can_be_turned_off():
+    X, y = _multimodal()
+    assert FusionNet(**RETRIEVE).fit({"text": X["text"]}, y).retrieval_ is None
+    sparse = {"text": X["text"], "tab": sp.csr_matrix(X["tab"])}
+    assert FusionNet(**RETRIEVE).fit(sparse, y).retrieval_ is None
+    assert FusionNet(**FAST).fit(X, y).retrieval_ is None
+    assert FusionNet(**{**RETRIEVE, "retrieval": 5}).fit(X, y).retrieval_.k_ == 5
+    with pytest.raises(ValueError, match="retrieval must be"):
+        FusionNet(**{**RETRIEVE, "retrieval": -1}).fit(X, y)
+    with pytest.raises(ValueError, match="reserved"):
+        FusionNet(**RETRIEVE).fit({**X, RETRIEVAL_MODALITY: X["tab"]}, y)
+
+
+def test_retrieval_features_are_missing_where_a_table_is():
+    X, y = _multimodal()
+    X["tab"] = X["tab"].copy()
+    X["tab"][:10] = np.nan  # the table is missing for these rows
+    net = FusionNet(**RETRIEVE).fit(X, y)
+    network_input = net._network_input(net._input_data(X, reset=False))
+    values, present = network_input[RETRIEVAL_MODALITY]
+    assert values.shape == (len(y), net.retrieval_.n_features_out_)
+    np.testing.assert_array_equal(present.numpy(), np.arange(len(y)) >= 10)
+    assert np.isfinite(net.predict_tasks(X)["amount"]).all()
+
+
+def test_retrieval_recalls_labels_of_duplicated_rows_in_fusion():
+    """A random label per point, each point twice in training, the point's columns split
+    over two tables: the retrieval modality recalls the label."""
+    rng = np.random.RandomState(0)
+    points = rng.normal(size=(150, 4))
+    labels = rng.randint(0, 2, size=150)
+    X = {"a": np.vstack([points[:, :2]] * 2), "b": np.vstack([points[:, 2:]] * 2)}
+    y = np.concatenate([labels, labels])
+    params = dict(hidden_dims=(32,), max_epochs=60, random_state=0, validation_fraction=None,
+                  early_stopping=False, dropout=0.0)
+    with_retrieval = FusionNetClassifier(**params).fit(X, y)
+    without = FusionNetClassifier(retrieval=None, **params).fit(X, y)
+    seen = {"a": points[:, :2], "b": points[:, 2:]}
+    assert with_retrieval.score(seen, labels) > 0.95
+    assert without.score(seen, labels) < 0.9
 
 
 def test_late_fusion_rejects_a_custom_trunk_and_trains_its_weights_under_pcgrad():
