@@ -5,11 +5,20 @@ names the task, modality or column at fault; the classes here refine those where
 want to catch one case on its own.
 """
 
-__all__ = ["DataFileNotFoundError"]
+__all__ = ["DataFileNotFoundError", "TrainingDivergedError"]
 
 
 class DataFileNotFoundError(FileNotFoundError):
     """A data file used by :mod:`sk_mtl.datasets` is not where it was looked for.
 
     The message says which file it is, where it comes from and where to put it.
+    """
+
+
+class TrainingDivergedError(ValueError):
+    """Training produced a non-finite loss or non-finite weights.
+
+    Raised by ``fit`` (with ``on_divergence="raise"``, the default); the message gives the
+    epoch, the task losses at fault and what to change. The estimator is left as it was
+    before the fit.
     """

@@ -78,6 +78,8 @@ def split_modalities(X, modalities: Mapping | None) -> dict[str, object]:
                     f"{columns[:20]}{' ...' if len(columns) > 20 else ''}."
                 )
             chosen += [c for c in hits if c not in chosen]
+        if not chosen:
+            raise ValueError(f"Modality {name!r} selects no column: {spec!r} is empty.")
         blocks[name] = X[chosen]
         used.update(chosen)
     unused = [c for c in columns if c not in used]
@@ -215,7 +217,8 @@ class TabularModality(Modality):
         self.mean_ = np.zeros(self.n_features_, dtype=np.float32)
         self.scale_ = np.ones(self.n_features_, dtype=np.float32)
         if self.standardize and not self.sparse_:
-            rows = values[~np.isnan(values).all(axis=1)]
+            # float64 moments: float32 sums of large values overflow.
+            rows = values[~np.isnan(values).all(axis=1)].astype(np.float64)
             if len(rows):
                 self.mean_ = np.nan_to_num(np.nanmean(rows, axis=0)).astype(np.float32)
                 std = np.nan_to_num(np.nanstd(rows, axis=0))
@@ -265,7 +268,7 @@ class TabularModality(Modality):
             return values, None
         if np.isinf(values).any():
             raise ValueError(f"Modality {self.name!r} contains infinity.")
-        values = (values - self.mean_) / self.scale_
+        values = ((values.astype(np.float64) - self.mean_) / self.scale_).astype(np.float32)
         nan = np.isnan(values)
         if not nan.any():
             return torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32)), None

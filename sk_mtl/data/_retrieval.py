@@ -106,6 +106,16 @@ class NeighbourTargets:
             return sp.csr_matrix(X.multiply(1.0 / self.scaler_scale_), dtype=np.float32)
         return ((np.asarray(X, dtype=np.float32) - self.scaler_mean_) / self.scaler_scale_)
 
+    def is_index(self, X) -> bool:
+        """Whether ``X`` holds exactly the indexed training rows, in training order (then
+        :meth:`transform` should leave each row out of its own neighbours)."""
+        if X.shape != self.X_.shape:
+            return False
+        Xz = self._standardize(X)
+        if sp.issparse(Xz):
+            return (Xz != self.X_).nnz == 0
+        return bool(np.array_equal(Xz, self.X_))
+
     def transform(self, X, exclude_self: bool) -> np.ndarray:
         """The retrieval features of the rows of ``X``.
 

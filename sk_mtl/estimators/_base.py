@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import math
 import numbers
+import warnings
+from collections.abc import Mapping
 from typing import ClassVar
 
 import numpy as np
@@ -14,7 +16,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch.callbacks import EarlyStopping, ProgressBar
+from skorch.callbacks import ProgressBar
 from torch import nn
 
 from ..data import (
@@ -30,9 +32,17 @@ from ..tasks import Task, as_label_array, infer_kind, make_task
 from ..trunks import TrunkSpec, make_trunk
 from ..weighting import make_weighting
 from ._net import MultiTaskCriterion, MultiTaskSkorchNet
-from ._training import LR_SCHEDULES, MIN_VALID_ROWS, torch_threads
+from ._training import LR_SCHEDULES, MIN_VALID_ROWS, ResumableEarlyStopping, torch_threads
 
 __all__ = ["BaseMultiTaskNet"]
+
+#: Largest task or fusion weight: beyond it float32 losses and embeddings overflow.
+MAX_WEIGHT = 1e6
+#: Largest input magnitude a one-table network reads (it does not rescale its input): the
+#: sums and squares of float32 activations overflow soon after.
+MAX_INPUT = 1e15
+#: What ``on_divergence=`` may ask for when the training loss or weights stop being finite.
+ON_DIVERGENCE = ("raise", "restore")
 
 #: Names accepted by ``optimizer=``; a torch optimizer class works too.
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
@@ -84,6 +94,8 @@ class BaseMultiTaskNet(BaseEstimator):
         random_state=None,
         device="cpu",
         n_threads=1,
+        warm_start=False,
+        on_divergence="raise",
     ):
         self.tasks = tasks
         self.task_weights = task_weights
@@ -113,6 +125,8 @@ class BaseMultiTaskNet(BaseEstimator):
         self.random_state = random_state
         self.device = device
         self.n_threads = n_threads
+        self.warm_start = warm_start
+        self.on_divergence = on_divergence
 
     # ------------------------------------------------------------------ parameters
     def set_params(self, **params):
@@ -213,6 +227,13 @@ class BaseMultiTaskNet(BaseEstimator):
             raise ValueError(
                 "early_stopping=True needs a validation split: set validation_fraction > 0."
             )
+        if self.warm_start not in (True, False):
+            raise ValueError(f"warm_start must be True or False, got {self.warm_start!r}.")
+        if not (isinstance(self.on_divergence, str) and self.on_divergence in ON_DIVERGENCE):
+            raise ValueError(
+                f"on_divergence must be one of {list(ON_DIVERGENCE)}, got "
+                f"{self.on_divergence!r}."
+            )
         self._optimizer_class()
         self._device()
 
@@ -283,14 +304,33 @@ class BaseMultiTaskNet(BaseEstimator):
                 cols = np.flatnonzero(~finite.all(axis=0))
             names = getattr(self, "feature_names_in_", None)
             where = [str(names[c]) if names is not None else int(c) for c in cols[:10]]
-            what = "NaN" if np.isnan(values).any() else "infinity"
+            if np.isnan(values).any():
+                raise ValueError(
+                    f"Input X contains NaN (or other non-finite values) in column(s) {where}; "
+                    "impute or drop them first, e.g. with sklearn.impute.SimpleImputer."
+                )
             raise ValueError(
-                f"Input X contains {what} (or other non-finite values) in column(s) {where}; "
-                "impute or drop them first, e.g. with sklearn.impute.SimpleImputer."
+                f"Input X contains infinity in column(s) {where} (values beyond +-3.4e38, "
+                "float32's range, become infinity); drop them or rescale the column(s)."
+            )
+        huge = np.abs(values) > MAX_INPUT
+        if huge.any():
+            if sp.issparse(X):
+                cols = np.unique(X.indices[huge])
+            else:
+                cols = np.flatnonzero(huge.any(axis=0))
+            names = getattr(self, "feature_names_in_", None)
+            where = [str(names[c]) if names is not None else int(c) for c in cols[:10]]
+            raise ValueError(
+                f"Input X has values of magnitude up to {np.abs(values).max():.3g} in "
+                f"column(s) {where}; beyond {MAX_INPUT:g} the network's float32 arithmetic "
+                "overflows. Scale X first, e.g. with sklearn.preprocessing.StandardScaler."
             )
         return X
 
-    def _resolve_tasks(self, targets) -> dict[str, Task]:
+    def _resolve_tasks(self, targets, classes: dict | None = None) -> dict[str, Task]:
+        """The fitted task of each target column; ``classes`` adds labels per task that the
+        column may lack (``partial_fit``'s first chunk)."""
         given = self.tasks or {}
         if not isinstance(given, dict):
             raise TypeError(f"tasks must be None or a dict name -> kind, got {given!r}.")
@@ -327,6 +367,8 @@ class BaseMultiTaskNet(BaseEstimator):
                         f"Task {name!r} contains infinity; only finite targets (or NaN for a "
                         "missing label) are allowed."
                     )
+            if classes and name in classes and task.is_classification:
+                values = np.concatenate([values, as_label_array(classes[name], name)])
             tasks[name] = task.fit(values, name)
         return tasks
 
@@ -366,6 +408,12 @@ class BaseMultiTaskNet(BaseEstimator):
                 raise ValueError(
                     f"task_weights[{name!r}] must be a finite number >= 0, got {w!r}."
                 )
+            if w > MAX_WEIGHT:
+                raise ValueError(
+                    f"task_weights[{name!r}]={w!r} is larger than {MAX_WEIGHT:g}: the weighted "
+                    "float32 loss would overflow. Only the ratios of the weights matter for "
+                    "the direction of training; scale them all down together."
+                )
             weights[name] = float(w)
         if not any(weights.values()):
             raise ValueError("task_weights are all zero: no task would be trained.")
@@ -390,17 +438,81 @@ class BaseMultiTaskNet(BaseEstimator):
         self : object
             The fitted estimator.
         """
+        return self._atomic(
+            self._fit_more if self.warm_start and _is_fitted(self) else self._fit_new, X, y
+        )
+
+    def partial_fit(self, X, y, classes=None):
+        """Train one epoch on ``X``, ``y``: on the first call set up from them as ``fit``
+        does, on later calls continue the same network.
+
+        Meant for data that arrives in chunks and for searches that prune by epoch. Every
+        call trains on all its rows (no validation split, no early stopping) at the constant
+        learning rate ``lr`` (a schedule needs a known end; after ``fit``, its schedule goes
+        on, an epoch per call); without the whole training set
+        at once, retrieval features are off (``retrieval="auto"``; an explicit ``k`` is an
+        error). Classes, scalers and vocabularies come from the first call: later chunks
+        must not bring new classes.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training input.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Target(s), as in :meth:`fit`.
+        classes : array-like or dict of str to array-like, default=None
+            All classes of the classification task(s), needed on the first call when its
+            chunk lacks some: an array for a single task (scikit-learn's form), else a dict
+            task name -> classes. Ignored on later calls.
+
+        Returns
+        -------
+        self : object
+            The estimator, trained one more epoch.
+        """
+        if _is_fitted(self):
+            return self._atomic(self._fit_more, X, y, True)
+        return self._atomic(self._fit_new, X, y, True, classes)
+
+    def _atomic(self, fit_fn, *args):
+        """Run ``fit_fn``; if it raises, put the estimator back as it was (unfitted, or the
+        earlier model intact) and re-raise."""
+        before = dict(self.__dict__)
+        if fit_fn == self._fit_more:  # trains the fitted net in place
+            before["net_"] = copy.deepcopy(self.net_)
+        try:
+            return fit_fn(*args)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _fit_new(self, X, y, partial: bool = False, classes=None):
         self._check_params()
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        retrieval = getattr(self, "retrieval", None)
+        if partial and retrieval not in (None, "auto"):
+            raise ValueError(
+                f"partial_fit trains without retrieval features (they need the whole training "
+                f"set at once); retrieval={retrieval!r} asks for them. Use fit, or "
+                "retrieval=None."
             )
         X_data = self._input_data(X, reset=True)
         n_rows = _n_rows(X_data)
         targets = split_targets(y)
         if len(targets) != n_rows:
             raise ValueError(f"X has {n_rows} rows but y has {len(targets)}; they must match.")
-        tasks = self._resolve_tasks(targets)
+        if classes is not None and not isinstance(classes, Mapping):
+            if len(targets.names) != 1:
+                raise ValueError(
+                    f"classes must be a dict task -> classes when y has several tasks "
+                    f"{list(targets.names)}."
+                )
+            classes = {targets.names[0]: classes}
+        tasks = self._resolve_tasks(targets, classes)
         names = list(tasks)
         task_weights = self._resolve_task_weights(names)
         weighting = make_weighting(self.weighting)
@@ -413,6 +525,95 @@ class BaseMultiTaskNet(BaseEstimator):
             )
 
         device = self._device()
+        data, codes = self._encode(X_data, targets, tasks, device)
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        self._seed = seed
+        if partial:
+            valid = None
+        else:
+            data, valid = self._split(data, codes)
+
+        auxiliary = self._resolve_auxiliary(names)
+        self.tasks_ = tasks
+        self.task_names_ = [n for n in names if n not in auxiliary]
+        self.auxiliary_task_names_ = [n for n in names if n in auxiliary]
+        self.task_weights_ = task_weights
+        self._single_output = targets.one_dimensional or (
+            bool(auxiliary) and len(self.task_names_) == 1
+        )
+        self.retrieval_ = None if partial else self._make_retrieval(X_data)
+        if self.retrieval_ is not None:
+            data, valid = self._add_retrieval(data, valid, tasks)
+        # "auto": stop early when the validation split is large enough to judge by.
+        early_stopping = not partial and (self.early_stopping is True or (
+            self.early_stopping == "auto" and valid is not None and len(valid) >= MIN_VALID_ROWS
+        ))
+        self.batch_size_ = resolve_batch_size(self.batch_size, len(data))
+        devices = [device] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices), torch_threads(self.n_threads):
+            torch.manual_seed(seed)
+            module = self._build_module(tasks)
+            self._check_batch_norm(module, len(data))
+            criterion = MultiTaskCriterion(
+                {n: t.make_loss() for n, t in tasks.items()}, weighting.make_module()
+            )
+            self.net_ = self._build_net(
+                module, criterion, weighting, valid, seed, device, early_stopping,
+                schedule=not partial,
+            )
+            if partial:
+                self.net_.initialize()
+                self.net_.partial_fit(data, None, epochs=1)
+            else:
+                self.net_.fit(data, None)
+        return self._after_training()
+
+    def _fit_more(self, X, y, partial: bool = False):
+        """Continue training the fitted network (``warm_start=True`` or ``partial_fit``)."""
+        self._check_params()
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        X_data = self._input_data(X, reset=False)
+        n_rows = _n_rows(X_data)
+        targets = split_targets(y)
+        if len(targets) != n_rows:
+            raise ValueError(f"X has {n_rows} rows but y has {len(targets)}; they must match.")
+        if list(targets.names) != list(self.tasks_):
+            raise ValueError(
+                f"Continuing a fit needs the same tasks: y has {list(targets.names)}, the model "
+                f"was fitted on {list(self.tasks_)}. Set warm_start=False to start anew."
+            )
+        device = self._device()
+        data, codes = self._encode(X_data, targets, self.tasks_, device)
+        net = self.net_
+        if partial:
+            valid, epochs = None, 1
+        else:
+            data, valid = self._split(data, codes)
+            epochs = self.max_epochs - len(net.history)
+            if getattr(net, "snapshot_", None) is not None:  # interrupted: from its last epoch
+                epochs = self.max_epochs - net.snapshot_["epochs"]
+            if epochs <= 0:
+                warnings.warn(
+                    f"warm_start: the model has already trained {len(net.history)} epochs, "
+                    f"max_epochs={self.max_epochs}; raise max_epochs to train more.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+        if self.retrieval_ is not None:
+            data, valid = self._add_retrieval(data, valid, self.tasks_, refit=False)
+        net.max_epochs = self.max_epochs
+        net.train_split = _fixed_split(valid)
+        devices = [device] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices), torch_threads(self.n_threads):
+            net.resume(data, max(epochs, 0))
+        return self._after_training()
+
+    def _encode(self, X_data, targets, tasks, device):
+        """``TensorData`` of the input and encoded targets, and the stratification codes."""
         encoded, masks, codes = {}, {}, None
         for name, column in zip(targets.names, targets.columns):
             labelled = ~missing_mask(column)
@@ -426,52 +627,48 @@ class BaseMultiTaskNet(BaseEstimator):
                         f"{name!r} is {tasks[name].kind!r}."
                     )
                 codes = np.where(labelled, target.astype(np.int64), -1)
-        data = TensorData(_to_device(X_data, device), encoded, masks)
+        return TensorData(_to_device(X_data, device), encoded, masks), codes
 
-        rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
-        valid = None
+    def _split(self, data: TensorData, codes):
+        """The training and validation parts (the same split for the same seed)."""
         if self.validation_fraction and len(data) * self.validation_fraction >= 1:
             train_idx, valid_idx = validation_split(
-                len(data), self.validation_fraction, codes, seed, task_name=self.stratify
+                len(data), self.validation_fraction, codes, self._seed, task_name=self.stratify
             )
-            data, valid = data.take(train_idx), data.take(valid_idx)
-        elif self.early_stopping is True:
+            return data.take(train_idx), data.take(valid_idx)
+        if self.early_stopping is True:
             raise ValueError(
                 f"early_stopping=True needs validation rows, but validation_fraction="
                 f"{self.validation_fraction} of {len(data)} sample(s) holds out none; use more "
                 "samples, "
                 "a larger validation_fraction, or early_stopping=False."
             )
+        return data, None
 
-        auxiliary = self._resolve_auxiliary(names)
-        self.tasks_ = tasks
-        self.task_names_ = [n for n in names if n not in auxiliary]
-        self.auxiliary_task_names_ = [n for n in names if n in auxiliary]
-        self.task_weights_ = task_weights
-        self._single_output = targets.one_dimensional or (
-            bool(auxiliary) and len(self.task_names_) == 1
-        )
-        self.retrieval_ = self._make_retrieval(X_data)
-        if self.retrieval_ is not None:
-            data, valid = self._add_retrieval(data, valid, tasks)
-        # "auto": stop early when the validation split is large enough to judge by.
-        early_stopping = self.early_stopping is True or (
-            self.early_stopping == "auto" and valid is not None and len(valid) >= MIN_VALID_ROWS
-        )
-        self.batch_size_ = resolve_batch_size(self.batch_size, len(data))
-        devices = [device] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices), torch_threads(self.n_threads):
-            torch.manual_seed(seed)
-            module = self._build_module(tasks)
-            criterion = MultiTaskCriterion(
-                {n: t.make_loss() for n, t in tasks.items()}, weighting.make_module()
+    def _check_batch_norm(self, module: nn.Module, n_train: int) -> None:
+        if not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules()):
+            return
+        if n_train < 2 or self.batch_size_ == 1:
+            raise ValueError(
+                "The network has BatchNorm layers (batch_norm=True, or an encoder with them), "
+                "which need at least 2 rows per training batch; "
+                + (f"there are {n_train} training row(s)" if n_train < 2
+                   else "batch_size=1")
+                + ". Use more rows, a larger batch_size, or batch_norm=False."
             )
-            self.net_ = self._build_net(
-                module, criterion, weighting, valid, seed, device, early_stopping
+
+    def _after_training(self):
+        net = self.net_
+        net.train_split = None  # do not keep (and pickle) the validation data
+        if net.interrupted_:
+            done = net.snapshot_["epochs"] if getattr(net, "snapshot_", None) else 0
+            warnings.warn(
+                f"Training interrupted by user after {done} complete epoch(s) of "
+                f"max_epochs={self.max_epochs}. The model is usable as it is; fit again with "
+                "warm_start=True to resume from the last complete epoch.",
+                UserWarning,
+                stacklevel=3,
             )
-            self.net_.fit(data, None)
-        self.net_.train_split = None  # do not keep (and pickle) the validation data
         return self
 
     def _input_data(self, X, reset: bool):
@@ -492,20 +689,27 @@ class BaseMultiTaskNet(BaseEstimator):
         """``X_data`` with the retrieval ``columns`` added: appended on the right."""
         return _append_columns(X_data, columns)
 
-    def _add_retrieval(self, data: TensorData, valid: TensorData | None, tasks):
-        """Fit ``retrieval_`` on the training part and add its columns to the training
-        (leave-one-out) and validation rows."""
+    def _add_retrieval(
+        self, data: TensorData, valid: TensorData | None, tasks, refit: bool = True
+    ):
+        """Fit ``retrieval_`` on the training part (unless ``refit=False``) and add its
+        columns to the training (leave-one-out where they are the indexed rows) and
+        validation rows."""
         rows = self._retrieval_rows(data.X)
-        targets = {
-            name: (
-                data.targets[name].cpu().numpy(),
-                None if data.masks.get(name) is None else data.masks[name].cpu().numpy(),
-            )
-            for name in data.targets
-        }
-        self.retrieval_.fit(rows, targets, {n: t.n_outputs_ for n, t in tasks.items()})
+        if refit:
+            targets = {
+                name: (
+                    data.targets[name].cpu().numpy(),
+                    None if data.masks.get(name) is None else data.masks[name].cpu().numpy(),
+                )
+                for name in data.targets
+            }
+            self.retrieval_.fit(rows, targets, {n: t.n_outputs_ for n, t in tasks.items()})
+        exclude_self = refit or self.retrieval_.is_index(rows)
         data = TensorData(
-            self._with_retrieval(data.X, self.retrieval_.transform(rows, exclude_self=True)),
+            self._with_retrieval(
+                data.X, self.retrieval_.transform(rows, exclude_self=exclude_self)
+            ),
             data.targets,
             data.masks,
         )
@@ -545,14 +749,15 @@ class BaseMultiTaskNet(BaseEstimator):
                 )
         return trunk, infer_out_features(trunk, n_features)
 
-    def _build_net(self, module, criterion, weighting, valid, seed, device, early_stopping):
+    def _build_net(self, module, criterion, weighting, valid, seed, device, early_stopping,
+                   schedule: bool = True):
         callbacks = list(copy.deepcopy(self.callbacks) or [])
-        schedule = LR_SCHEDULES[self.lr_schedule]
+        schedule = LR_SCHEDULES[self.lr_schedule] if schedule else None
         if schedule is not None:
             callbacks.append(("lr_schedule", schedule(self.max_epochs)))
         if early_stopping:
             callbacks.append(
-                ("early_stopping", EarlyStopping(
+                ("early_stopping", ResumableEarlyStopping(
                     monitor="valid_loss",
                     patience=self.n_iter_no_change,
                     threshold=self.tol,
@@ -579,6 +784,7 @@ class BaseMultiTaskNet(BaseEstimator):
             lambda_l1=float(self.lambda_l1),
             lambda_l2=float(self.lambda_l2),
             shuffle_seed=seed,
+            on_divergence=self.on_divergence,
             **optimizer_kwargs,
         )
 
@@ -601,7 +807,17 @@ class BaseMultiTaskNet(BaseEstimator):
             for out in self.net_.forward_iter(TensorData(self._network_input(X_data))):
                 for name in self.task_names_:
                     chunks[name].append(out[name].numpy())
-        return {name: np.concatenate(parts) for name, parts in chunks.items()}
+        outputs = {name: np.concatenate(parts) for name, parts in chunks.items()}
+        for name, values in outputs.items():
+            finite = np.isfinite(values)
+            if not finite.all():
+                rows = int((~finite.reshape(len(values), -1).all(axis=1)).sum())
+                raise ValueError(
+                    f"The network's output for task {name!r} is not finite on {rows} row(s) "
+                    "of X: their inputs are far outside what float32 arithmetic in the "
+                    "network can take (rescale X), or the model diverged."
+                )
+        return outputs
 
     def _assemble(self, columns: list[np.ndarray]) -> np.ndarray:
         if self._single_output:
@@ -756,6 +972,10 @@ class BaseMultiTaskNet(BaseEstimator):
 
 #: Parameters that may be given by name and also take ``<name>__<param>`` settings.
 _NAMED_SPECS = {"weighting": make_weighting, "trunk": make_trunk}
+
+
+def _is_fitted(estimator) -> bool:
+    return hasattr(estimator, "net_")
 
 
 def _n_rows(X_data) -> int:

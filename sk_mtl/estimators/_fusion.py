@@ -32,7 +32,7 @@ from ..modules import (
     infer_out_features,
 )
 from ..tasks import Task
-from ._base import BaseMultiTaskNet, _host, _n_rows
+from ._base import MAX_WEIGHT, BaseMultiTaskNet, _host, _n_rows
 from ._multitask import (
     _ATTRIBUTES,
     _CLASSES_DOC,
@@ -161,7 +161,9 @@ def _fusion_doc(summary: str, infer: str, classes: str, examples: str) -> str:
         "    n_features_in_ : int or dict of str to int\n        Number of features seen "
         "during fit: an int for a single 2-D block, else per modality.",
     )
-    return summary + params + attributes + _FUSION_ATTRIBUTES + "\n" + examples
+    attributes, notes = attributes.split("\n\n    Notes\n")
+    notes = "\n\n    Notes\n" + notes.rstrip()
+    return summary + params + attributes + _FUSION_ATTRIBUTES + notes + "\n" + examples
 
 
 class FusionMixin:
@@ -217,6 +219,8 @@ class FusionMixin:
         random_state=None,
         device="cpu",
         n_threads=None,
+        warm_start=False,
+        on_divergence="raise",
     ):
         # BaseMultiTaskNet's, not the next class's: FusionNet's MRO passes MultiTaskNet,
         # whose ``retrieval`` parameter FusionNet does not have.
@@ -231,6 +235,7 @@ class FusionMixin:
             early_stopping=early_stopping, n_iter_no_change=n_iter_no_change, tol=tol,
             callbacks=callbacks, verbose=verbose, progress_bar=progress_bar,
             random_state=random_state, device=device, n_threads=n_threads,
+            warm_start=warm_start, on_divergence=on_divergence,
         )
         self.modalities = modalities
         self.encoders = encoders
@@ -307,6 +312,11 @@ class FusionMixin:
             w = given.get(m, 1.0)
             if not isinstance(w, numbers.Real) or not math.isfinite(w) or w < 0:
                 raise ValueError(f"fusion_weights[{m!r}] must be a finite number >= 0, got {w!r}.")
+            if w > MAX_WEIGHT:
+                raise ValueError(
+                    f"fusion_weights[{m!r}]={w!r} is larger than {MAX_WEIGHT:g}: it scales "
+                    "float32 embeddings, which would overflow."
+                )
             weights[m] = float(w)
         if not any(weights.values()):
             raise ValueError("fusion_weights are all zero: no modality would be used.")
@@ -394,6 +404,14 @@ class FusionMixin:
                     f"encoders[{m!r}] must be a name or an nn.Module, got {type(spec).__name__}."
                 )
             converters[m] = converter.fit(block)
+            if converter.n_features_ < 1:
+                shape = getattr(converter, "shape_", None)
+                raise ValueError(
+                    f"Modality {m!r} has no "
+                    + (f"pixels or channels (images of shape {shape})" if shape is not None
+                       else "columns")
+                    + "; drop it from X or give it data."
+                )
         self.modalities_ = converters
         self.modality_names_ = list(converters)
         self.n_features_in_ = {m: c.n_features_ for m, c in converters.items()}

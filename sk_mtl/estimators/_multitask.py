@@ -125,6 +125,17 @@ _PARAMETERS = """
         to gain from more, and threads that spin-wait for a core another process holds
         (``GridSearchCV(n_jobs=...)``, a busy machine) slow an epoch down several-fold; see
         ``docs/defaults.md``.
+    warm_start : bool, default=False
+        When fitted, ``fit`` continues the same network (weights, optimizer, schedule, early
+        stopping and random states) until its history holds ``max_epochs`` epochs in all,
+        with ``X``, ``y`` encoded by the fitted preprocessing (same tasks; no new classes).
+        After an interrupted fit it resumes from the last complete epoch, so a seeded fit
+        ends with the weights of an uninterrupted one. With nothing left to train it warns.
+    on_divergence : {{"raise", "restore"}}, default="raise"
+        What a non-finite training loss or weight does: ``"raise"`` raises
+        :class:`sk_mtl.exceptions.TrainingDivergedError` (the estimator stays as it was
+        before the fit); ``"restore"`` puts back the weights of the last finite epoch, warns
+        and ends the fit there (it raises when the first epoch already diverges).
 """
 
 _ATTRIBUTES = """
@@ -153,6 +164,12 @@ _ATTRIBUTES = """
         plus penalties, what is minimised), ``weight_<task>``, ``dur``.
     module_ : torch.nn.Module
         The trained network: ``module_.trunk`` and one head per task.
+
+    Notes
+    -----
+    A fit that raises leaves the estimator as it was (unfitted, or the earlier model).
+    Ctrl-C during ``fit`` warns, keeps the model trained so far, and ``warm_start=True``
+    resumes it. ``predict`` raises instead of returning non-finite values.
 """
 
 _RETRIEVAL_DOC = """    retrieval : "auto", int or None, default="auto"
@@ -210,6 +227,8 @@ class _TableNet(BaseMultiTaskNet):
         random_state=None,
         device="cpu",
         n_threads=1,
+        warm_start=False,
+        on_divergence="raise",
         retrieval="auto",
     ):
         super().__init__(
@@ -223,6 +242,7 @@ class _TableNet(BaseMultiTaskNet):
             early_stopping=early_stopping, n_iter_no_change=n_iter_no_change, tol=tol,
             callbacks=callbacks, verbose=verbose, progress_bar=progress_bar,
             random_state=random_state, device=device, n_threads=n_threads,
+            warm_start=warm_start, on_divergence=on_divergence,
         )
         self.retrieval = retrieval
 

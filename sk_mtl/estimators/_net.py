@@ -7,6 +7,9 @@ own parameters are plain scikit-learn parameters.
 
 from __future__ import annotations
 
+import copy
+import math
+import warnings
 from collections.abc import Mapping
 
 import torch
@@ -14,6 +17,7 @@ from skorch import NeuralNet
 from torch import Tensor, nn
 
 from ..data import BatchIterator, TensorData
+from ..exceptions import TrainingDivergedError
 from ..weighting import Weighting
 
 __all__ = ["EVAL_BATCH_SIZE", "MultiTaskCriterion", "MultiTaskSkorchNet"]
@@ -86,7 +90,15 @@ class MultiTaskSkorchNet(NeuralNet):
     - ``history`` gets ``train_loss_<task>`` / ``valid_loss_<task>`` (means over labelled rows),
       ``train_objective`` (the weighted, penalised loss) and ``weight_<task>`` every epoch;
       ``train_loss`` / ``valid_loss`` are the unweighted sums of task losses, so early stopping
-      compares fairly across task weightings.
+      compares fairly across task weightings;
+    - a non-finite training loss or weight ends the fit: ``on_divergence="raise"`` raises
+      :class:`~sk_mtl.exceptions.TrainingDivergedError`, ``"restore"`` puts back the weights of
+      the last finite epoch, warns and stops;
+    - every completed epoch leaves a snapshot (weights, optimizer, weighting and callback
+      states, random number generators) that :meth:`resume` continues from, so an interrupted
+      fit resumed to ``max_epochs`` ends where an uninterrupted one does;
+    - with BatchNorm layers, a one-row training batch is skipped (batch statistics of one row
+      are undefined).
     """
 
     def __init__(
@@ -96,6 +108,7 @@ class MultiTaskSkorchNet(NeuralNet):
         lambda_l1: float = 0.0,
         lambda_l2: float = 0.0,
         shuffle_seed: int = 0,
+        on_divergence: str = "raise",
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -103,13 +116,24 @@ class MultiTaskSkorchNet(NeuralNet):
         self.lambda_l1 = lambda_l1
         self.lambda_l2 = lambda_l2
         self.shuffle_seed = shuffle_seed
+        self.on_divergence = on_divergence
+
+    def initialize_module(self):
+        super().initialize_module()
+        self.has_batch_norm_ = any(
+            isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.module_.modules()
+        )
+        return self
 
     # --- batching -------------------------------------------------------------------------
     def get_iterator(self, dataset: TensorData, training: bool = False) -> BatchIterator:
         generator = None
         batch_size = self.batch_size
         if training:
-            generator = torch.Generator().manual_seed(self.shuffle_seed)
+            # One generator for the whole training, across resumed fits.
+            if getattr(self, "shuffle_generator_", None) is None:
+                self.shuffle_generator_ = torch.Generator().manual_seed(self.shuffle_seed)
+            generator = self.shuffle_generator_
         elif batch_size != -1:
             # Validation and prediction need no small batches: fewer, larger ones make the
             # validation pass cost about one forward pass over its rows.
@@ -210,7 +234,10 @@ class MultiTaskSkorchNet(NeuralNet):
         objectives: list[Tensor] = []
         sizes: list[int] = []
         batch_count = 0
+        skip_single = training and getattr(self, "has_batch_norm_", False)
         for batch in iterator:
+            if skip_single and _batch_len(batch) == 1:
+                continue  # BatchNorm cannot normalise one row
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
             task_losses = step["task_losses"]
@@ -256,6 +283,111 @@ class MultiTaskSkorchNet(NeuralNet):
             for name, weight in self.weighting.current_weights().items():
                 self.history.record(f"weight_{name}", weight)
             self.weighting.epoch_end(epoch_losses)
+            self._check_finite(epoch_losses, float(self.history[-1, "train_objective"]))
+
+    # --- divergence, interruption, resuming -----------------------------------------------
+    def _check_finite(self, epoch_losses: dict[str, float], objective: float) -> None:
+        bad_losses = {n: v for n, v in epoch_losses.items() if not math.isfinite(v)}
+        # A task without labelled rows in the epoch has a NaN mean: not a divergence.
+        bad_losses = {n: v for n, v in bad_losses.items() if not math.isnan(v) or
+                      math.isnan(objective)}
+        bad_params = [
+            n for n, p in self.module_.named_parameters() if not bool(torch.isfinite(p).all())
+        ]
+        if math.isfinite(objective) and not bad_losses and not bad_params:
+            return
+        epoch = len(self.history)
+        what = (f"the training loss is {objective:.3g}" if not math.isfinite(objective)
+                else f"the weights {bad_params[:3]} are not finite")
+        message = (
+            f"Training diverged in epoch {epoch}: {what}"
+            + (f" (task losses {bad_losses})" if bad_losses else "")
+            + f". Lower the learning rate (lr={self.lr}), scale the inputs (e.g. "
+            "StandardScaler) and targets, or lower large task/fusion weights."
+        )
+        snapshot = getattr(self, "snapshot_", None)
+        if self.on_divergence == "restore" and snapshot is not None:
+            self._restore(snapshot)
+            warnings.warn(
+                f"{message} The weights of epoch {len(self.history)}, the last finite one, "
+                "were restored and training stopped.",
+                UserWarning,
+                stacklevel=2,
+            )
+            self.diverged_ = True
+            raise KeyboardInterrupt  # skorch's way to end fit_loop
+        raise TrainingDivergedError(message)
+
+    def notify(self, method_name, **cb_kwargs):
+        super().notify(method_name, **cb_kwargs)
+        # Every callback has seen the epoch: it is complete. Keep it if its weights are finite.
+        if method_name == "on_epoch_end" and all(
+            bool(torch.isfinite(p).all()) for p in self.module_.parameters()
+        ):
+            self.snapshot_ = self._snapshot()
+
+    def _snapshot(self) -> dict:
+        state = {
+            "epochs": len(self.history),
+            "module": self.module_.state_dict(),
+            "criterion": self.criterion_.state_dict(),
+            "optimizers": {n: getattr(self, n + "_").state_dict() for n in self._optimizers},
+            "weighting": self.weighting,
+            "callbacks": self.callbacks_,
+            "shuffle": self.shuffle_generator_.get_state(),
+            "rng": torch.get_rng_state(),
+        }
+        if torch.cuda.is_available() and str(self.device).startswith("cuda"):
+            state["cuda_rng"] = torch.cuda.get_rng_state(torch.device(self.device))
+        return copy.deepcopy(state)
+
+    def _restore(self, snapshot: dict) -> None:
+        snapshot = copy.deepcopy(snapshot)
+        del self.history[snapshot["epochs"]:]
+        self.module_.load_state_dict(snapshot["module"])
+        self.criterion_.load_state_dict(snapshot["criterion"])
+        for name, state in snapshot["optimizers"].items():
+            getattr(self, name + "_").load_state_dict(state)
+        self.weighting = snapshot["weighting"]
+        self.callbacks_ = snapshot["callbacks"]
+        self.shuffle_generator_.set_state(snapshot["shuffle"])
+        torch.set_rng_state(snapshot["rng"])
+        if "cuda_rng" in snapshot:
+            torch.cuda.set_rng_state(snapshot["cuda_rng"], torch.device(self.device))
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """skorch's ``partial_fit``, telling apart an early stop, a divergence and a user's
+        interruption (``interrupted_``), which skorch all end with ``KeyboardInterrupt``."""
+        if not self.initialized_:
+            self.initialize()
+        routing_method = fit_params.pop("_routing_method", "partial_fit")
+        epochs = fit_params.pop("epochs", None)
+        self.interrupted_ = self.stopped_early_ = self.diverged_ = False
+        self.notify("on_train_begin", X=X, y=y)
+        try:
+            self.fit_loop(X, y, epochs=epochs, _routing_method=routing_method, **fit_params)
+        except KeyboardInterrupt:
+            self.interrupted_ = not (self.stopped_early_ or self.diverged_)
+        self.notify("on_train_end", X=X, y=y)
+        self.resuming_ = False
+        if not self.interrupted_:
+            self.snapshot_ = None  # only a resume after an interruption needs it
+            self.rng_state_ = torch.get_rng_state()
+        return self
+
+    def resume(self, X, epochs: int) -> MultiTaskSkorchNet:
+        """Train ``epochs`` more epochs from the last completed epoch (after an interruption)
+        or from the current state, with the same generators and callback states."""
+        snapshot = getattr(self, "snapshot_", None)
+        if snapshot is not None:
+            self._restore(snapshot)
+        elif getattr(self, "rng_state_", None) is not None:
+            torch.set_rng_state(self.rng_state_)
+        self.resuming_ = True
+        if epochs > 0:
+            self.partial_fit(X, None, epochs=epochs)
+        self.resuming_ = False
+        return self
 
 
 def _batch_len(batch) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 import numpy as np
@@ -29,6 +30,24 @@ def _class_indices(classes: np.ndarray, values: np.ndarray) -> np.ndarray:
     return idx.astype(np.int64)
 
 
+def _check_label_types(y_true, classes: np.ndarray) -> None:
+    """Raise, as scikit-learn's metrics do, when true labels are strings and the classes
+    numbers (or the other way round): they could never compare equal."""
+    y_true = np.asarray(y_true)
+    if not len(y_true):
+        return
+    def is_text(values) -> bool:
+        if values.dtype.kind in "US":
+            return True
+        return values.dtype.kind == "O" and any(isinstance(v, str) for v in values.ravel())
+    if is_text(y_true) != is_text(np.asarray(classes)):
+        kinds = ("string", "number") if is_text(y_true) else ("number", "string")
+        raise ValueError(
+            f"Mix of label input types: the true labels are {kinds[0]}s but the task was "
+            f"fitted on {kinds[1]} classes {list(classes)[:5]}."
+        )
+
+
 class _ClassificationTask(Task):
     is_classification: ClassVar[bool] = True
 
@@ -48,6 +67,7 @@ class _ClassificationTask(Task):
         pass
 
     def score(self, y_true, y_pred, sample_weight=None) -> float:
+        _check_label_types(y_true, self.classes_)
         same = np.asarray(y_true) == np.asarray(y_pred)
         return float(np.average(same, weights=sample_weight))
 
@@ -210,6 +230,10 @@ class MultilabelTask(_ClassificationTask):
         return _sigmoid(raw)
 
     def score(self, y_true, y_pred, sample_weight=None) -> float:
+        _check_label_types(
+            np.array([label for labels in y_true for label in labels], dtype=object),
+            self.classes_,
+        )
         same = [set(t) == set(p) for t, p in zip(y_true, y_pred)]
         return float(np.average(same, weights=sample_weight))
 
@@ -249,8 +273,15 @@ class RegressionTask(Task):
             )
         values = np.asarray(values, dtype=np.float64)
         if self.standardize:
-            self.mean_ = float(values.mean())
-            std = float(values.std())
+            with np.errstate(over="ignore", invalid="ignore"):
+                self.mean_ = float(values.mean())
+                std = float(values.std())
+            if not (math.isfinite(self.mean_) and math.isfinite(std)):
+                raise ValueError(
+                    f"Task {name!r} has labels too large to standardize (largest magnitude "
+                    f"{np.abs(values).max():.3g}); rescale the target (e.g. divide it by a "
+                    "power of ten)."
+                )
             self.scale_ = std if std > 0 else 1.0
         else:
             self.mean_, self.scale_ = 0.0, 1.0
