@@ -13,6 +13,7 @@ from .estimators import (
     MultiTaskNetClassifier,
     MultiTaskNetRegressor,
 )
+from .persistence import load, save
 
 __all__ = [
     "LEGACY_DEFAULTS",
@@ -22,6 +23,8 @@ __all__ = [
     "MultiTaskNet",
     "MultiTaskNetClassifier",
     "MultiTaskNetRegressor",
+    "load",
+    "save",
 ]
 
 __version__ = "0.1.0.dev0"
