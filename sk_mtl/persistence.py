@@ -53,7 +53,6 @@ from .estimators import (
     MultiTaskNetRegressor,
 )
 from .estimators._base import OPTIMIZERS
-from .estimators._net import MultiTaskCriterion
 from .estimators._training import torch_threads
 from .modules import ACTIVATIONS
 from .tasks import TASK_KINDS
@@ -658,20 +657,12 @@ def _rebuild_net(est, node: dict, reader: _Reader) -> None:
     devices = [device] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices), torch_threads(est.n_threads):
         torch.manual_seed(seed)
-        module = est._build_module(tasks)
-        _check_weights(module.state_dict(), module_weights, "network")
-        criterion = MultiTaskCriterion(
-            {n: t.make_loss() for n, t in tasks.items()}, weighting.make_module()
+        net = est._new_net(
+            tasks, weighting, None, seed, device, bool(node["early_stopping"]),
+            schedule=bool(node["schedule"]),  # False after partial_fit
         )
-        _check_weights(criterion.state_dict(), criterion_weights, "loss (criterion)")
-        extra = {}
-        if "schedule" in inspect.signature(est._build_net).parameters:
-            extra["schedule"] = bool(node["schedule"])  # False after partial_fit
-        net = est._build_net(
-            module, criterion, weighting, None, seed, device, bool(node["early_stopping"]),
-            **extra,
-        )
-        net.initialize()
+    _check_weights(net.module_.state_dict(), module_weights, "network")
+    _check_weights(net.criterion_.state_dict(), criterion_weights, "loss (criterion)")
     net.module_.load_state_dict(module_weights, strict=True)
     net.criterion_.load_state_dict(criterion_weights, strict=True)
     _restore_training_state(net, node, reader)

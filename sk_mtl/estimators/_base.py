@@ -553,21 +553,28 @@ class BaseMultiTaskNet(BaseEstimator):
         devices = [device] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices), torch_threads(self.n_threads):
             torch.manual_seed(seed)
-            module = self._build_module(tasks)
-            self._check_batch_norm(module, len(data))
-            criterion = MultiTaskCriterion(
-                {n: t.make_loss() for n, t in tasks.items()}, weighting.make_module()
+            self.net_ = self._new_net(
+                tasks, weighting, valid, seed, device, early_stopping, schedule=not partial,
+                n_train=len(data),
             )
-            self.net_ = self._build_net(
-                module, criterion, weighting, valid, seed, device, early_stopping,
-                schedule=not partial,
-            )
-            if partial:
-                self.net_.initialize()
-                self.net_.partial_fit(data, None, epochs=1)
-            else:
-                self.net_.fit(data, None)
+            self.net_.partial_fit(data, None, epochs=1 if partial else None)
         return self._after_training()
+
+    def _new_net(self, tasks, weighting, valid, seed, device, early_stopping,
+                 schedule: bool = True, n_train: int | None = None) -> MultiTaskSkorchNet:
+        """The initialized, untrained skorch net of this estimator for ``tasks`` (``weighting``
+        bound to them). Called under the fit's seeded random state: the weights it draws
+        depend on it. ``n_train`` rows are checked against BatchNorm layers."""
+        module = self._build_module(tasks)
+        if n_train is not None:
+            self._check_batch_norm(module, n_train)
+        criterion = MultiTaskCriterion(
+            {n: t.make_loss() for n, t in tasks.items()}, weighting.make_module()
+        )
+        net = self._build_net(
+            module, criterion, weighting, valid, seed, device, early_stopping, schedule=schedule
+        )
+        return net.initialize()
 
     def _fit_more(self, X, y, partial: bool = False):
         """Continue training the fitted network (``warm_start=True`` or ``partial_fit``)."""

@@ -253,3 +253,16 @@ def test_no_warning_when_nothing_goes_wrong():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         MultiTaskNet(max_epochs=3, random_state=0).fit(X2, y2).predict(X2)
+
+
+def test_a_pickled_interrupted_fit_resumes_like_the_uninterrupted_one():
+    """A checkpoint of the interrupted estimator (pickle here) resumes to the same end."""
+    import pickle
+
+    X2, y2 = _pair(300)
+    full = MultiTaskNet(**RESUME).fit(X2, y2)
+    net = MultiTaskNet(callbacks=[Interrupt(at_epoch=4, key="pickled")], **RESUME)
+    with pytest.warns(UserWarning, match="after 3 complete epoch"):
+        net.fit(X2, y2)
+    resumed = pickle.loads(pickle.dumps(net)).set_params(warm_start=True).fit(X2, y2)
+    _assert_same_weights(resumed, full)
