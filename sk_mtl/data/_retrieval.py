@@ -11,6 +11,7 @@ the *other* training rows (leave-one-out).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 
 import numpy as np
@@ -131,9 +132,25 @@ class NeighbourTargets:
         -------
         features : ndarray of shape (n_samples, n_features_out_), float32
         """
+        Xz = self.X_ if exclude_self else self._standardize(X)
+        # The last lookup is kept: scoring several task weightings or scorers on the same
+        # rows (TaskWeightSearchCV) repeats it with the same input.
+        key = (exclude_self, *_fingerprint(Xz))
+        cached = getattr(self, "_last", None)
+        if cached is not None and cached[0] == key:
+            return cached[1].copy()
+        out = self._lookup(Xz, exclude_self)
+        self._last = (key, out)
+        return out.copy()
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_last", None)
+        return state
+
+    def _lookup(self, Xz, exclude_self: bool) -> np.ndarray:
         n_train = self.X_.shape[0]
         k = self.k_
-        Xz = self.X_ if exclude_self else self._standardize(X)
         n_query = min(k + 1, n_train) if exclude_self else min(k, n_train)
         dist, idx = self.index_.kneighbors(Xz, n_neighbors=n_query)
         if exclude_self:
@@ -154,6 +171,19 @@ class NeighbourTargets:
             columns += [mean, nearest]
         columns += [np.log1p(dist[:, :1]), np.log1p(dist.mean(axis=1, keepdims=True))]
         return np.hstack(columns).astype(np.float32)
+
+
+def _fingerprint(X) -> tuple:
+    """Shape and content hash of a dense array or CSR matrix."""
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)
+        parts = (X.data, X.indices, X.indptr)
+    else:
+        parts = (np.ascontiguousarray(X),)
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        digest.update(np.ascontiguousarray(part).view(np.uint8))
+    return (X.shape, digest.hexdigest())
 
 
 def _moments(X) -> tuple[np.ndarray, np.ndarray]:

@@ -27,7 +27,13 @@ from ..data import (
     split_targets,
     validation_split,
 )
-from ..modules import ACTIVATIONS, MLPTrunk, MultiTaskModule, infer_out_features
+from ..modules import (
+    ACTIVATIONS,
+    ConditionedTrunk,
+    MLPTrunk,
+    MultiTaskModule,
+    infer_out_features,
+)
 from ..tasks import Task, as_label_array, infer_kind, make_task
 from ..trunks import TrunkSpec, make_trunk
 from ..weighting import make_weighting
@@ -392,10 +398,25 @@ class BaseMultiTaskNet(BaseEstimator):
             )
         return set(aux)
 
-    def _resolve_task_weights(self, names: list[str]) -> dict[str, float]:
+    def _resolve_task_weights(
+        self, names: list[str], counts: dict[str, int] | None = None
+    ) -> dict[str, float]:
+        """The weight of each task: ``task_weights`` completed with 1.0, or a rule's weights
+        from the labelled-row ``counts`` (the fitted ``task_counts_`` by default)."""
         given = self.task_weights or {}
+        if isinstance(given, str):
+            if given not in TASK_WEIGHT_RULES:
+                raise ValueError(
+                    f"task_weights={given!r} is not a rule; use one of "
+                    f"{list(TASK_WEIGHT_RULES)} or a dict task -> weight."
+                )
+            counts = self.task_counts_ if counts is None else counts
+            return TASK_WEIGHT_RULES[given]({n: counts[n] for n in names})
         if not isinstance(given, dict):
-            raise TypeError(f"task_weights must be None or a dict task -> weight, got {given!r}.")
+            raise TypeError(
+                f"task_weights must be None, a rule name in {list(TASK_WEIGHT_RULES)} or a "
+                f"dict task -> weight, got {given!r}."
+            )
         unknown = sorted(set(given) - set(names))
         if unknown:
             raise ValueError(
@@ -514,7 +535,11 @@ class BaseMultiTaskNet(BaseEstimator):
             classes = {targets.names[0]: classes}
         tasks = self._resolve_tasks(targets, classes)
         names = list(tasks)
-        task_weights = self._resolve_task_weights(names)
+        counts = {
+            name: int((~missing_mask(column)).sum())
+            for name, column in zip(targets.names, targets.columns)
+        }
+        task_weights = self._resolve_task_weights(names, counts)
         weighting = make_weighting(self.weighting)
         weighting.bind(names, task_weights)
         if self.stratify is not None and (
@@ -539,6 +564,7 @@ class BaseMultiTaskNet(BaseEstimator):
         self.task_names_ = [n for n in names if n not in auxiliary]
         self.auxiliary_task_names_ = [n for n in names if n in auxiliary]
         self.task_weights_ = task_weights
+        self.task_counts_ = counts
         self._single_output = targets.one_dimensional or (
             bool(auxiliary) and len(self.task_names_) == 1
         )
@@ -565,7 +591,13 @@ class BaseMultiTaskNet(BaseEstimator):
         """The initialized, untrained skorch net of this estimator for ``tasks`` (``weighting``
         bound to them). Called under the fit's seeded random state: the weights it draws
         depend on it. ``n_train`` rows are checked against BatchNorm layers."""
-        module = self._build_module(tasks)
+        conditioned = getattr(weighting, "conditions", False)
+        if conditioned and weighting.conditioning == "input":
+            module = self._build_module(tasks, n_conditions=len(tasks))
+        else:
+            module = self._build_module(tasks)
+        if conditioned:
+            module = _conditioned(module, len(tasks), weighting.conditioning)
         if n_train is not None:
             self._check_batch_norm(module, n_train)
         criterion = MultiTaskCriterion(
@@ -732,8 +764,10 @@ class BaseMultiTaskNet(BaseEstimator):
         extra = self.retrieval_.transform(self._retrieval_rows(X_data), exclude_self=False)
         return self._with_retrieval(X_data, extra)
 
-    def _build_module(self, tasks: dict[str, Task]) -> nn.Module:
-        n_features = self.n_features_in_
+    def _build_module(self, tasks: dict[str, Task], n_conditions: int = 0) -> nn.Module:
+        """The untrained network; ``n_conditions`` more input columns for a weight-conditioned
+        network that reads the weights as inputs."""
+        n_features = self.n_features_in_ + n_conditions
         if self.retrieval_ is not None:
             n_features += self.retrieval_.n_features_out_
         trunk, width = self._make_trunk(n_features, list(tasks))
@@ -809,6 +843,11 @@ class BaseMultiTaskNet(BaseEstimator):
     def _raw_outputs(self, X) -> dict[str, np.ndarray]:
         check_is_fitted(self)
         X_data = self._input_data(X, reset=False)
+        weighting = self.net_.weighting
+        if getattr(weighting, "conditions", False):
+            # The weights set now (set_params(task_weights__<task>=w)), not those of the fit.
+            target = weighting.target(self._resolve_task_weights(list(self.tasks_)))
+            self.net_.module_.trunk.set_condition(target)
         chunks: dict[str, list[np.ndarray]] = {name: [] for name in self.task_names_}
         with torch_threads(self.n_threads):
             for out in self.net_.forward_iter(TensorData(self._network_input(X_data))):
@@ -979,6 +1018,29 @@ class BaseMultiTaskNet(BaseEstimator):
 
 #: Parameters that may be given by name and also take ``<name>__<param>`` settings.
 _NAMED_SPECS = {"weighting": make_weighting, "trunk": make_trunk}
+
+
+def _conditioned(module: nn.Module, n_tasks: int, mode: str) -> nn.Module:
+    """``module`` with its trunk reading the task-weight vector (``WeightConditioning``)."""
+    width = module.head.in_features if isinstance(module, MultiTaskModule) else (
+        module.trunk.out_features
+    )
+    module.trunk = ConditionedTrunk(module.trunk, width, n_tasks, mode)
+    return module
+
+
+def _inverse_counts(counts: dict[str, int], power: float) -> dict[str, float]:
+    raw = {n: 1.0 / max(c, 1) ** power for n, c in counts.items()}
+    mean = sum(raw.values()) / len(raw)
+    return {n: w / mean for n, w in raw.items()}
+
+
+#: ``task_weights=`` rules: weights from each task's number of labelled training rows,
+#: normalised to mean 1 (tasks with fewer labels weigh more).
+TASK_WEIGHT_RULES = {
+    "inverse_count": lambda counts: _inverse_counts(counts, 1.0),
+    "inverse_sqrt_count": lambda counts: _inverse_counts(counts, 0.5),
+}
 
 
 def _is_fitted(estimator) -> bool:

@@ -494,7 +494,12 @@ class FusionMixin:
             )
         return int(out.shape[1])
 
-    def _build_module(self, tasks: dict[str, Task]) -> nn.Module:
+    def _build_module(self, tasks: dict[str, Task], n_conditions: int = 0) -> nn.Module:
+        if n_conditions:
+            raise ValueError(
+                "weighting__conditioning='input' appends the task weights to one input table; "
+                "a FusionNet has modalities: use weighting__conditioning='film'."
+            )
         names = list(self.modality_names_)
         specs = dict(self.encoders or {})
         early = self.fusion == "early"

@@ -205,6 +205,10 @@ class MultiTaskSkorchNet(NeuralNet):
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
         Xi, yi = batch
+        if self._conditioned:  # a fresh task-weight vector for every training row
+            drawn = self.weighting.draw(_batch_len(batch))
+            self.module_.trunk.set_condition(drawn)
+            yi = self.weighting.weight_rows(yi, drawn)
         y_pred = self.infer(Xi, **fit_params)
         task_losses = self.criterion_(y_pred, yi)
         objective = self.weighting.backward(task_losses, self.module_)
@@ -227,6 +231,8 @@ class MultiTaskSkorchNet(NeuralNet):
         if iterator is None:
             return
         names = self.weighting.task_names_
+        if self._conditioned and not training:
+            self._condition_on_target()
         # One row per batch of all tasks' losses and labelled-row counts: a few tensor ops a
         # batch whatever the number of tasks (not one per task).
         losses: list[Tensor] = []
@@ -283,7 +289,18 @@ class MultiTaskSkorchNet(NeuralNet):
             for name, weight in self.weighting.current_weights().items():
                 self.history.record(f"weight_{name}", weight)
             self.weighting.epoch_end(epoch_losses)
+            if self._conditioned:
+                self._condition_on_target()
             self._check_finite(epoch_losses, float(self.history[-1, "train_objective"]))
+
+    @property
+    def _conditioned(self) -> bool:
+        return getattr(self.weighting, "conditions", False)
+
+    def _condition_on_target(self) -> None:
+        """Validation and prediction read the bound task weights, not a training draw."""
+        self.weighting.end_draws()
+        self.module_.trunk.set_condition(self.weighting.target())
 
     # --- divergence, interruption, resuming -----------------------------------------------
     def _check_finite(self, epoch_losses: dict[str, float], objective: float) -> None:

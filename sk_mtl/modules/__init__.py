@@ -3,6 +3,7 @@
 Nothing here imports scikit-learn or skorch, so each module can be used and tested alone.
 """
 
+from ._conditioning import ConditionedTrunk
 from ._encoders import (
     CategoricalEncoder,
     CNNEncoder,
@@ -35,6 +36,7 @@ __all__ = [
     "CNNEncoder",
     "CategoricalEncoder",
     "ConcatFusion",
+    "ConditionedTrunk",
     "CrossEntropyLoss",
     "FusionTrunk",
     "GRUTextEncoder",

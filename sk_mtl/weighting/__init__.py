@@ -8,6 +8,7 @@ hyper-parameters are then searchable as ``weighting__<param>``. Loss-level metho
 
 from ._adaptive import DWAWeighting, GradNormWeighting, UncertaintyWeighting
 from ._base import GradientWeighting, LossWeighting, Weighting
+from ._conditioned import WeightConditioning
 from ._gradient import MGDAWeighting, PCGradWeighting, min_norm_weights
 from ._registry import WEIGHTINGS, make_weighting
 from ._static import StaticWeighting
@@ -22,6 +23,7 @@ __all__ = [
     "PCGradWeighting",
     "StaticWeighting",
     "UncertaintyWeighting",
+    "WeightConditioning",
     "Weighting",
     "make_weighting",
     "min_norm_weights",

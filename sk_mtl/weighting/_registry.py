@@ -6,6 +6,7 @@ from sklearn.base import clone
 
 from ._adaptive import DWAWeighting, GradNormWeighting, UncertaintyWeighting
 from ._base import Weighting
+from ._conditioned import WeightConditioning
 from ._gradient import MGDAWeighting, PCGradWeighting
 from ._static import StaticWeighting
 
@@ -13,6 +14,7 @@ __all__ = ["WEIGHTINGS", "make_weighting"]
 
 #: Names accepted by ``weighting=``.
 WEIGHTINGS: dict[str, type[Weighting]] = {
+    "conditioned": WeightConditioning,
     "dwa": DWAWeighting,
     "gradnorm": GradNormWeighting,
     "mgda": MGDAWeighting,

@@ -1,0 +1,175 @@
+"""Task-weight search: GridSearchCV (one fit per vector and fold) against TaskWeightSearchCV
+(one weight-conditioned fit per fold), on wine-hard and the clothing reviews.
+
+- ``wine-hard``: UCI wine, tasks ``quality`` and ``alcohol`` (both regression, R^2), alcohol
+  dropped from X; ``make_pipeline(StandardScaler(), MultiTaskNet(...))`` with the defaults.
+- ``clothing``: the women's clothing reviews (rows with review text; a random subsample of
+  ``--clothing-rows``), ``Rating`` (5 classes, accuracy) and ``Recommended IND`` (binary,
+  ROC AUC) from title + review text, age and feedback count, division/department/class, with
+  ``FusionNetClassifier`` defaults.
+
+Grid: the first task's weight in 1/16 ... 16 (9 log-spaced ratios, the other task at 1), plus
+the ``inverse_count`` rule; ``KFold(3, shuffle=True, random_state=seed)`` for seeds 0, 1, 2.
+(a) ``GridSearchCV(net, {"task_weights": vectors}, cv, scoring)`` with the usual static
+weighting; (b) ``TaskWeightSearchCV(net with weighting="conditioned", vectors, cv, scoring)``.
+Per vector: each task's mean CV score under (a) and (b) (mean ± std over seeds), the gap
+(b) - (a) in (a)'s standard deviations; per search: wall time, and the hypervolume of each
+front above a common reference point (the lowest mean score of each task over both
+searches and all seeds). Usage::
+
+    python benchmarks/bench_weight_search.py [--data wine clothing] [--seeds 0 1 2]
+        [--clothing-rows 6000] [--quick] [--plot pareto.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from skorch.helper import SliceDict
+
+from sk_mtl import FusionNetClassifier, MultiTaskNet
+from sk_mtl.datasets import load_wine_quality, load_womens_clothing_reviews
+from sk_mtl.metrics import task_scorers
+from sk_mtl.model_selection import TaskWeightSearchCV, _hypervolume, pareto_mask
+
+RATIOS = np.geomspace(1 / 16, 16, 9)
+
+
+def wine(data_home, quick, rows):
+    X, y = load_wine_quality(data_home=data_home, return_X_y=True)
+    y = y.assign(alcohol=X["alcohol"])[["quality", "alcohol"]]
+    X = X.drop(columns=["alcohol"])
+    if quick:
+        X, y = X.iloc[:600], y.iloc[:600]
+    tasks = {"quality": "regression", "alcohol": "regression"}
+    extra = {"max_epochs": 3} if quick else {}
+
+    def make(**params):
+        return make_pipeline(StandardScaler(), MultiTaskNet(tasks=tasks, **extra, **params))
+
+    return X, y, make, task_scorers({"quality": "r2", "alcohol": "r2"}), "multitasknet__"
+
+
+def clothing(data_home, quick, rows):
+    X, y = load_womens_clothing_reviews(data_home=data_home, return_X_y=True)
+    keep = X["Review Text"].notna()
+    X, y = X[keep], y[keep][["Rating", "Recommended IND"]]
+    n = 600 if quick else rows
+    idx = np.random.RandomState(0).choice(len(X), min(n, len(X)), replace=False)
+    X, y = X.iloc[idx].reset_index(drop=True), y.iloc[idx].reset_index(drop=True)
+    X = SliceDict(**{
+        "text": (X["Title"].fillna("") + ". " + X["Review Text"]).to_numpy(dtype=object),
+        "num": X[["Age", "Positive Feedback Count"]].to_numpy(dtype=float),
+        "cat": X[["Division Name", "Department Name", "Class Name"]].fillna("?")
+        .to_numpy(dtype=object),
+    })
+    extra = {"max_epochs": 2} if quick else {}
+
+    def make(**params):
+        return FusionNetClassifier(**extra, **params)
+
+    scorers = task_scorers({"Rating": "accuracy", "Recommended IND": "roc_auc"})
+    return X, y, make, scorers, ""
+
+
+def run(name, loader, args):
+    X, y, make, scorers, prefix = loader(args.data_home, args.quick, args.clothing_rows)
+    tasks = list(y.columns)
+    vectors = [{tasks[0]: float(r), tasks[1]: 1.0} for r in RATIOS] + ["inverse_count"]
+    names = list(scorers)
+    a_scores, b_scores, a_time, b_time, fit_time = [], [], [], [], []
+    for seed in args.seeds:
+        cv = KFold(3, shuffle=True, random_state=seed)
+        start = time.perf_counter()
+        grid = GridSearchCV(make(random_state=seed), {f"{prefix}task_weights": vectors}, cv=cv,
+                            scoring=scorers, refit=False).fit(X, y)
+        a_time.append(time.perf_counter() - start)
+        a_scores.append(np.column_stack([grid.cv_results_[f"mean_test_{s}"] for s in names]))
+        fit_time.append(float(np.mean(grid.cv_results_["mean_fit_time"])))
+        start = time.perf_counter()
+        search = TaskWeightSearchCV(make(random_state=seed, weighting="conditioned"), vectors,
+                                    cv=cv, scoring=scorers, refit=False, rules=()).fit(X, y)
+        b_time.append(time.perf_counter() - start)
+        b_scores.append(search._scores_matrix())
+        print(f"  [{name}] seed {seed}: GridSearchCV {a_time[-1]:.0f} s, "
+              f"TaskWeightSearchCV {b_time[-1]:.0f} s", flush=True)
+    a, b = np.array(a_scores), np.array(b_scores)  # (seeds, vectors, scorers)
+    ref = np.minimum(a.min(axis=(0, 1)), b.min(axis=(0, 1))) - 1e-9
+    print(f"\n{name}: {len(y)} rows, 3 folds, seeds {args.seeds}; mean CV score per vector "
+          "(mean ± std over seeds); gap = (b - a) / std(a)")
+    header = f"{'vector':<26}" + "".join(
+        f"{s + ' (a) grid':>24}{s + ' (b) cond':>24}{'gap':>7}" for s in names
+    )
+    print(header)
+    print("-" * len(header))
+    for i, v in enumerate(vectors):
+        label = v if isinstance(v, str) else ":".join(f"{w:g}" for w in v.values())
+        row = f"{label:<26}"
+        for j in range(len(names)):
+            am, asd = a[:, i, j].mean(), a[:, i, j].std(ddof=1) if len(a) > 1 else 0.0
+            bm, bsd = b[:, i, j].mean(), b[:, i, j].std(ddof=1) if len(b) > 1 else 0.0
+            gap = (bm - am) / asd if asd > 0 else float("nan")
+            row += f"{am:>15.4f} ± {asd:.4f}{bm:>15.4f} ± {bsd:.4f}{gap:>7.1f}"
+        print(row)
+    hv_a = [_hypervolume(s[pareto_mask(s)], ref) for s in a]
+    hv_b = [_hypervolume(s[pareto_mask(s)], ref) for s in b]
+    one_fit = statistics.mean(fit_time)
+    print(f"wall time: (a) GridSearchCV {statistics.mean(a_time):.1f} s, (b) TaskWeightSearchCV "
+          f"{statistics.mean(b_time):.1f} s; one (a) fit per fold {one_fit:.1f} s x 3 folds = "
+          f"{3 * one_fit:.1f} s; (b) / (3 one-fits) = {statistics.mean(b_time) / (3 * one_fit):.2f}")
+    print(f"hypervolume above {np.round(ref, 4).tolist()}: "
+          f"(a) {statistics.mean(hv_a):.5f}, (b) {statistics.mean(hv_b):.5f}")
+    return a, b, vectors, names
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", nargs="+", default=["wine", "clothing"],
+                        choices=["wine", "clothing"])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--clothing-rows", type=int, default=6000)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--data-home", default=None)
+    parser.add_argument("--plot", default=None, help="save the wine fronts to this PNG")
+    args = parser.parse_args(argv)
+    loaders = {"wine": ("wine-hard", wine), "clothing": ("clothing", clothing)}
+    for key in args.data:
+        name, loader = loaders[key]
+        a, b, vectors, names = run(name, loader, args)
+        if args.plot and key == "wine":
+            _plot(a, b, vectors, names, args.plot)
+
+
+def _plot(a, b, vectors, names, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for scores, label, color in ((a.mean(0), "(a) GridSearchCV, a fit per vector", "C1"),
+                                 (b.mean(0), "(b) TaskWeightSearchCV, one conditioned fit",
+                                  "C0")):
+        ax.scatter(scores[:, 0], scores[:, 1], color=color, label=label)
+        front = np.flatnonzero(pareto_mask(scores))
+        front = front[np.argsort(scores[front, 0])]
+        ax.plot(scores[front, 0], scores[front, 1], "-", color=color)
+        for k, v in enumerate(vectors):
+            text = v if isinstance(v, str) else f"{next(iter(v.values())):g}"
+            ax.annotate(text, scores[k], fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.set_xlabel(f"{names[0]} (mean CV)")
+    ax.set_ylabel(f"{names[1]} (mean CV)")
+    ax.set_title("wine-hard: task-weight search, mean over seeds")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+if __name__ == "__main__":
+    main()

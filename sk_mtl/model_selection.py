@@ -1,0 +1,499 @@
+"""Task-weight search at the cost of one fit per fold, and the Pareto front of the tasks.
+
+:class:`TaskWeightSearchCV` fits one weight-conditioned network
+(``weighting="conditioned"``, :class:`sk_mtl.weighting.WeightConditioning`) per fold and
+scores every task-weight vector of a grid by conditioning it, where ``GridSearchCV`` would fit
+one network per vector and fold. Its results have ``GridSearchCV``'s form (``cv_results_``,
+``best_params_``, ``best_estimator_``), plus the non-dominated vectors (``pareto_front_``), the
+hypervolume they cover, and :meth:`TaskWeightSearchCV.plot_pareto`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import numbers
+import time
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
+from sklearn.model_selection import check_cv
+from sklearn.pipeline import Pipeline
+from sklearn.utils import _safe_indexing
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
+
+from .data import split_targets
+from .estimators._base import MAX_WEIGHT, TASK_WEIGHT_RULES
+from .metrics import task_scorers
+from .weighting import make_weighting
+
+__all__ = ["TaskWeightSearchCV", "pareto_mask"]
+
+#: ``weight_grid=<int>`` with two tasks: ratios log-spaced over this range.
+_RATIO_RANGE = (1 / 16, 16)
+
+
+def pareto_mask(scores: np.ndarray) -> np.ndarray:
+    """Boolean mask of the rows of ``scores`` (n_points, n_objectives) that no other row
+    dominates, every objective maximised (moocore's non-dominated sorting).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pareto_mask(np.array([[0.5, 0.9], [0.6, 0.8], [0.4, 0.7]])).tolist()
+    [True, True, False]
+    """
+    import moocore
+
+    return np.asarray(moocore.is_nondominated(np.asarray(scores, float), maximise=True))
+
+
+def _hypervolume(scores: np.ndarray, ref: np.ndarray) -> float:
+    import moocore
+
+    above = np.all(scores > ref, axis=1)
+    if not above.any():
+        return 0.0
+    return float(moocore.hypervolume(scores[above], ref=ref, maximise=True))
+
+
+def _final_step(estimator):
+    while isinstance(estimator, Pipeline):
+        estimator = estimator[-1]
+    return estimator
+
+
+class TaskWeightSearchCV(MetaEstimatorMixin, BaseEstimator):
+    """Search task weights with one weight-conditioned fit per fold.
+
+    Parameters
+    ----------
+    estimator : estimator
+        A multi-task estimator with ``weighting="conditioned"`` (or a
+        :class:`~sk_mtl.weighting.WeightConditioning` object), or a ``Pipeline`` ending in one.
+    weight_grid : dict, list or int
+        The task-weight vectors to score. A dict ``{task: [w, ...]}`` is the product of the
+        lists (tasks left out weigh 1.0), as ``GridSearchCV``'s ``param_grid`` over
+        ``task_weights__<task>``; a list holds one ``{task: w}`` dict per vector, or a rule
+        name (``"inverse_count"``, ``"inverse_sqrt_count"``); an int ``n`` makes ``n``
+        vectors: for two tasks, ratios of the first task's weight to the second's
+        log-spaced over [1/16, 16]; for more, ``n`` draws on the simplex (``RandomState(0)``)
+        after equal weights.
+    scoring : dict of str to scorer, default=None
+        Per-task scorers, e.g. :func:`sk_mtl.metrics.task_scorers`; ``None`` scores each
+        predicted task by its own score (accuracy or R^2). Every scorer is an objective of the
+        Pareto front (greater is better).
+    cv : int, cross-validation generator or iterable, default=None
+        As in ``GridSearchCV`` (5-fold ``KFold`` by default).
+    refit : bool, str or callable, default=True
+        Refit the estimator on all data and set it to the best vector: ``True`` picks the
+        vector with the best mean of the scorers' mean test scores, a scorer name picks by
+        that scorer, a callable ``refit(cv_results_) -> index`` picks by its own rule.
+        ``False`` refits nothing (the front is still computed).
+    rules : sequence of str, default=("inverse_count",)
+        Rule names from ``task_weights`` scored as extra named vectors (so the plot shows
+        where the rule of thumb lands).
+    n_jobs : int, default=None
+        Folds fitted in parallel (joblib).
+    verbose : int, default=0
+        Print one line per fold.
+
+    Attributes
+    ----------
+    cv_results_ : dict of str to ndarray
+        One entry per weight vector, with ``GridSearchCV``'s keys: ``params``,
+        ``param_task_weights``, ``split<k>_test_<scorer>``, ``mean_test_<scorer>``,
+        ``std_test_<scorer>``, ``rank_test_<scorer>``, ``mean_fit_time`` (the fold's one fit,
+        shared by every vector), ``mean_score_time``; ``pd.DataFrame(cv_results_)`` reads it.
+    best_index_, best_params_, best_score_ : int, dict, float
+        The chosen vector (``refit``), its parameters and its refit criterion's score.
+    best_estimator_ : estimator
+        Refitted on all data, set to ``best_params_`` (``refit`` not ``False``).
+    pareto_front_ : dict of str to ndarray
+        The non-dominated vectors: ``index`` (into ``cv_results_``), ``params`` and the mean
+        test score of each scorer, sorted by the first scorer.
+    hypervolume_ : float
+        Hypervolume of the front above ``hypervolume_ref_`` (the lowest mean test score of
+        each scorer over all vectors); :meth:`hypervolume` takes another reference.
+    scorer_names_ : list of str
+        The objectives, in ``pareto_front_`` order.
+    n_splits_ : int
+        Number of folds.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sk_mtl import MultiTaskNet
+    >>> from sk_mtl.model_selection import TaskWeightSearchCV
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(300, 4))
+    >>> y = pd.DataFrame({"a": X[:, 0] + 0.3 * rng.normal(size=300), "b": X[:, 1] > 0})
+    >>> net = MultiTaskNet(weighting="conditioned", max_epochs=10, random_state=0)
+    >>> search = TaskWeightSearchCV(net, {"a": [0.25, 1.0, 4.0]}, cv=3).fit(X, y)
+    >>> len(search.cv_results_["params"])  # 3 vectors + the inverse_count rule
+    4
+    >>> sorted(search.best_params_)
+    ['task_weights']
+    """
+
+    def __init__(self, estimator, weight_grid, *, scoring=None, cv=None, refit=True,
+                 rules=("inverse_count",), n_jobs=None, verbose=0):
+        self.estimator = estimator
+        self.weight_grid = weight_grid
+        self.scoring = scoring
+        self.cv = cv
+        self.refit = refit
+        self.rules = rules
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ checks
+    def _check_estimator(self) -> None:
+        final = _final_step(self.estimator)
+        weighting = getattr(final, "weighting", None)
+        try:
+            conditions = getattr(make_weighting(weighting), "conditions", False)
+        except (TypeError, ValueError):
+            conditions = False
+        if not conditions:
+            raise ValueError(
+                f"TaskWeightSearchCV needs an estimator trained for every task weighting: "
+                f"set weighting='conditioned' on {type(final).__name__} (it has "
+                f"weighting={weighting!r}). For per-vector fits use GridSearchCV over "
+                "task_weights."
+            )
+
+    def _vectors(self, tasks: list[str]) -> list[dict | str]:
+        grid = self.weight_grid
+        if isinstance(grid, numbers.Integral) and not isinstance(grid, bool):
+            if grid < 1:
+                raise ValueError(f"weight_grid must be >= 1 vector, got {grid}.")
+            if len(tasks) == 2:
+                ratios = np.geomspace(*_RATIO_RANGE, int(grid)) if grid > 1 else [1.0]
+                vectors = [{tasks[0]: float(r), tasks[1]: 1.0} for r in ratios]
+            else:
+                draws = np.random.RandomState(0).dirichlet(np.ones(len(tasks)), int(grid) - 1)
+                vectors = [dict.fromkeys(tasks, 1.0)] + [
+                    {t: float(w * len(tasks)) for t, w in zip(tasks, row)} for row in draws
+                ]
+        elif isinstance(grid, Mapping):
+            self._check_names(grid, tasks)
+            keys = list(grid)
+            lists = []
+            for key in keys:
+                values = grid[key]
+                if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+                    values = list(np.atleast_1d(values))
+                lists.append(list(values))
+            vectors = [
+                {**dict.fromkeys(tasks, 1.0), **dict(zip(keys, combo))}
+                for combo in itertools.product(*lists)
+            ]
+        elif isinstance(grid, Sequence) and not isinstance(grid, str):
+            vectors = []
+            for one in grid:
+                if isinstance(one, str):
+                    vectors.append(one)
+                elif isinstance(one, Mapping):
+                    self._check_names(one, tasks)
+                    vectors.append({**dict.fromkeys(tasks, 1.0), **one})
+                else:
+                    raise TypeError(
+                        f"weight_grid entries must be dicts task -> weight or rule names, "
+                        f"got {one!r}."
+                    )
+        else:
+            raise TypeError(
+                "weight_grid must be a dict task -> list of weights, a list of dicts or rule "
+                f"names, or a number of vectors; got {type(grid).__name__}."
+            )
+        for rule in self.rules or ():
+            if rule not in vectors:
+                vectors.append(rule)
+        for vector in vectors:
+            self._check_vector(vector)
+        if not vectors:
+            raise ValueError("weight_grid holds no vector.")
+        return vectors
+
+    @staticmethod
+    def _check_names(vector: Mapping, tasks: list[str]) -> None:
+        unknown = sorted(set(map(str, vector)) - set(tasks))
+        if unknown:
+            raise ValueError(
+                f"weight_grid names task(s) {unknown} that are not targets; the tasks are "
+                f"{tasks}."
+            )
+
+    @staticmethod
+    def _check_vector(vector) -> None:
+        if isinstance(vector, str):
+            if vector not in TASK_WEIGHT_RULES:
+                raise ValueError(
+                    f"{vector!r} is not a task-weight rule; use one of "
+                    f"{list(TASK_WEIGHT_RULES)}."
+                )
+            return
+        for task, w in vector.items():
+            if not isinstance(w, numbers.Real) or not math.isfinite(w) or w < 0 or w > MAX_WEIGHT:
+                raise ValueError(
+                    f"weight_grid: the weight of task {task!r} must be a finite number in "
+                    f"[0, {MAX_WEIGHT:g}], got {w!r} in {vector}."
+                )
+        if not any(vector.values()):
+            raise ValueError(f"weight_grid: the vector {vector} is all zero.")
+
+    def _scorers(self, tasks: list[str]) -> dict[str, Callable]:
+        if self.scoring is None:
+            return task_scorers(dict.fromkeys(tasks))
+        if not isinstance(self.scoring, Mapping) or not self.scoring:
+            raise TypeError(
+                "scoring must be None or a non-empty dict name -> scorer (e.g. "
+                "sk_mtl.metrics.task_scorers({...})), one per objective."
+            )
+        return dict(self.scoring)
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y, **fit_params):
+        """Fit one conditioned estimator per fold, score every weight vector, refit.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, DataFrame or dict of modalities
+            Input, as the estimator takes it.
+        y : array-like or DataFrame of shape (n_samples, n_tasks)
+            Targets, one column per task.
+        **fit_params : dict
+            Passed to the estimator's ``fit``.
+
+        Returns
+        -------
+        self : TaskWeightSearchCV
+        """
+        self._check_estimator()
+        if y is None:
+            raise ValueError("TaskWeightSearchCV requires y with one column per task.")
+        final = _final_step(self.estimator)
+        auxiliary = set(getattr(final, "auxiliary_tasks", None) or ())
+        all_tasks = list(split_targets(y).names)
+        vectors = self._vectors(all_tasks)
+        scorers = self._scorers([t for t in all_tasks if t not in auxiliary])
+        if isinstance(self.refit, str) and self.refit not in scorers:
+            raise ValueError(
+                f"refit={self.refit!r} is not a scorer; the scorers are {list(scorers)}."
+            )
+        cv = check_cv(self.cv, y, classifier=False)
+        # Split on the row count: X may be a dict of modalities, which splitters cannot size.
+        splits = list(cv.split(np.zeros((len(split_targets(y)), 1)), y))
+        folds = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fit_and_score_fold)(
+                clone(self.estimator), X, y, train, test, vectors, scorers, fit_params,
+                self.verbose, k,
+            )
+            for k, (train, test) in enumerate(splits)
+        )
+        self.n_splits_ = len(splits)
+        self.scorer_names_ = list(scorers)
+        self.cv_results_ = self._results(vectors, folds)
+        self._front()
+        if self.refit is not False:
+            self.best_index_ = self._best_index()
+            self.best_params_ = self.cv_results_["params"][self.best_index_]
+            if not callable(self.refit):
+                key = self.refit if isinstance(self.refit, str) else None
+                self.best_score_ = float(
+                    self.cv_results_[f"mean_test_{key}"][self.best_index_] if key
+                    else np.mean([self.cv_results_[f"mean_test_{s}"][self.best_index_]
+                                  for s in self.scorer_names_])
+                )
+            start = time.perf_counter()
+            best = clone(self.estimator).fit(X, y, **fit_params)
+            _set_weights(best, self.best_params_["task_weights"])
+            self.refit_time_ = time.perf_counter() - start
+            self.best_estimator_ = best
+        return self
+
+    def _results(self, vectors, folds) -> dict:
+        n = len(vectors)
+        results: dict[str, object] = {
+            "params": [{"task_weights": v} for v in vectors],
+        }
+        param = np.ma.MaskedArray(np.empty(n, dtype=object), mask=False)
+        for i, v in enumerate(vectors):
+            param[i] = v
+        results["param_task_weights"] = param
+        fit_times = np.array([fold["fit_time"] for fold in folds])
+        score_times = np.array([fold["score_times"] for fold in folds])  # (folds, n)
+        results["mean_fit_time"] = np.full(n, fit_times.mean())
+        results["std_fit_time"] = np.full(n, fit_times.std())
+        results["mean_score_time"] = score_times.mean(axis=0)
+        results["std_score_time"] = score_times.std(axis=0)
+        for name in self.scorer_names_:
+            table = np.array([fold["scores"][name] for fold in folds])  # (folds, n)
+            for k in range(len(folds)):
+                results[f"split{k}_test_{name}"] = table[k]
+            mean = table.mean(axis=0)
+            results[f"mean_test_{name}"] = mean
+            results[f"std_test_{name}"] = table.std(axis=0)
+            order = np.argsort(-mean, kind="stable")
+            ranks = np.empty(n, dtype=np.int32)
+            ranks[order] = np.arange(1, n + 1)
+            results[f"rank_test_{name}"] = ranks
+        return results
+
+    def _scores_matrix(self) -> np.ndarray:
+        return np.column_stack(
+            [self.cv_results_[f"mean_test_{s}"] for s in self.scorer_names_]
+        )
+
+    def _front(self) -> None:
+        scores = self._scores_matrix()
+        mask = pareto_mask(scores)
+        index = np.flatnonzero(mask)
+        index = index[np.argsort(scores[index, 0], kind="stable")]
+        self.pareto_front_ = {
+            "index": index,
+            "params": [self.cv_results_["params"][i] for i in index],
+            **{s: scores[index, j] for j, s in enumerate(self.scorer_names_)},
+        }
+        self.hypervolume_ref_ = scores.min(axis=0)
+        self.hypervolume_ = _hypervolume(scores[index], self.hypervolume_ref_)
+
+    def hypervolume(self, ref) -> float:
+        """Hypervolume of the front above the reference point ``ref`` (one value per
+        scorer, in ``scorer_names_`` order; greater is better), e.g. to compare searches."""
+        check_is_fitted(self, "pareto_front_")
+        scores = self._scores_matrix()[self.pareto_front_["index"]]
+        return _hypervolume(scores, np.asarray(ref, dtype=float))
+
+    def _best_index(self) -> int:
+        if callable(self.refit):
+            index = self.refit(self.cv_results_)
+            if not isinstance(index, numbers.Integral) or not 0 <= index < len(
+                self.cv_results_["params"]
+            ):
+                raise ValueError(f"refit callable returned {index!r}, not a vector index.")
+            return int(index)
+        if isinstance(self.refit, str):
+            return int(np.argmax(self.cv_results_[f"mean_test_{self.refit}"]))
+        return int(np.argmax(self._scores_matrix().mean(axis=1)))
+
+    # ------------------------------------------------------------------ plot
+    def plot_pareto(self, ax=None):
+        """Plot the mean test scores of every vector with the front (2 objectives: one
+        scatter; more: one panel per pair), the refit choice marked. Needs matplotlib.
+
+        Returns
+        -------
+        ax : matplotlib Axes, or ndarray of Axes for 3+ objectives
+        """
+        check_is_fitted(self, "pareto_front_")
+        import matplotlib.pyplot as plt
+
+        scores = self._scores_matrix()
+        names = self.scorer_names_
+        front = self.pareto_front_["index"]
+        best = getattr(self, "best_index_", None)
+        labels = [_label(p["task_weights"]) for p in self.cv_results_["params"]]
+        pairs = list(itertools.combinations(range(len(names)), 2))
+        if ax is None:
+            _, axes = plt.subplots(1, len(pairs), figsize=(5 * len(pairs), 4), squeeze=False)
+            axes = axes[0]
+        else:
+            axes = np.atleast_1d(ax)
+        for panel, (i, j) in zip(axes, pairs):
+            panel.scatter(scores[:, i], scores[:, j], color="0.6", label="weight vectors")
+            order = front[np.argsort(scores[front, i])]
+            panel.plot(scores[order, i], scores[order, j], "o-", color="C0", label="Pareto front")
+            for k, text in enumerate(labels):
+                panel.annotate(text, (scores[k, i], scores[k, j]), fontsize=7,
+                               xytext=(3, 3), textcoords="offset points")
+            if best is not None:
+                panel.scatter(scores[best, i], scores[best, j], marker="*", s=200,
+                              color="C3", label="refit choice", zorder=3)
+            panel.set_xlabel(names[i])
+            panel.set_ylabel(names[j])
+            panel.legend(fontsize=8)
+        return axes[0] if len(axes) == 1 else axes
+
+    # ------------------------------------------------------------------ delegation
+    def _has(name):
+        def check(self):
+            return hasattr(self.estimator, name)
+        return check
+
+    @available_if(_has("predict"))
+    def predict(self, X):
+        """Predict with ``best_estimator_``."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.predict(X)
+
+    @available_if(_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities from ``best_estimator_``."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.predict_proba(X)
+
+    @available_if(_has("predict_tasks"))
+    def predict_tasks(self, X):
+        """Per-task predictions from ``best_estimator_``."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.predict_tasks(X)
+
+    def score(self, X, y):
+        """``best_estimator_``'s score; with ``refit`` naming a scorer, that scorer's."""
+        check_is_fitted(self, "best_estimator_")
+        if isinstance(self.refit, str):
+            return float(self._scorers_for_score()[self.refit](self.best_estimator_, X, y))
+        return float(self.best_estimator_.score(X, y))
+
+    def _scorers_for_score(self):
+        if self.scoring is None:
+            return task_scorers(dict.fromkeys(_final_step(self.best_estimator_).task_names_))
+        return dict(self.scoring)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.target_tags.required = True
+        return tags
+
+
+def _set_weights(estimator, weights) -> None:
+    _final_step(estimator).set_params(task_weights=weights)
+
+
+def _take(X, rows):
+    if isinstance(X, Mapping) and not hasattr(X, "shape"):  # a dict of modalities
+        return {k: _safe_indexing(v, rows) for k, v in X.items()}
+    return _safe_indexing(X, rows)
+
+
+def _label(vector) -> str:
+    if isinstance(vector, str):
+        return vector
+    return ":".join(f"{w:g}" for w in vector.values())
+
+
+def _fit_and_score_fold(estimator, X, y, train, test, vectors, scorers, fit_params,
+                        verbose, k) -> dict:
+    X_train, y_train = _take(X, train), _safe_indexing(y, train)
+    X_test, y_test = _take(X, test), _safe_indexing(y, test)
+    start = time.perf_counter()
+    estimator.fit(X_train, y_train, **fit_params)
+    fit_time = time.perf_counter() - start
+    scores = {name: [] for name in scorers}
+    score_times = []
+    for vector in vectors:
+        _set_weights(estimator, vector)
+        start = time.perf_counter()
+        for name, scorer in scorers.items():
+            scores[name].append(float(scorer(estimator, X_test, y_test)))
+        score_times.append(time.perf_counter() - start)
+    if verbose:
+        print(f"[TaskWeightSearchCV] fold {k}: fit {fit_time:.1f} s, {len(vectors)} vectors "
+              f"scored in {sum(score_times):.1f} s")
+    return {"fit_time": fit_time, "scores": scores, "score_times": score_times}

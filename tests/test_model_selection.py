@@ -1,0 +1,192 @@
+"""Weight-conditioned networks, task-weight rules, TaskWeightSearchCV and its Pareto front."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sk_mtl import FusionNet, MultiTaskNet
+from sk_mtl.metrics import task_scorers
+from sk_mtl.model_selection import TaskWeightSearchCV, pareto_mask
+from sk_mtl.weighting import WeightConditioning
+
+FAST = dict(hidden_dims=(16,), max_epochs=8, lr=0.01, random_state=0, retrieval=None)
+
+
+def _data(n=240, seed=0, tasks=2):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, 4))
+    y = pd.DataFrame({
+        "a": X[:, 0] + 0.3 * rng.normal(size=n),
+        "b": np.where(X[:, 1] + 0.5 * X[:, 0] > 0, "yes", "no"),
+        "c": X[:, 2] - X[:, 3],
+    })
+    return X, y.iloc[:, :tasks]
+
+
+class CountingNet(MultiTaskNet):
+    """MultiTaskNet that counts its fits (class-wide, so clones count too)."""
+
+    fits = 0
+
+    def fit(self, X, y):
+        CountingNet.fits += 1
+        return super().fit(X, y)
+
+
+# ============================================================================ conditioning
+def test_conditioned_net_predicts_for_new_weights_without_refitting():
+    X, y = _data()
+    net = MultiTaskNet(weighting="conditioned", **FAST).fit(X, y)
+    fitted, epochs = net.net_, len(net.history_)
+    low = net.set_params(task_weights={"a": 0.01, "b": 1.0}).predict_proba(X)[1]
+    high = net.set_params(task_weights={"a": 100.0, "b": 1.0}).predict_proba(X)[1]
+    assert net.net_ is fitted and len(net.history_) == epochs
+    assert np.abs(low - high).max() > 1e-4
+    # Only ratios count: the same ratio, the same predictions.
+    scaled = net.set_params(task_weights={"a": 1.0, "b": 100.0}).predict_proba(X)[1]
+    np.testing.assert_allclose(scaled, low, rtol=1e-5)
+
+
+def test_conditioned_fusion_net_and_input_conditioning():
+    X, y = _data()
+    fusion = FusionNet(weighting="conditioned", max_epochs=3, random_state=0)
+    fusion.fit({"t1": X[:, :2], "t2": X[:, 2:]}, y)
+    assert fusion.set_params(task_weights__a=5.0).predict({"t1": X[:, :2], "t2": X[:, 2:]}).shape
+    with pytest.raises(ValueError, match="conditioning='film'"):
+        FusionNet(weighting=WeightConditioning(conditioning="input"), max_epochs=1).fit(
+            {"t1": X[:, :2], "t2": X[:, 2:]}, y)
+    net = MultiTaskNet(weighting=WeightConditioning(conditioning="input"), **FAST).fit(X, y)
+    assert net.module_.trunk.trunk.layers[0].in_features == X.shape[1] + 2
+
+
+@pytest.mark.parametrize(
+    "weighting, match",
+    [(WeightConditioning(alpha=0), "alpha"), (WeightConditioning(conditioning="x"), "not known")],
+)
+def test_conditioning_parameters_are_checked(weighting, match):
+    X, y = _data()
+    with pytest.raises(ValueError, match=match):
+        MultiTaskNet(weighting=weighting, max_epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match="at least two tasks"):
+        MultiTaskNet(weighting="conditioned", max_epochs=1).fit(X, y["a"])
+
+
+def test_inverse_count_rule_weighs_rarer_tasks_more():
+    X, y = _data(tasks=3)
+    y = y.copy()
+    y.loc[:159, "c"] = np.nan  # c: 80 labels, a and b: 240
+    net = MultiTaskNet(task_weights="inverse_count", **FAST).fit(X, y)
+    w = net.task_weights_
+    assert w["c"] == pytest.approx(3 * w["a"]) and w["a"] == pytest.approx(w["b"])
+    assert np.mean(list(w.values())) == pytest.approx(1.0)
+    sqrt = MultiTaskNet(task_weights="inverse_sqrt_count", **FAST).fit(X, y).task_weights_
+    assert sqrt["c"] == pytest.approx(np.sqrt(3) * sqrt["a"])
+    with pytest.raises(ValueError, match="is not a rule"):
+        MultiTaskNet(task_weights="inverse", max_epochs=1).fit(X, y)
+
+
+# ============================================================================ search
+def test_search_fits_once_per_fold_and_matches_grid_search_keys():
+    X, y = _data()
+    scorers = task_scorers({"a": "r2", "b": "accuracy"})
+    CountingNet.fits = 0
+    net = CountingNet(weighting="conditioned", **FAST)
+    search = TaskWeightSearchCV(net, {"a": [0.25, 1.0, 4.0], "b": [1.0, 2.0]}, cv=3,
+                                scoring=scorers).fit(X, y)
+    assert CountingNet.fits == 3 + 1  # a fit per fold, then the refit
+    assert len(search.cv_results_["params"]) == 6 + 1  # the grid and inverse_count
+    grid = GridSearchCV(MultiTaskNet(**FAST), {"task_weights": [{"a": 1.0, "b": 1.0}]}, cv=3,
+                        scoring=scorers, refit=False).fit(X, y)
+    assert set(grid.cv_results_) <= set(search.cv_results_)
+    frame = pd.DataFrame(search.cv_results_)
+    assert len(frame) == 7 and frame["rank_test_a_r2"].min() == 1
+    best = search.cv_results_["params"][search.best_index_]
+    assert search.best_params_ == best
+    assert search.best_estimator_.task_weights == best["task_weights"]
+    np.testing.assert_array_equal(search.predict(X), search.best_estimator_.predict(X))
+    assert search.score(X, y) == search.best_estimator_.score(X, y)
+
+
+def test_pareto_front_is_the_non_dominated_set_with_its_hypervolume():
+    X, y = _data()
+    scorers = task_scorers({"a": "r2", "b": "accuracy"})
+    search = TaskWeightSearchCV(MultiTaskNet(weighting="conditioned", **FAST), 7, cv=2,
+                                scoring=scorers, refit="b_accuracy").fit(X, y)
+    scores = np.column_stack([search.cv_results_[f"mean_test_{s}"] for s in scorers])
+    front = set(search.pareto_front_["index"].tolist())
+    for i, point in enumerate(scores):
+        dominated = np.any(np.all(scores >= point, axis=1) & np.any(scores > point, axis=1))
+        assert (i in front) == (not dominated)
+    assert search.best_index_ == int(np.argmax(scores[:, 1]))
+    ref = scores.min(axis=0) - 0.1
+    front_scores = scores[sorted(front)]
+    # The front's dominated area by hand for two objectives (a staircase).
+    stairs = front_scores[np.argsort(-front_scores[:, 0])]
+    area, top = 0.0, ref[1]
+    for x, z in stairs:
+        if z > top:
+            area += (x - ref[0]) * (z - top)
+            top = z
+    assert search.hypervolume(ref) == pytest.approx(area)
+    assert pareto_mask(scores).sum() == len(front)
+
+
+def test_search_on_a_pipeline_with_parallel_folds_and_nested_params():
+    X, y = _data()
+    pipe = make_pipeline(StandardScaler(), MultiTaskNet(weighting="conditioned", **FAST))
+    cv = KFold(2, shuffle=True, random_state=0)
+    one = TaskWeightSearchCV(pipe, {"a": [0.5, 2.0]}, cv=cv, refit=False).fit(X, y)
+    two = TaskWeightSearchCV(pipe, {"a": [0.5, 2.0]}, cv=cv, refit=False, n_jobs=2).fit(X, y)
+    np.testing.assert_allclose(one.cv_results_["mean_test_a"], two.cv_results_["mean_test_a"])
+    assert not hasattr(one, "best_estimator_")
+    search = TaskWeightSearchCV(pipe, 3)
+    assert search.get_params()["estimator__multitasknet__lr"] == 0.01
+    copy = clone(search.set_params(estimator__multitasknet__lr=0.02))
+    assert copy.get_params()["estimator__multitasknet__lr"] == 0.02
+
+
+def test_search_over_three_tasks_and_plots():
+    X, y = _data(tasks=3)
+    search = TaskWeightSearchCV(MultiTaskNet(weighting="conditioned", **FAST), 5, cv=2)
+    search.fit(X, y)
+    assert len(search.cv_results_["params"]) == 6 and search.scorer_names_ == ["a", "b", "c"]
+    assert len(search.plot_pareto()) == 3  # one panel per pair of tasks
+    two = TaskWeightSearchCV(MultiTaskNet(weighting="conditioned", **FAST), 3, cv=2)
+    assert two.fit(X, y[["a", "b"]]).plot_pareto().get_xlabel() == "a"
+
+
+def test_search_on_a_dict_of_modalities():
+    X, y = _data()
+    modalities = {"t1": X[:, :2], "t2": X[:, 2:]}
+    net = FusionNet(weighting="conditioned", max_epochs=2, random_state=0)
+    search = TaskWeightSearchCV(net, {"a": [0.5, 2.0]}, cv=2, refit=False).fit(modalities, y)
+    assert np.isfinite(search.cv_results_["mean_test_a"]).all()
+
+
+@pytest.mark.parametrize(
+    "estimator, grid, kwargs, error, match",
+    [
+        (MultiTaskNet(), {"a": [1.0]}, {}, ValueError, "weighting='conditioned'"),
+        (None, {"z": [1.0]}, {}, ValueError, r"task\(s\) \['z'\]"),
+        (None, {"a": [-1.0]}, {}, ValueError, "finite number"),
+        (None, [{"a": 0.0, "b": 0.0}], {}, ValueError, "all zero"),
+        (None, ["median"], {}, ValueError, "not a task-weight rule"),
+        (None, "a", {}, TypeError, "weight_grid must be"),
+        (None, {"a": [1.0]}, {"refit": "nope"}, ValueError, "not a scorer"),
+    ],
+)
+def test_bad_search_input_is_named_before_fitting(estimator, grid, kwargs, error, match):
+    X, y = _data()
+    CountingNet.fits = 0
+    estimator = estimator or CountingNet(weighting="conditioned", **FAST)
+    with pytest.raises(error, match=match):
+        TaskWeightSearchCV(estimator, grid, cv=2, **kwargs).fit(X, y)
+    assert CountingNet.fits == 0
