@@ -645,15 +645,15 @@ def _rebuild_net(est, node: dict, reader: _Reader) -> None:
     criterion_weights = reader.weights("criterion/")
     # A first build on the meta device (no memory) checks the weights' names and shapes, so
     # that a description asking for a huge network is refused before it is allocated.
+    weighting = make_weighting(est.weighting)
+    weighting.bind(list(tasks), est.task_weights_)
     try:
         with torch.device("meta"):
-            meta = est._build_module(tasks)
+            meta = est._new_module(tasks, weighting)
     except Exception:  # a module that cannot be built on meta: checked below instead
         meta = None
     if meta is not None:
         _check_weights(meta.state_dict(), module_weights, "network")
-    weighting = make_weighting(est.weighting)
-    weighting.bind(list(tasks), est.task_weights_)
     devices = [device] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices), torch_threads(est.n_threads):
         torch.manual_seed(seed)

@@ -190,3 +190,16 @@ def test_bad_search_input_is_named_before_fitting(estimator, grid, kwargs, error
     with pytest.raises(error, match=match):
         TaskWeightSearchCV(estimator, grid, cv=2, **kwargs).fit(X, y)
     assert CountingNet.fits == 0
+
+
+def test_a_conditioned_net_round_trips_through_a_model_file(tmp_path):
+    import sk_mtl
+
+    X, y = _data()
+    net = MultiTaskNet(weighting="conditioned", task_weights="inverse_count", **FAST).fit(X, y)
+    sk_mtl.save(net, tmp_path / "net.safetensors")
+    loaded = sk_mtl.load(tmp_path / "net.safetensors")
+    np.testing.assert_array_equal(loaded.predict(X), net.predict(X))
+    for est in (net, loaded):
+        est.set_params(task_weights={"a": 5.0, "b": 1.0})
+    np.testing.assert_array_equal(loaded.predict(X), net.predict(X))

@@ -586,18 +586,23 @@ class BaseMultiTaskNet(BaseEstimator):
             self.net_.partial_fit(data, None, epochs=1 if partial else None)
         return self._after_training()
 
+    def _new_module(self, tasks, weighting) -> nn.Module:
+        """The untrained torch module for ``tasks``, reading the task weights when
+        ``weighting`` is a weight conditioning."""
+        if not getattr(weighting, "conditions", False):
+            return self._build_module(tasks)
+        if weighting.conditioning == "input":
+            module = self._build_module(tasks, n_conditions=len(tasks))
+        else:
+            module = self._build_module(tasks)
+        return _conditioned(module, len(tasks), weighting.conditioning)
+
     def _new_net(self, tasks, weighting, valid, seed, device, early_stopping,
                  schedule: bool = True, n_train: int | None = None) -> MultiTaskSkorchNet:
         """The initialized, untrained skorch net of this estimator for ``tasks`` (``weighting``
         bound to them). Called under the fit's seeded random state: the weights it draws
         depend on it. ``n_train`` rows are checked against BatchNorm layers."""
-        conditioned = getattr(weighting, "conditions", False)
-        if conditioned and weighting.conditioning == "input":
-            module = self._build_module(tasks, n_conditions=len(tasks))
-        else:
-            module = self._build_module(tasks)
-        if conditioned:
-            module = _conditioned(module, len(tasks), weighting.conditioning)
+        module = self._new_module(tasks, weighting)
         if n_train is not None:
             self._check_batch_norm(module, n_train)
         criterion = MultiTaskCriterion(
