@@ -36,7 +36,7 @@ from ..modules import (
 )
 from ..tasks import Task, as_label_array, infer_kind, make_task
 from ..trunks import TrunkSpec, make_trunk
-from ..weighting import make_weighting
+from ..weighting import GradientWeighting, make_weighting
 from ._net import MultiTaskCriterion, MultiTaskSkorchNet
 from ._training import LR_SCHEDULES, MIN_VALID_ROWS, ResumableEarlyStopping, torch_threads
 
@@ -605,6 +605,14 @@ class BaseMultiTaskNet(BaseEstimator):
         module = self._new_module(tasks, weighting)
         if n_train is not None:
             self._check_batch_norm(module, n_train)
+        if isinstance(weighting, GradientWeighting) and not any(
+            p.requires_grad for p in module.trunk.parameters()
+        ):
+            raise ValueError(
+                f"weighting={self.weighting!r} aggregates the tasks' gradients on the shared "
+                "trunk, but this trunk has no trainable parameters (e.g. hidden_dims=()); "
+                "use a trunk with layers or a loss-level weighting."
+            )
         criterion = MultiTaskCriterion(
             {n: t.make_loss() for n, t in tasks.items()}, weighting.make_module()
         )
@@ -848,6 +856,11 @@ class BaseMultiTaskNet(BaseEstimator):
     def _raw_outputs(self, X) -> dict[str, np.ndarray]:
         check_is_fitted(self)
         X_data = self._input_data(X, reset=False)
+        if _n_rows(X_data) == 0:
+            raise ValueError(
+                f"Found array with 0 sample(s) while a minimum of 1 is required by "
+                f"{type(self).__name__}."
+            )
         weighting = self.net_.weighting
         if getattr(weighting, "conditions", False):
             # The weights set now (set_params(task_weights__<task>=w)), not those of the fit.

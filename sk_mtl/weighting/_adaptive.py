@@ -62,9 +62,18 @@ class UncertaintyWeighting(LossWeighting):
     def current_weights(self) -> dict[str, float]:
         s = self.module_.log_var.detach().cpu().tolist()
         return {
-            name: self.weights_[name] * math.exp(-s[i]) / 2
+            # inf (not OverflowError) once a diverging log-variance passes float range: the
+            # training loop then reports the divergence.
+            name: self.weights_[name] * _exp(-s[i]) / 2
             for i, name in enumerate(self.task_names_)
         }
+
+
+def _exp(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
 
 
 class DWAWeighting(LossWeighting):
