@@ -8,6 +8,12 @@
   ROC AUC) from title + review text, age and feedback count, division/department/class, with
   ``FusionNetClassifier`` defaults.
 
+- ``synthetic``: two unrelated regression targets (``sin(2 x0) + x1^2`` and
+  ``cos(2 x2) x3``, 3,000 rows of 6 standard normal columns) for a network too small for both
+  (``hidden_dims=(4,)``, ``--synthetic-width``; no retrieval, 100 epochs without early
+  stopping): here the tasks compete for capacity and the weights must trade one for the
+  other.
+
 Grid: the first task's weight in 1/16 ... 16 (9 log-spaced ratios, the other task at 1), plus
 the ``inverse_count`` rule; ``KFold(3, shuffle=True, random_state=seed)`` for seeds 0, 1, 2.
 (a) ``GridSearchCV(net, {"task_weights": vectors}, cv, scoring)`` with the usual static
@@ -17,8 +23,9 @@ Per vector: each task's mean CV score under (a) and (b) (mean ± std over seeds)
 front above a common reference point (the lowest mean score of each task over both
 searches and all seeds). Usage::
 
-    python benchmarks/bench_weight_search.py [--data wine clothing] [--seeds 0 1 2]
-        [--clothing-rows 6000] [--quick] [--plot pareto.png]
+    python benchmarks/bench_weight_search.py [--data wine clothing synthetic]
+        [--seeds 0 1 2] [--clothing-rows 6000] [--synthetic-width 4] [--quick]
+        [--plot pareto.png]
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import statistics
 import time
 
 import numpy as np
+import pandas as pd
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -39,6 +47,8 @@ from sk_mtl.metrics import task_scorers
 from sk_mtl.model_selection import TaskWeightSearchCV, _hypervolume, pareto_mask
 
 RATIOS = np.geomspace(1 / 16, 16, 9)
+#: Hidden units of the synthetic case's network (``--synthetic-width``).
+SYNTHETIC_WIDTH = [4]
 
 
 def wine(data_home, quick, rows):
@@ -76,6 +86,20 @@ def clothing(data_home, quick, rows):
 
     scorers = task_scorers({"Rating": "accuracy", "Recommended IND": "roc_auc"})
     return X, y, make, scorers, ""
+
+
+def synthetic(data_home, quick, rows):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(600 if quick else 3000, 6))
+    y = pd.DataFrame({"a": np.sin(2 * X[:, 0]) + X[:, 1] ** 2,
+                      "b": np.cos(2 * X[:, 2]) * X[:, 3]})
+    params = dict(hidden_dims=(SYNTHETIC_WIDTH[0],), retrieval=None, early_stopping=False,
+                  max_epochs=3 if quick else 100)
+
+    def make(**extra):
+        return MultiTaskNet(**params, **extra)
+
+    return X, y, make, task_scorers({"a": "r2", "b": "r2"}), ""
 
 
 def run(name, loader, args):
@@ -122,7 +146,8 @@ def run(name, loader, args):
     one_fit = statistics.mean(fit_time)
     print(f"wall time: (a) GridSearchCV {statistics.mean(a_time):.1f} s, (b) TaskWeightSearchCV "
           f"{statistics.mean(b_time):.1f} s; one (a) fit per fold {one_fit:.1f} s x 3 folds = "
-          f"{3 * one_fit:.1f} s; (b) / (3 one-fits) = {statistics.mean(b_time) / (3 * one_fit):.2f}")
+          f"{3 * one_fit:.1f} s; (b) / (3 one-fits) = "
+          f"{statistics.mean(b_time) / (3 * one_fit):.2f}")
     print(f"hypervolume above {np.round(ref, 4).tolist()}: "
           f"(a) {statistics.mean(hv_a):.5f}, (b) {statistics.mean(hv_b):.5f}")
     return a, b, vectors, names
@@ -130,15 +155,18 @@ def run(name, loader, args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", nargs="+", default=["wine", "clothing"],
-                        choices=["wine", "clothing"])
+    parser.add_argument("--data", nargs="+", default=["wine", "clothing", "synthetic"],
+                        choices=["wine", "clothing", "synthetic"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--clothing-rows", type=int, default=6000)
+    parser.add_argument("--synthetic-width", type=int, default=4)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--data-home", default=None)
     parser.add_argument("--plot", default=None, help="save the wine fronts to this PNG")
     args = parser.parse_args(argv)
-    loaders = {"wine": ("wine-hard", wine), "clothing": ("clothing", clothing)}
+    SYNTHETIC_WIDTH[0] = args.synthetic_width
+    loaders = {"wine": ("wine-hard", wine), "clothing": ("clothing", clothing),
+               "synthetic": ("synthetic, capacity-limited", synthetic)}
     for key in args.data:
         name, loader = loaders[key]
         a, b, vectors, names = run(name, loader, args)
