@@ -214,7 +214,9 @@ def save(estimator, file, *, include_optimizer: bool = True) -> None:
 
 def _describe_estimator(est, writer: _Writer, include_optimizer: bool) -> dict:
     params = est.get_params(deep=False)
-    state = {k: v for k, v in vars(est).items() if k not in params and k != "net_"}
+    # "_input_memo" is a prediction cache (BaseMultiTaskNet._prediction_input), not state.
+    state = {k: v for k, v in vars(est).items()
+             if k not in params and k not in ("net_", "_input_memo")}
     net = vars(est).get("net_")
     return {
         "class": _ESTIMATOR_NAMES[type(est)],

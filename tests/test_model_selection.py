@@ -203,3 +203,33 @@ def test_a_conditioned_net_round_trips_through_a_model_file(tmp_path):
     for est in (net, loaded):
         est.set_params(task_weights={"a": 5.0, "b": 1.0})
     np.testing.assert_array_equal(loaded.predict(X), net.predict(X))
+
+
+def test_prediction_input_is_converted_once_per_content_and_never_stale():
+    import pickle
+
+    X, y = _data()
+    X = X.astype(object)  # strings or objects: worth keeping (numbers are not kept)
+    net = MultiTaskNet(**FAST).fit(X, y)
+    calls = []
+    original = net._input_data
+
+    def counting(X_, reset):
+        calls.append(reset)
+        return original(X_, reset)
+
+    net._input_data = counting
+    first = net.predict(X)
+    np.testing.assert_array_equal(net.predict(X.copy()), first)  # same content: one conversion
+    assert len(calls) == 1
+    changed = X.copy()
+    changed[0, 0] += 1.0
+    net.predict(changed)
+    assert len(calls) == 2
+    del net._input_data
+    assert "_input_memo" not in pickle.loads(pickle.dumps(net)).__dict__
+    old_net = net.net_
+    net.fit(X[::-1], y[::-1])  # a new network: the cached conversion is not reused
+    assert net._input_memo[1] is old_net is not net.net_
+    net.predict(X)
+    assert net._input_memo[1] is net.net_

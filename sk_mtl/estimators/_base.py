@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 import numbers
 import warnings
@@ -47,6 +48,8 @@ MAX_WEIGHT = 1e6
 #: Largest input magnitude a one-table network reads (it does not rescale its input): the
 #: sums and squares of float32 activations overflow soon after.
 MAX_INPUT = 1e15
+#: Largest converted prediction input kept for the next prediction on the same rows.
+MEMO_MAX_BYTES = 256 * 2**20
 #: What ``on_divergence=`` may ask for when the training loss or weights stop being finite.
 ON_DIVERGENCE = ("raise", "restore")
 
@@ -853,9 +856,29 @@ class BaseMultiTaskNet(BaseEstimator):
         """The trained torch module (trunk + heads)."""
         return self.net_.module_
 
+    def _prediction_input(self, X):
+        """``_input_data(X, reset=False)``, kept for the last ``X`` holding strings: several
+        scorers, or several task weightings (``TaskWeightSearchCV``), predicting on the same
+        rows convert them (TF-IDF, category codes) once. Numeric input converts faster than
+        it hashes and is not kept."""
+        key = _fingerprint(X) if _has_text(X) else None
+        memo = self.__dict__.get("_input_memo")
+        if key is not None and memo is not None and memo[0] == key and memo[1] is self.net_:
+            return memo[2]
+        X_data = self._input_data(X, reset=False)
+        self.__dict__.pop("_input_memo", None)
+        if key is not None and _nbytes(X_data) <= MEMO_MAX_BYTES:
+            self._input_memo = (key, self.net_, X_data)
+        return X_data
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # a copy: object's is the live __dict__
+        state.pop("_input_memo", None)  # a cache, not part of the model
+        return state
+
     def _raw_outputs(self, X) -> dict[str, np.ndarray]:
         check_is_fitted(self)
-        X_data = self._input_data(X, reset=False)
+        X_data = self._prediction_input(X)
         if _n_rows(X_data) == 0:
             raise ValueError(
                 f"Found array with 0 sample(s) while a minimum of 1 is required by "
@@ -1059,6 +1082,76 @@ TASK_WEIGHT_RULES = {
     "inverse_count": lambda counts: _inverse_counts(counts, 1.0),
     "inverse_sqrt_count": lambda counts: _inverse_counts(counts, 0.5),
 }
+
+
+def _has_text(X) -> bool:
+    """Whether ``X`` (or one of its modalities) holds strings or other objects."""
+    if isinstance(X, Mapping) and not sp.issparse(X):
+        return any(_has_text(v) for v in X.values())
+    if isinstance(X, pd.DataFrame):
+        return any(_text_dtype(t) for t in X.dtypes)
+    if isinstance(X, (pd.Series, np.ndarray)):
+        return _text_dtype(X.dtype)
+    return False
+
+
+def _text_dtype(dtype) -> bool:
+    if isinstance(dtype, np.dtype) and dtype.kind in "OUS":
+        return True
+    return pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)
+
+
+def _nbytes(X_data) -> int:
+    if isinstance(X_data, dict):
+        return sum(_nbytes(v) for v in X_data.values())
+    if isinstance(X_data, tuple):
+        return sum(_nbytes(v) for v in X_data if v is not None)
+    if isinstance(X_data, torch.Tensor):
+        return X_data.element_size() * X_data.nelement()
+    if sp.issparse(X_data):
+        return X_data.data.nbytes + X_data.indices.nbytes + X_data.indptr.nbytes
+    return getattr(X_data, "nbytes", 0)
+
+
+def _fingerprint(X):
+    """A content key for ``X`` (arrays, sparse matrices, DataFrames, dicts of those), or
+    None when it cannot be hashed cheaply."""
+    digest = hashlib.blake2b(digest_size=16)
+
+    def add(obj) -> bool:
+        if isinstance(obj, Mapping) and not sp.issparse(obj):
+            for key in sorted(obj, key=str):
+                digest.update(repr(key).encode())
+                if not add(obj[key]):
+                    return False
+            return True
+        if sp.issparse(obj):
+            obj = sp.csr_matrix(obj)
+            digest.update(repr((obj.shape, obj.dtype.str)).encode())
+            return all(add(part) for part in (obj.data, obj.indices, obj.indptr))
+        if isinstance(obj, (pd.DataFrame, pd.Series)):
+            names = obj.columns if isinstance(obj, pd.DataFrame) else [obj.name]
+            digest.update(repr((obj.shape, list(map(str, names)),
+                                [str(t) for t in np.atleast_1d(obj.dtypes)])).encode())
+            try:
+                hashed = pd.util.hash_pandas_object(obj, index=False).to_numpy()
+            except TypeError:  # unhashable cells
+                return False
+            digest.update(hashed.tobytes())
+            return True
+        if isinstance(obj, np.ndarray):
+            digest.update(repr((obj.shape, obj.dtype.str)).encode())
+            if obj.dtype.kind == "O":
+                try:
+                    digest.update(pd.util.hash_array(obj.ravel()).tobytes())
+                except TypeError:
+                    return False
+            else:
+                digest.update(np.ascontiguousarray(obj).view(np.uint8).tobytes())
+            return True
+        return False  # lists, tensors, other objects: no caching
+
+    return digest.hexdigest() if add(X) else None
 
 
 def _is_fitted(estimator) -> bool:

@@ -29,7 +29,8 @@ def _bound(weighting, weights=None):
 
 
 def test_registry_names_and_errors():
-    assert set(WEIGHTINGS) == {"static", "uncertainty", "dwa", "gradnorm", "pcgrad", "mgda"}
+    assert set(WEIGHTINGS) == {"static", "uncertainty", "dwa", "gradnorm", "pcgrad", "mgda",
+                              "conditioned"}
     with pytest.raises(ValueError, match="weighting='nope' is not known"):
         make_weighting("nope")
     with pytest.raises(TypeError, match="Weighting object"):
