@@ -278,7 +278,8 @@ class TaskWeightSearchCV(MetaEstimatorMixin, BaseEstimator):
             raise ValueError("TaskWeightSearchCV requires y with one column per task.")
         final = _final_step(self.estimator)
         auxiliary = set(getattr(final, "auxiliary_tasks", None) or ())
-        all_tasks = list(split_targets(y).names)
+        targets = split_targets(y)
+        all_tasks = list(targets.names)
         vectors = self._vectors(all_tasks)
         scorers = self._scorers([t for t in all_tasks if t not in auxiliary])
         if isinstance(self.refit, str) and self.refit not in scorers:
@@ -287,7 +288,7 @@ class TaskWeightSearchCV(MetaEstimatorMixin, BaseEstimator):
             )
         cv = check_cv(self.cv, y, classifier=False)
         # Split on the row count: X may be a dict of modalities, which splitters cannot size.
-        splits = list(cv.split(np.zeros((len(split_targets(y)), 1)), y))
+        splits = list(cv.split(np.zeros((len(targets), 1)), y))
         folds = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_and_score_fold)(
                 clone(self.estimator), X, y, train, test, vectors, scorers, fit_params,
@@ -447,13 +448,9 @@ class TaskWeightSearchCV(MetaEstimatorMixin, BaseEstimator):
         """``best_estimator_``'s score; with ``refit`` naming a scorer, that scorer's."""
         check_is_fitted(self, "best_estimator_")
         if isinstance(self.refit, str):
-            return float(self._scorers_for_score()[self.refit](self.best_estimator_, X, y))
+            tasks = _final_step(self.best_estimator_).task_names_
+            return float(self._scorers(tasks)[self.refit](self.best_estimator_, X, y))
         return float(self.best_estimator_.score(X, y))
-
-    def _scorers_for_score(self):
-        if self.scoring is None:
-            return task_scorers(dict.fromkeys(_final_step(self.best_estimator_).task_names_))
-        return dict(self.scoring)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

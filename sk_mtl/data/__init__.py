@@ -1,6 +1,7 @@
 """Data layer: ``y`` to named task columns, whole-tensor batching, validation split."""
 
 from ._batching import BatchIterator, TensorData, resolve_batch_size, validation_split
+from ._fingerprint import fingerprint
 from ._modalities import (
     CategoricalModality,
     ImageModality,
@@ -24,6 +25,7 @@ __all__ = [
     "TargetColumns",
     "TensorData",
     "TextModality",
+    "fingerprint",
     "infer_modality_kind",
     "make_modality",
     "missing_mask",

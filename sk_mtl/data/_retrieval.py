@@ -11,12 +11,13 @@ the *other* training rows (leave-one-out).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.neighbors import NearestNeighbors
+
+from ._fingerprint import fingerprint
 
 __all__ = ["NeighbourTargets"]
 
@@ -135,7 +136,7 @@ class NeighbourTargets:
         Xz = self.X_ if exclude_self else self._standardize(X)
         # The last lookup is kept: scoring several task weightings or scorers on the same
         # rows (TaskWeightSearchCV) repeats it with the same input.
-        key = (exclude_self, *_fingerprint(Xz))
+        key = (exclude_self, fingerprint(Xz))
         cached = getattr(self, "_last", None)
         if cached is not None and cached[0] == key:
             return cached[1].copy()
@@ -171,19 +172,6 @@ class NeighbourTargets:
             columns += [mean, nearest]
         columns += [np.log1p(dist[:, :1]), np.log1p(dist.mean(axis=1, keepdims=True))]
         return np.hstack(columns).astype(np.float32)
-
-
-def _fingerprint(X) -> tuple:
-    """Shape and content hash of a dense array or CSR matrix."""
-    if sp.issparse(X):
-        X = sp.csr_matrix(X)
-        parts = (X.data, X.indices, X.indptr)
-    else:
-        parts = (np.ascontiguousarray(X),)
-    digest = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        digest.update(np.ascontiguousarray(part).view(np.uint8))
-    return (X.shape, digest.hexdigest())
 
 
 def _moments(X) -> tuple[np.ndarray, np.ndarray]:

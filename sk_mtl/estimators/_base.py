@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import hashlib
 import math
 import numbers
 import warnings
@@ -23,6 +22,7 @@ from torch import nn
 from ..data import (
     NeighbourTargets,
     TensorData,
+    fingerprint,
     missing_mask,
     resolve_batch_size,
     split_targets,
@@ -511,12 +511,21 @@ class BaseMultiTaskNet(BaseEstimator):
             self.__dict__.update(before)
             raise
 
-    def _fit_new(self, X, y, partial: bool = False, classes=None):
-        self._check_params()
+    def _data_and_targets(self, X, y, reset: bool):
+        """The converted input and the target columns, checked to match row for row."""
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
+        X_data = self._input_data(X, reset=reset)
+        n_rows = _n_rows(X_data)
+        targets = split_targets(y)
+        if len(targets) != n_rows:
+            raise ValueError(f"X has {n_rows} rows but y has {len(targets)}; they must match.")
+        return X_data, targets
+
+    def _fit_new(self, X, y, partial: bool = False, classes=None):
+        self._check_params()
         retrieval = getattr(self, "retrieval", None)
         if partial and retrieval not in (None, "auto"):
             raise ValueError(
@@ -524,11 +533,7 @@ class BaseMultiTaskNet(BaseEstimator):
                 f"set at once); retrieval={retrieval!r} asks for them. Use fit, or "
                 "retrieval=None."
             )
-        X_data = self._input_data(X, reset=True)
-        n_rows = _n_rows(X_data)
-        targets = split_targets(y)
-        if len(targets) != n_rows:
-            raise ValueError(f"X has {n_rows} rows but y has {len(targets)}; they must match.")
+        X_data, targets = self._data_and_targets(X, y, reset=True)
         if classes is not None and not isinstance(classes, Mapping):
             if len(targets.names) != 1:
                 raise ValueError(
@@ -627,15 +632,7 @@ class BaseMultiTaskNet(BaseEstimator):
     def _fit_more(self, X, y, partial: bool = False):
         """Continue training the fitted network (``warm_start=True`` or ``partial_fit``)."""
         self._check_params()
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
-        X_data = self._input_data(X, reset=False)
-        n_rows = _n_rows(X_data)
-        targets = split_targets(y)
-        if len(targets) != n_rows:
-            raise ValueError(f"X has {n_rows} rows but y has {len(targets)}; they must match.")
+        X_data, targets = self._data_and_targets(X, y, reset=False)
         if list(targets.names) != list(self.tasks_):
             raise ValueError(
                 f"Continuing a fit needs the same tasks: y has {list(targets.names)}, the model "
@@ -861,7 +858,7 @@ class BaseMultiTaskNet(BaseEstimator):
         scorers, or several task weightings (``TaskWeightSearchCV``), predicting on the same
         rows convert them (TF-IDF, category codes) once. Numeric input converts faster than
         it hashes and is not kept."""
-        key = _fingerprint(X) if _has_text(X) else None
+        key = fingerprint(X) if _has_text(X) else None
         memo = self.__dict__.get("_input_memo")
         if key is not None and memo is not None and memo[0] == key and memo[1] is self.net_:
             return memo[2]
@@ -1111,47 +1108,6 @@ def _nbytes(X_data) -> int:
     if sp.issparse(X_data):
         return X_data.data.nbytes + X_data.indices.nbytes + X_data.indptr.nbytes
     return getattr(X_data, "nbytes", 0)
-
-
-def _fingerprint(X):
-    """A content key for ``X`` (arrays, sparse matrices, DataFrames, dicts of those), or
-    None when it cannot be hashed cheaply."""
-    digest = hashlib.blake2b(digest_size=16)
-
-    def add(obj) -> bool:
-        if isinstance(obj, Mapping) and not sp.issparse(obj):
-            for key in sorted(obj, key=str):
-                digest.update(repr(key).encode())
-                if not add(obj[key]):
-                    return False
-            return True
-        if sp.issparse(obj):
-            obj = sp.csr_matrix(obj)
-            digest.update(repr((obj.shape, obj.dtype.str)).encode())
-            return all(add(part) for part in (obj.data, obj.indices, obj.indptr))
-        if isinstance(obj, (pd.DataFrame, pd.Series)):
-            names = obj.columns if isinstance(obj, pd.DataFrame) else [obj.name]
-            digest.update(repr((obj.shape, list(map(str, names)),
-                                [str(t) for t in np.atleast_1d(obj.dtypes)])).encode())
-            try:
-                hashed = pd.util.hash_pandas_object(obj, index=False).to_numpy()
-            except TypeError:  # unhashable cells
-                return False
-            digest.update(hashed.tobytes())
-            return True
-        if isinstance(obj, np.ndarray):
-            digest.update(repr((obj.shape, obj.dtype.str)).encode())
-            if obj.dtype.kind == "O":
-                try:
-                    digest.update(pd.util.hash_array(obj.ravel()).tobytes())
-                except TypeError:
-                    return False
-            else:
-                digest.update(np.ascontiguousarray(obj).view(np.uint8).tobytes())
-            return True
-        return False  # lists, tensors, other objects: no caching
-
-    return digest.hexdigest() if add(X) else None
 
 
 def _is_fitted(estimator) -> bool:
