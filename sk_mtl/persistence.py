@@ -44,6 +44,7 @@ from .data import (
     TabularModality,
     TextModality,
 )
+from .encoders import ENCODERS
 from .estimators import (
     FusionNet,
     FusionNetClassifier,
@@ -54,6 +55,7 @@ from .estimators import (
 )
 from .estimators._base import OPTIMIZERS
 from .estimators._training import torch_threads
+from .fusion import FUSIONS
 from .modules import ACTIVATIONS
 from .tasks import TASK_KINDS
 from .trunks import TRUNKS
@@ -97,6 +99,8 @@ _OBJECTS: dict[str, type] = {
     **_named("sk_mtl.tasks", TASK_KINDS.values()),
     **_named("sk_mtl.weighting", WEIGHTINGS.values()),
     **_named("sk_mtl.trunks", TRUNKS.values()),
+    **_named("sk_mtl.encoders", ENCODERS.values()),
+    **_named("sk_mtl.fusion", FUSIONS.values()),
     **_named("sk_mtl.data", (
         CategoricalModality, ImageModality, NeighbourTargets, TabularModality, TextModality,
     )),

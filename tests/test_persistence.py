@@ -313,8 +313,9 @@ def test_fusionnet_dict_with_images_and_token_encoders(encoder, fusion, retrieva
     y = pd.DataFrame({"label": label.astype(float), "score": X["tab"][:, 0]})
     y.loc[:5, "label"] = np.nan
     extra = {"retrieval": retrieval} if FUSION_RETRIEVAL else {}
+    weights = None if fusion == "attention" else {"img": 0.5}  # attention refuses them
     est = FusionNet(
-        encoders={"text": encoder}, fusion=fusion, fusion_weights={"img": 0.5},
+        encoders={"text": encoder}, fusion=fusion, fusion_weights=weights,
         modality_dropout=0.2, **extra, **FUSION_FAST,
     ).fit(X, y)
     loaded = assert_round_trip(est, X)

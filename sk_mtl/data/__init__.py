@@ -13,7 +13,7 @@ from ._modalities import (
     split_modalities,
 )
 from ._retrieval import NeighbourTargets
-from ._targets import TargetColumns, missing_mask, split_targets
+from ._targets import TargetColumns, encode_targets, missing_mask, split_targets
 
 __all__ = [
     "BatchIterator",
@@ -25,6 +25,7 @@ __all__ = [
     "TargetColumns",
     "TensorData",
     "TextModality",
+    "encode_targets",
     "fingerprint",
     "infer_modality_kind",
     "make_modality",

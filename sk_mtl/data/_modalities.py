@@ -29,7 +29,15 @@ __all__ = [
     "split_modalities",
 ]
 
-TEXT_ENCODERS = ("tfidf", "bag", "gru")
+#: The forms a text modality can give its encoder: TF-IDF rows of word n-grams (CSR),
+#: padded token ids, or dense embeddings from a pretrained model.
+TEXT_FORMS = ("tfidf", "tokens", "embeddings")
+#: Data kinds a block may be read as when its encoder asks for another kind than the data
+#: suggests (strings as text or as categories, integer codes as categories, ...).
+_READABLE_AS = {
+    ("categorical", "text"), ("text", "categorical"), ("tabular", "categorical"),
+    ("categorical", "tabular"), ("text", "tabular"),
+}
 
 
 def split_modalities(X, modalities: Mapping | None) -> dict[str, object]:
@@ -124,25 +132,25 @@ def _is_text_like(values: np.ndarray) -> bool:
     return values.dtype.kind in "OUS"
 
 
-def infer_modality_kind(block, name: str, encoder) -> str:
+def infer_modality_kind(block, name: str, kinds=None) -> str:
     """``"tabular"``, ``"text"``, ``"categorical"`` or ``"image"`` for one block.
 
-    The kind comes from the data; a named encoder only settles what the data leaves open:
-    a text encoder on string columns makes them text, ``"embedding"`` on integer codes makes
-    them categorical, ``"mlp"``/``"linear"`` asks for a numeric table, ``"cnn"`` for images.
+    The kind comes from the data; ``kinds``, the kinds the modality's encoder reads (its
+    first the one it prefers), only settles what the data leaves open: a text encoder on
+    string columns makes them text, a categorical one on integer codes makes them
+    categorical, a tabular one asks for a numeric table, an image one for images.
     """
-    kind = _data_kind(block, name, image_requested=encoder == "cnn")
-    if not isinstance(encoder, str):
+    preferred = kinds[0] if kinds else None
+    kind = _data_kind(_as_array(block, name), name, image_requested=preferred == "image")
+    if not kinds or kind in kinds:
         return kind
-    if encoder in TEXT_ENCODERS and kind == "categorical":
-        return "text"
-    if encoder == "embedding" and kind in ("text", "tabular"):
-        return "categorical"
-    if encoder in ("mlp", "linear") and kind in ("categorical", "text"):
-        return "tabular"
-    if encoder == "cnn":
-        return "image"
-    return kind
+    if (kind, preferred) in _READABLE_AS or preferred == "image":
+        return preferred
+    raise ValueError(
+        f"Modality {name!r} is {kind} data; its encoder reads {' or '.join(kinds)} "
+        "modalities. Choose an encoder for this kind, or give the data the kind the encoder "
+        "reads."
+    )
 
 
 def _data_kind(block, name: str, image_requested: bool = False) -> str:
@@ -319,33 +327,42 @@ def _text_values(block, name: str) -> tuple[list[str], np.ndarray]:
 class TextModality(Modality):
     """Raw strings; None, NaN and empty strings mark the modality missing.
 
-    ``encoder="tfidf"`` (default) fits a TF-IDF vocabulary of word n-grams on the training
-    text and gives CSR rows (read by a sparse first layer: a TF-IDF-weighted sum of n-gram
-    embeddings); with several text columns (a title and a body) each column gets its own
-    vocabulary, side by side, so "great" in a title and in a body are different features.
-    ``"bag"`` and ``"gru"`` give padded token ids of one vocabulary over the joined columns.
+    The encoder says which ``form`` it reads:
+
+    - ``"tfidf"``: CSR rows of a TF-IDF vocabulary of word n-grams fitted on the training
+      text (read by a sparse first layer); with several text columns (a title and a body)
+      each column gets its own vocabulary, side by side, so "great" in a title and in a body
+      are different features;
+    - ``"tokens"``: padded token ids (0 pad, 1 unknown) of one word vocabulary over the
+      joined columns, the ``max_features`` most frequent words, ``max_len`` per text;
+    - ``"embeddings"``: dense vectors of the joined columns from ``embedder`` (an object
+      with ``embed(list of str) -> (n, d) array``, e.g. a pretrained sentence model), with
+      nothing fitted here.
     """
 
     kind = "text"
 
-    def __init__(self, name, encoder="tfidf", max_features=50_000, ngram_range=(1, 2),
-                 min_df=2, max_len=200):
+    def __init__(self, name, form="tfidf", max_features=50_000, ngram_range=(1, 2),
+                 min_df=2, max_len=200, embedder=None):
         super().__init__(name)
-        self.encoder = encoder
+        if form not in TEXT_FORMS:
+            raise ValueError(f"Text form {form!r} is not one of {list(TEXT_FORMS)}.")
+        self.form = form
         self.max_features = max_features
         self.ngram_range = ngram_range
         self.min_df = min_df
         self.max_len = max_len
+        self.embedder = embedder
 
     def _vectorizer(self, n_texts: int) -> TfidfVectorizer:
         return TfidfVectorizer(
-            ngram_range=tuple(self.ngram_range) if self.encoder == "tfidf" else (1, 1),
+            ngram_range=tuple(self.ngram_range) if self.form == "tfidf" else (1, 1),
             min_df=self.min_df if n_texts >= 10 * self.min_df else 1,
             max_features=self.max_features, sublinear_tf=True, dtype=np.float32,
         )
 
     def _columns(self, block) -> list:
-        if self.encoder == "tfidf" and isinstance(block, pd.DataFrame) and block.shape[1] > 1:
+        if self.form == "tfidf" and isinstance(block, pd.DataFrame) and block.shape[1] > 1:
             return [block[c] for c in block.columns]
         return [block]
 
@@ -354,6 +371,13 @@ class TextModality(Modality):
         train = [t for t, p in zip(texts, present) if p]
         if not train:
             raise ValueError(f"Modality {self.name!r} has no non-empty text to learn from.")
+        if self.form == "embeddings":
+            if not hasattr(self.embedder, "embed"):
+                raise ValueError(
+                    f"Modality {self.name!r} reads embeddings but has no embedder."
+                )
+            self.n_features_ = int(self.embedder.embed(train[:1]).shape[1])
+            return self
         self.vectorizers_ = []
         for column in self._columns(block):
             col_texts, col_present = _text_values(column, self.name)
@@ -364,7 +388,7 @@ class TextModality(Modality):
             except ValueError as exc:  # e.g. empty vocabulary
                 raise ValueError(f"Modality {self.name!r}: {exc}") from None
             self.vectorizers_.append(vectorizer)
-        if self.encoder == "tfidf":
+        if self.form == "tfidf":
             self.n_features_ = sum(len(v.vocabulary_) for v in self.vectorizers_)
         else:
             analyze = self.vectorizers_[0].build_analyzer()
@@ -376,7 +400,11 @@ class TextModality(Modality):
 
     def transform(self, block):
         texts, present = _text_values(block, self.name)
-        if self.encoder == "tfidf":
+        if self.form == "embeddings":
+            values = np.asarray(self.embedder.embed(texts), dtype=np.float32)
+            values[~present] = 0.0
+            return torch.from_numpy(np.ascontiguousarray(values)), torch.from_numpy(present)
+        if self.form == "tfidf":
             columns = self._columns(block)
             if len(columns) != len(self.vectorizers_):
                 raise ValueError(
@@ -394,7 +422,7 @@ class TextModality(Modality):
         return torch.from_numpy(ids), torch.from_numpy(present)
 
     def absent(self, n):
-        if self.encoder == "tfidf" and len(self.vectorizers_) > 1:
+        if self.form == "tfidf" and len(self.vectorizers_) > 1:
             empty = pd.DataFrame({i: [""] * n for i in range(len(self.vectorizers_))})
             return self.transform(empty)
         return self.transform(np.array([""] * n, dtype=object))
@@ -508,12 +536,12 @@ class ImageModality(Modality):
         return torch.zeros(n, *self.shape_), torch.zeros(n, dtype=torch.bool)
 
 
-def make_modality(name: str, block, encoder, text_params: Mapping) -> Modality:
-    """An unfitted converter for ``block``, by its inferred kind."""
+def make_modality(name: str, block, kind: str | None = None, options=None) -> Modality:
+    """An unfitted converter for ``block``: of ``kind`` (inferred from the data when
+    ``None``), with ``options`` for a text modality (``form``, vocabulary sizes, ...)."""
     block = _as_array(block, name)
-    kind = infer_modality_kind(block, name, encoder)
+    kind = kind or infer_modality_kind(block, name)
     if kind == "text":
-        enc = encoder if isinstance(encoder, str) and encoder in TEXT_ENCODERS else "tfidf"
-        return TextModality(name, encoder=enc, **text_params)
+        return TextModality(name, **dict(options or {}))
     return {"tabular": TabularModality, "categorical": CategoricalModality,
             "image": ImageModality}[kind](name)

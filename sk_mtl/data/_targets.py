@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-__all__ = ["TargetColumns", "missing_mask", "split_targets"]
+__all__ = ["TargetColumns", "encode_targets", "missing_mask", "split_targets"]
 
 
 @dataclass
@@ -91,3 +91,26 @@ def missing_mask(column: np.ndarray) -> np.ndarray:
     if kind == "O":
         return np.asarray(pd.isna(column), dtype=bool)
     return np.zeros(len(column), dtype=bool)
+
+
+def encode_targets(targets: TargetColumns, tasks: dict, stratify: str | None = None):
+    """Each task's encoded labels, the mask of its labelled rows (``None``: all), and the
+    stratification codes of task ``stratify`` (-1 where unlabelled; ``None`` without it).
+
+    ``tasks`` maps each task name to its fitted :class:`~sk_mtl.tasks.Task`, which encodes
+    the labelled rows of its column.
+    """
+    encoded, masks, codes = {}, {}, None
+    for name, column in zip(targets.names, targets.columns):
+        labelled = ~missing_mask(column)
+        target = tasks[name].encode(column, labelled)
+        encoded[name] = target
+        masks[name] = None if labelled.all() else labelled
+        if name == stratify:
+            if target.ndim != 1:
+                raise ValueError(
+                    f"stratify={name!r} needs a single-label classification task; task "
+                    f"{name!r} is {tasks[name].kind!r}."
+                )
+            codes = np.where(labelled, target.astype(np.int64), -1)
+    return encoded, masks, codes

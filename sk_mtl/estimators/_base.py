@@ -22,6 +22,7 @@ from torch import nn
 from ..data import (
     NeighbourTargets,
     TensorData,
+    encode_targets,
     fingerprint,
     missing_mask,
     resolve_batch_size,
@@ -71,6 +72,12 @@ class BaseMultiTaskNet(BaseEstimator):
     _allowed_kinds: ClassVar[frozenset[str] | None] = None
     #: Parameters that are dicts and accept ``set_params(<name>__<key>=value)``.
     _dict_params: ClassVar[tuple[str, ...]] = ("task_weights", "optimizer_params")
+    #: Parameters that may be given by name and also take ``<name>__<param>`` settings,
+    #: with the function that turns a name into the object it stands for.
+    _named_specs: ClassVar[dict] = {"weighting": make_weighting, "trunk": make_trunk}
+    #: Dict parameters whose values are such objects: ``<name>__<key>__<param>`` sets a
+    #: parameter of one value.
+    _spec_dicts: ClassVar[dict] = {}
 
     def __init__(
         self,
@@ -157,21 +164,25 @@ class BaseMultiTaskNet(BaseEstimator):
             Estimator instance.
         """
         updates: dict[str, dict] = {}
+        nested: dict[str, dict] = {}
         plain = {}
         params = dict(params)
         for key in list(params):
             name, sep, _ = key.partition("__")
-            if not (sep and name in _NAMED_SPECS):
+            if not (sep and name in self._named_specs):
                 continue
             # "weighting__alpha" with weighting="gradnorm" (set now or before): the name
             # becomes the object it stands for, whose parameter is then set.
+            make = self._named_specs[name]
             if isinstance(params.get(name), str):
-                params[name] = _NAMED_SPECS[name](params[name])
+                params[name] = make(params[name])
             elif name not in params and isinstance(getattr(self, name), str):
-                setattr(self, name, _NAMED_SPECS[name](getattr(self, name)))
+                setattr(self, name, make(getattr(self, name)))
         for key, value in params.items():
             name, sep, sub = key.partition("__")
-            if sep and name in self._dict_params:
+            if sep and name in self._spec_dicts and "__" in sub:
+                nested.setdefault(name, {})[sub] = value
+            elif sep and name in self._dict_params:
                 updates.setdefault(name, {})[sub] = value
             else:
                 plain[key] = value
@@ -179,6 +190,20 @@ class BaseMultiTaskNet(BaseEstimator):
         for name, entries in updates.items():
             merged = dict(getattr(self, name) or {})
             merged.update(entries)
+            setattr(self, name, merged)
+        for name, entries in nested.items():
+            # "encoders__text__max_features": a copy of that entry's object (made from its
+            # name if it is one), with the parameter set.
+            merged = dict(getattr(self, name) or {})
+            for sub, value in entries.items():
+                key, _, param = sub.partition("__")
+                if key not in merged:
+                    raise ValueError(
+                        f"Cannot set {name}__{sub}: {name} has no entry {key!r}; set "
+                        f"{name}__{key} to a name or an object first (or in the same call)."
+                    )
+                spec = self._spec_dicts[name](merged[key], key)
+                merged[key] = spec.set_params(**{param: value})
             setattr(self, name, merged)
         return self
 
@@ -592,7 +617,7 @@ class BaseMultiTaskNet(BaseEstimator):
                 n_train=len(data),
             )
             self.net_.partial_fit(data, None, epochs=1 if partial else None)
-        return self._after_training()
+        return self._after_training(data)
 
     def _new_module(self, tasks, weighting) -> nn.Module:
         """The untrained torch module for ``tasks``, reading the task weights when
@@ -662,23 +687,14 @@ class BaseMultiTaskNet(BaseEstimator):
         devices = [device] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices), torch_threads(self.n_threads):
             net.resume(data, max(epochs, 0))
-        return self._after_training()
+        return self._after_training(data)
 
     def _encode(self, X_data, targets, tasks, device):
         """``TensorData`` of the input and encoded targets, and the stratification codes."""
-        encoded, masks, codes = {}, {}, None
-        for name, column in zip(targets.names, targets.columns):
-            labelled = ~missing_mask(column)
-            target = tasks[name].encode(column, labelled)
-            encoded[name] = torch.from_numpy(target).to(device)
-            masks[name] = None if labelled.all() else torch.from_numpy(labelled).to(device)
-            if name == self.stratify:
-                if target.ndim != 1:
-                    raise ValueError(
-                        f"stratify={name!r} needs a single-label classification task; task "
-                        f"{name!r} is {tasks[name].kind!r}."
-                    )
-                codes = np.where(labelled, target.astype(np.int64), -1)
+        encoded, masks, codes = encode_targets(targets, tasks, self.stratify)
+        encoded = {name: torch.from_numpy(t).to(device) for name, t in encoded.items()}
+        masks = {name: None if m is None else torch.from_numpy(m).to(device)
+                 for name, m in masks.items()}
         return TensorData(_to_device(X_data, device), encoded, masks), codes
 
     def _split(self, data: TensorData, codes):
@@ -709,7 +725,9 @@ class BaseMultiTaskNet(BaseEstimator):
                 + ". Use more rows, a larger batch_size, or batch_norm=False."
             )
 
-    def _after_training(self):
+    def _after_training(self, data=None):
+        """Tidy up after training on ``data`` (the training rows; for subclasses that
+        summarise them)."""
         net = self.net_
         net.train_split = None  # do not keep (and pickle) the validation data
         if net.interrupted_:
@@ -1052,10 +1070,6 @@ class BaseMultiTaskNet(BaseEstimator):
         # (atomics in backward) do not promise that.
         tags.non_deterministic = str(self.device).startswith("cuda")
         return tags
-
-
-#: Parameters that may be given by name and also take ``<name>__<param>`` settings.
-_NAMED_SPECS = {"weighting": make_weighting, "trunk": make_trunk}
 
 
 def _conditioned(module: nn.Module, n_tasks: int, mode: str) -> nn.Module:

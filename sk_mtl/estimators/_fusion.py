@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import math
 import numbers
 from collections.abc import Mapping
@@ -15,22 +14,10 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ..data import NeighbourTargets, make_modality, split_modalities
-from ..data._modalities import TEXT_ENCODERS
-from ..modules import (
-    FUSION_LAYERS,
-    CategoricalEncoder,
-    CNNEncoder,
-    FusionTrunk,
-    GRUTextEncoder,
-    LateFusionModule,
-    LinearEncoder,
-    MultiTaskModule,
-    SparseMLPEncoder,
-    SparseRows,
-    TokenBagEncoder,
-    infer_out_features,
-)
+from ..data import NeighbourTargets, split_modalities
+from ..encoders import MLP, make_encoder, plan_modality
+from ..fusion import FUSIONS, make_fusion
+from ..modules import FusionTrunk, ModalityWeights, infer_out_features
 from ..tasks import Task
 from ._base import MAX_WEIGHT, BaseMultiTaskNet, _host, _n_rows
 from ._multitask import (
@@ -42,20 +29,12 @@ from ._multitask import (
     RegressionTasksMixin,
     make_retrieval,
 )
+from ._training import torch_threads
 
 __all__ = ["FUSIONS", "FusionNet", "FusionNetClassifier", "FusionNetRegressor"]
 
-#: Names accepted by ``fusion=``: the fusion layers, and late (decision-level) fusion.
-FUSIONS = (*sorted(FUSION_LAYERS), "late")
 #: The network's name for the retrieval features, read as one more modality.
 RETRIEVAL_MODALITY = "_neighbours"
-#: Encoder names accepted in ``encoders=``, by modality kind.
-ENCODERS = {
-    "tabular": ("mlp", "linear"),
-    "text": TEXT_ENCODERS,
-    "categorical": ("embedding",),
-    "image": ("cnn", "linear"),
-}
 
 _FUSION_PARAMETERS = """
     modalities : dict of str to (str or list of str), default=None
@@ -63,31 +42,40 @@ _FUSION_PARAMETERS = """
         shell-style pattern (``"num__*"`` selects a ``ColumnTransformer``'s ``num`` output).
         Every column must belong to a modality. ``None`` when ``X`` is a dict (or
         ``skorch.helper.SliceDict``) keyed by modality, or a single block.
-    encoders : dict of str to (str or nn.Module), default=None
-        Encoder of each modality; by default chosen from the data: ``"mlp"`` for numeric
+    encoders : dict of str to (str, Encoder or nn.Module), default=None
+        Encoder of each modality: a name in ``sk_mtl.encoders.ENCODERS``, an
+        ``sk_mtl.encoders`` specification (its parameters searchable as
+        ``encoders__<modality>__<param>``), or any ``nn.Module`` taking that modality's batch
+        (deep-copied at fit). By default it is chosen from the data: ``"mlp"`` for numeric
         tables (dense ones standardized; scipy sparse ones read by a sparse first layer),
-        ``"tfidf"`` for text (a TF-IDF vocabulary of word n-grams fitted on the training text,
-        read as a TF-IDF-weighted sum of n-gram embeddings), ``"embedding"`` for string
+        ``"tfidf"`` for text (a TF-IDF vocabulary of word n-grams fitted on the training
+        text, read as a TF-IDF-weighted sum of n-gram embeddings), ``"embedding"`` for string
         categories (integer columns among them count as codes; an all-integer block is a
         table unless given ``"embedding"``), ``"cnn"`` for ``(n, C, H, W)`` images. String
         columns are text when they hold free text (two or more words per value on average,
         or mostly distinct values), categories otherwise. Also ``"bag"`` (mean of token
-        embeddings) and ``"gru"`` (bidirectional GRU) for text, ``"linear"`` for tables and
-        images, or any ``nn.Module`` taking that modality's batch (deep-copied at fit).
-    fusion : {"concat", "early", "weighted_sum", "attention", "gated", "late"}, \\
-            default="concat"
-        How modalities are joined: ``"early"`` sums linear projections of the raw inputs (one
-        linear layer over the joined tables, TF-IDF text and pixels; categories, ``"bag"`` and
-        ``"gru"`` text keep their embedding encoders) before the shared MLP; ``"concat"``
-        concatenates the encoder outputs; ``"weighted_sum"`` is ``sum_m w_m proj_m(h_m)``;
-        ``"attention"`` weighs the projected embeddings by learned attention per row;
-        ``"gated"`` is a gated multimodal unit; ``"late"`` gives each modality its own MLP
-        and heads and averages their outputs with ``fusion_weights``.
+        embeddings) and ``"gru"`` (bidirectional GRU) for text, ``"sentence"`` (a frozen
+        pretrained sentence-transformers model; the ``text`` extra), ``"linear"`` for
+        tables and images. The fitted choice is in ``encoders_``.
+    fusion : str or Fusion, default="concat"
+        How modalities are joined, a name in ``sk_mtl.fusion.FUSIONS`` or an
+        ``sk_mtl.fusion`` specification (parameters searchable as ``fusion__<param>``):
+        ``"early"`` sums linear projections of the raw inputs (one linear layer over the
+        joined tables, TF-IDF text and pixels; categories, ``"bag"`` and ``"gru"`` text keep
+        their embedding encoders) before the shared MLP; ``"concat"`` concatenates the
+        encoder outputs; ``"weighted_sum"`` is ``sum_m w_m proj_m(h_m)``; ``"attention"``
+        weighs the projected embeddings by learned attention per row; ``"gated"`` is a
+        gated multimodal unit; ``"late"`` gives each modality its own MLP and heads and
+        averages their outputs with ``fusion_weights``.
     fusion_weights : dict of str to float, default=None
-        ``w_m`` of each modality for ``"weighted_sum"`` and ``"late"`` (1.0 when left out);
-        ``set_params(fusion_weights__<modality>=w)`` changes one.
+        ``w_m`` of each modality (1.0 when left out; 0 drops a modality):
+        ``"concat"`` scales each embedding by it, ``"early"`` and ``"weighted_sum"`` sum the
+        projections with it, ``"late"`` averages the outputs with it.
+        ``"attention"`` and ``"gated"`` learn their own weights per row and refuse weights
+        other than 1. ``set_params(fusion_weights__<modality>=w)`` changes one.
     learn_fusion_weights : bool, default=False
-        Train the fusion weights (starting from ``fusion_weights``) with the network.
+        Train the fusion weights (starting from ``fusion_weights``) with the network; for
+        the fusions that read them.
     encoder_dim : int, default=64
         Output width of each encoder.
     fusion_dim : int, default=64
@@ -121,7 +109,13 @@ _FUSION_ATTRIBUTES = """
     modalities_ : dict of str to Modality
         Fitted converter of each modality (kind, vocabulary, category codes, widths).
     modality_names_ : list of str
-        Modality names in the order the network reads them."""
+        Modality names in the order the network reads them.
+    encoders_ : dict of str to Encoder
+        The encoder specification of each modality, given or chosen from its data.
+    fusion_weights_ : dict of str to float
+        The fusion weight of each modality in effect after fit (with ``"_neighbours"`` for
+        the retrieval features): the fixed or learned ``w_m``; for ``"attention"`` and
+        ``"gated"``, which weigh per row, the mean weight over the training rows."""
 
 
 _FUSION_DEFAULTS = [
@@ -169,7 +163,9 @@ def _fusion_doc(summary: str, infer: str, classes: str, examples: str) -> str:
 class FusionMixin:
     """Input handling and module building of the fusion estimators."""
 
-    _dict_params = ("task_weights", "optimizer_params", "fusion_weights")
+    _dict_params = ("task_weights", "optimizer_params", "fusion_weights", "encoders")
+    _named_specs = {**BaseMultiTaskNet._named_specs, "fusion": make_fusion}
+    _spec_dicts = {"encoders": make_encoder}
 
     # Defaults differ from MultiTaskNet's where text makes a network overfit within a few
     # epochs: dropout=0.5 (trunk and encoders), early stopping with patience 3 on the 10%
@@ -282,8 +278,7 @@ class FusionMixin:
 
     # ------------------------------------------------------------------ parameters
     def _check_fusion_params(self) -> None:
-        if self.fusion not in FUSIONS:
-            raise ValueError(f"fusion={self.fusion!r} is not known; use one of {list(FUSIONS)}.")
+        make_fusion(self.fusion)
         for name in ("encoder_dim", "fusion_dim", "text_max_features", "text_min_df",
                      "text_max_len"):
             value = getattr(self, name)
@@ -300,6 +295,8 @@ class FusionMixin:
             )
 
     def _resolve_fusion_weights(self, names: list[str]) -> dict[str, float]:
+        """The fusion weight of every modality, checked once per fit; a fusion that does not
+        read them refuses weights other than 1 and ``learn_fusion_weights``."""
         given = dict(self.fusion_weights or {})
         unknown = sorted(set(given) - set(names))
         if unknown:
@@ -320,6 +317,16 @@ class FusionMixin:
             weights[m] = float(w)
         if not any(weights.values()):
             raise ValueError("fusion_weights are all zero: no modality would be used.")
+        if not make_fusion(self.fusion).reads_weights:
+            fixed = {m: w for m, w in weights.items() if w != 1.0}
+            if fixed or self.learn_fusion_weights:
+                what = f"fusion_weights {fixed}" if fixed else "learn_fusion_weights=True"
+                raise ValueError(
+                    f"fusion={self.fusion!r} learns its own weights per row and does not read "
+                    f"fusion weights, so {what} would be ignored. Use a fusion that reads "
+                    f"them ({sorted(n for n, c in FUSIONS.items() if c.reads_weights)}), or "
+                    "leave them out."
+                )
         return weights
 
     # ------------------------------------------------------------------ input
@@ -362,9 +369,7 @@ class FusionMixin:
             # The 2-D single-modality form: scikit-learn's own validation and messages.
             values = self._validate_X(X, reset=reset)
             if reset:
-                converter = make_modality("X", values, None, {}).fit(values)
-                self.modalities_ = {"X": converter}
-                self.modality_names_ = ["X"]
+                return self._fit_modalities({"X": values}, single=True)
             return {"X": self.modalities_["X"].transform(values)}
         blocks = split_modalities(X, self.modalities)
         if reset:
@@ -372,13 +377,16 @@ class FusionMixin:
             return self._fit_modalities(blocks)
         return self._transform_modalities(blocks)
 
-    def _text_params(self) -> dict:
+    def _modality_defaults(self) -> dict:
+        """What encoders leave to the estimator: the ``text_*`` settings and the device."""
         return dict(max_features=self.text_max_features, ngram_range=self.text_ngram_range,
-                    min_df=self.text_min_df, max_len=self.text_max_len)
+                    min_df=self.text_min_df, max_len=self.text_max_len, device=self.device)
 
-    def _fit_modalities(self, blocks: dict) -> dict:
-        encoders = dict(self.encoders or {})
-        unknown = sorted(set(encoders) - set(blocks))
+    def _fit_modalities(self, blocks: dict, single: bool = False) -> dict:
+        """Fit each modality's converter and choose its encoder (``single``: ``X`` was one
+        2-D block, whose ``n_features_in_`` validation has set)."""
+        given = dict(self.encoders or {})
+        unknown = sorted(set(given) - set(blocks))
         if unknown:
             raise ValueError(
                 f"encoders has key(s) {unknown} that are not modalities of X; the modalities "
@@ -390,19 +398,11 @@ class FusionMixin:
                 f"The modality name {RETRIEVAL_MODALITY!r} is reserved for the retrieval "
                 "features; rename that modality."
             )
-        converters = {}
+        defaults = self._modality_defaults()
+        converters, encoders = {}, {}
         for m, block in blocks.items():
-            spec = encoders.get(m)
-            converter = make_modality(m, block, spec, self._text_params())
-            if isinstance(spec, str) and spec not in ENCODERS[converter.kind]:
-                raise ValueError(
-                    f"Modality {m!r} is {converter.kind}; encoders[{m!r}]={spec!r} does not "
-                    f"fit it (use one of {list(ENCODERS[converter.kind])} or an nn.Module)."
-                )
-            if spec is not None and not isinstance(spec, (str, nn.Module)):
-                raise TypeError(
-                    f"encoders[{m!r}] must be a name or an nn.Module, got {type(spec).__name__}."
-                )
+            spec = make_encoder(given[m], m) if m in given else None
+            encoders[m], converter = plan_modality(m, block, spec, defaults)
             converters[m] = converter.fit(block)
             if converter.n_features_ < 1:
                 shape = getattr(converter, "shape_", None)
@@ -414,8 +414,10 @@ class FusionMixin:
                 )
         self.modalities_ = converters
         self.modality_names_ = list(converters)
-        self.n_features_in_ = {m: c.n_features_ for m, c in converters.items()}
-        self._resolve_fusion_weights(self.modality_names_)
+        self.encoders_ = encoders
+        if not single:
+            self.n_features_in_ = {m: c.n_features_ for m, c in converters.items()}
+        self.fusion_weights_ = self._resolve_fusion_weights(self.modality_names_)
         return {m: converters[m].transform(block) for m, block in blocks.items()}
 
     def _check_rows(self, blocks: dict) -> None:
@@ -450,91 +452,67 @@ class FusionMixin:
         return out
 
     # ------------------------------------------------------------------ the network
-    def _encoder(self, m: str, converter, spec, dim: int, early: bool) -> nn.Module:
-        if isinstance(spec, nn.Module):
-            encoder = copy.deepcopy(spec)
-            if not isinstance(getattr(encoder, "out_features", None), int):
-                encoder.out_features = self._dry_run_width(m, encoder, converter)
-            return encoder
-        kind, n = converter.kind, converter.n_features_
-        name = spec or {"tabular": "mlp", "text": getattr(converter, "encoder", "tfidf"),
-                        "categorical": "embedding", "image": "cnn"}[kind]
-        if kind == "categorical":
-            return CategoricalEncoder(converter.cardinalities_, dim)
-        if name == "bag":
-            return TokenBagEncoder(n, dim)
-        if name == "gru":
-            return GRUTextEncoder(n, dim)
-        sparse = kind == "text" or getattr(converter, "sparse_", False)
-        if early or name == "linear":
-            return LinearEncoder(n, dim, sparse_grad=sparse)
-        if name == "cnn":
-            return CNNEncoder(converter.shape_[0], dim)
-        return SparseMLPEncoder(n, (dim,), dropout=self.dropout, sparse_grad=sparse)
-
-    def _dry_run_width(self, m, encoder, converter) -> int:
-        data, _ = converter.absent(2)
-        if sp.issparse(data):
-            data = SparseRows.from_csr(data)
-        encoder.eval()
-        try:
-            with torch.no_grad():
-                out = encoder(data)
-        except Exception as exc:
-            raise ValueError(
-                f"The encoder of modality {m!r} ({type(encoder).__name__}) failed on a batch "
-                f"of that modality: {exc}"
-            ) from exc
-        finally:
-            encoder.train()
-        if not isinstance(out, torch.Tensor) or out.ndim != 2:
-            raise ValueError(
-                f"The encoder of modality {m!r} must return a 2-D tensor (n, width), got "
-                f"{getattr(out, 'shape', type(out))}."
-            )
-        return int(out.shape[1])
-
     def _build_module(self, tasks: dict[str, Task], n_conditions: int = 0) -> nn.Module:
         if n_conditions:
             raise ValueError(
                 "weighting__conditioning='input' appends the task weights to one input table; "
                 "a FusionNet has modalities: use weighting__conditioning='film'."
             )
-        names = list(self.modality_names_)
-        specs = dict(self.encoders or {})
-        early = self.fusion == "early"
-        dim = self.fusion_dim if early else self.encoder_dim
+        fusion = make_fusion(self.fusion)
+        if fusion.mlp_per_modality and self.trunk is not None:
+            raise ValueError(
+                f"fusion={self.fusion!r} gives each modality its own MLP (hidden_dims); a "
+                "custom trunk= is not supported with it."
+            )
+        width = fusion.encoder_width(self.encoder_dim, self.fusion_dim)
+        linear = fusion.linear_encoders
         encoders = {
-            m: self._encoder(m, self.modalities_[m], specs.get(m), dim, early) for m in names
+            m: self.encoders_[m].build(self.modalities_[m], width, self.dropout, linear)
+            for m in self.modality_names_
         }
-        weights = self._resolve_fusion_weights(names)
         if self.retrieval_ is not None:
             # The neighbours' labels are a modality of their own, with its own MLP encoder.
-            n = self.retrieval_.n_features_out_
-            encoders[RETRIEVAL_MODALITY] = (
-                LinearEncoder(n, dim) if early
-                else SparseMLPEncoder(n, (dim,), dropout=self.dropout)
-            )
-            weights[RETRIEVAL_MODALITY] = 1.0
-            names.append(RETRIEVAL_MODALITY)
-        in_dims = {m: e.out_features for m, e in encoders.items()}
-        head_sizes = {n: t.n_outputs_ for n, t in tasks.items()}
-        if self.fusion == "late":
-            if self.trunk is not None:
-                raise ValueError(
-                    "fusion='late' gives each modality its own MLP (hidden_dims); a custom "
-                    "trunk= is not supported with it."
-                )
-            mlps = {m: self._make_trunk(in_dims[m], list(tasks))[0] for m in names}
-            trunk = FusionTrunk(encoders, None, mlps, self.modality_dropout)
-            return LateFusionModule(trunk, head_sizes, weights, self.learn_fusion_weights)
-        fusion = FUSION_LAYERS[self.fusion](
-            in_dims, self.fusion_dim, weights, self.learn_fusion_weights
+            neighbours = _Width(self.retrieval_.n_features_out_)
+            encoders[RETRIEVAL_MODALITY] = MLP().build(neighbours, width, self.dropout, linear)
+        weights = {m: self.fusion_weights_.get(m, 1.0) for m in encoders}
+
+        def make_mlp(n_features: int) -> nn.Module:
+            mlp, _ = self._make_trunk(n_features, list(tasks))
+            return _with_width(mlp, n_features)
+
+        return fusion.build(
+            encoders, {n: t.n_outputs_ for n, t in tasks.items()}, make_mlp,
+            weights=weights, learn_weights=self.learn_fusion_weights,
+            fusion_dim=self.fusion_dim, modality_dropout=self.modality_dropout,
         )
-        mlp, _ = self._make_trunk(fusion.out_features, list(tasks))
-        trunk = FusionTrunk(encoders, fusion, _with_width(mlp, fusion.out_features),
-                            self.modality_dropout)
-        return MultiTaskModule(trunk, trunk.out_features, head_sizes)
+
+    def _after_training(self, data=None):
+        self.fusion_weights_ = self._weights_in_effect(data)
+        return super()._after_training(data)
+
+    def _weights_in_effect(self, data) -> dict[str, float]:
+        """The fixed or learned fusion weights; for a fusion that weighs each row (attention,
+        gates), its mean weights over the training rows of ``data``."""
+        module = self.net_.module_
+        trunk = next(m for m in module.modules() if isinstance(m, FusionTrunk))
+        held = [m for m in module.modules() if isinstance(m, ModalityWeights)]
+        if held:
+            values = held[0].weights.detach().cpu().tolist()
+            return dict(zip(held[0].names, map(float, values)))
+        if data is None or not hasattr(trunk.fusion, "row_weights"):
+            return dict(self.fusion_weights_)
+        total, n = torch.zeros(len(trunk.names)), 0
+        was_training = module.training
+        module.eval()
+        try:
+            with torch.no_grad(), torch_threads(self.n_threads):
+                for batch, _ in self.net_.get_iterator(data):
+                    rows = trunk.fusion.row_weights(trunk.embed(batch))
+                    total += rows.sum(0).cpu()
+                    n += len(rows)
+        finally:
+            module.train(was_training)
+        return dict(zip(trunk.names, (total / max(n, 1)).tolist()))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -547,6 +525,13 @@ def _tensor_device(X_data: dict) -> torch.device:
         if isinstance(values, torch.Tensor):
             return values.device
     return torch.device("cpu")
+
+
+class _Width:
+    """Stands in for a fitted modality where an encoder needs only its width."""
+
+    def __init__(self, n_features: int) -> None:
+        self.n_features_ = n_features
 
 
 def _with_width(module: nn.Module, in_features: int) -> nn.Module:

@@ -13,12 +13,12 @@ from ._encoders import (
     TokenBagEncoder,
 )
 from ._fusion import (
-    FUSION_LAYERS,
     AttentionFusion,
     ConcatFusion,
     FusionTrunk,
     GatedFusion,
     LateFusionModule,
+    ModalityWeights,
     SumFusion,
     WeightedSumFusion,
 )
@@ -30,7 +30,6 @@ from ._trunks import ACTIVATIONS, MLPTrunk, infer_out_features, make_activation
 
 __all__ = [
     "ACTIVATIONS",
-    "FUSION_LAYERS",
     "AttentionFusion",
     "BinaryCrossEntropyLoss",
     "CNNEncoder",
@@ -45,6 +44,7 @@ __all__ = [
     "LinearEncoder",
     "MLPTrunk",
     "MMoETrunk",
+    "ModalityWeights",
     "MultiTaskModule",
     "MultilabelLoss",
     "RegressionLoss",

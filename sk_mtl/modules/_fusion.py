@@ -13,42 +13,76 @@ import torch
 from torch import Tensor, nn
 
 __all__ = [
-    "FUSION_LAYERS",
     "AttentionFusion",
     "ConcatFusion",
     "FusionTrunk",
     "GatedFusion",
     "LateFusionModule",
+    "ModalityWeights",
     "SumFusion",
     "WeightedSumFusion",
 ]
 
 
-class ConcatFusion(nn.Module):
-    """Concatenate the modality embeddings (intermediate fusion)."""
+class ModalityWeights(nn.Module):
+    """The fusion weights ``w_m``, one per modality, fixed (a buffer) or learned (a parameter).
 
-    def __init__(self, in_dims: Mapping[str, int]) -> None:
+    Every fusion that reads ``fusion_weights`` holds one, so the weights in effect are found
+    in the same place whatever the fusion (``weights``, in the order of ``names``).
+    """
+
+    def __init__(self, weights: Mapping[str, float], learnable: bool = False) -> None:
+        super().__init__()
+        self.names = list(weights)
+        w = torch.tensor([float(weights[m]) for m in self.names])
+        if learnable:
+            self.weights = nn.Parameter(w)
+        else:
+            self.register_buffer("weights", w)
+
+    def forward(self) -> Tensor:
+        return self.weights
+
+
+def _modality_weights(names, weights, learnable) -> ModalityWeights:
+    return ModalityWeights(
+        {m: (1.0 if weights is None else weights[m]) for m in names}, learnable
+    )
+
+
+class ConcatFusion(nn.Module):
+    """Concatenate the modality embeddings, each scaled by its weight:
+    ``h = [w_1 h_1, ..., w_M h_M]`` (intermediate fusion; all weights 1 by default, a weight
+    of 0 drops a modality)."""
+
+    def __init__(self, in_dims: Mapping[str, int], weights: Mapping[str, float] | None = None,
+                 learnable: bool = False) -> None:
         super().__init__()
         self.names = list(in_dims)
+        self.modality_weights = _modality_weights(self.names, weights, learnable)
         self.out_features = sum(in_dims.values())
 
     def forward(self, hs: Mapping[str, Tensor]) -> Tensor:
-        return torch.cat([hs[m] for m in self.names], dim=1)
+        w = self.modality_weights()
+        return torch.cat([w[i] * hs[m] for i, m in enumerate(self.names)], dim=1)
 
 
 class SumFusion(nn.Module):
-    """Sum of the modality embeddings: with linear encoders this is early fusion (one linear
-    layer over the concatenated raw inputs)."""
+    """Weighted sum of the modality embeddings, ``h = sum_m w_m h_m``: with linear encoders
+    this is early fusion (one linear layer over the concatenated raw inputs)."""
 
-    def __init__(self, in_dims: Mapping[str, int]) -> None:
+    def __init__(self, in_dims: Mapping[str, int], weights: Mapping[str, float] | None = None,
+                 learnable: bool = False) -> None:
         super().__init__()
         if len(set(in_dims.values())) != 1:
             raise ValueError(f"SumFusion needs equal widths, got {dict(in_dims)}.")
         self.names = list(in_dims)
+        self.modality_weights = _modality_weights(self.names, weights, learnable)
         self.out_features = next(iter(in_dims.values()))
 
     def forward(self, hs: Mapping[str, Tensor]) -> Tensor:
-        return sum(hs[m] for m in self.names)
+        w = self.modality_weights()
+        return sum(w[i] * hs[m] for i, m in enumerate(self.names))
 
 
 class _Projected(nn.Module):
@@ -80,14 +114,10 @@ class WeightedSumFusion(_Projected):
     def __init__(self, in_dims: Mapping[str, int], dim: int, weights: Mapping[str, float],
                  learnable: bool = False) -> None:
         super().__init__(in_dims, dim)
-        w = torch.tensor([float(weights[m]) for m in self.names])
-        if learnable:
-            self.weights = nn.Parameter(w)
-        else:
-            self.register_buffer("weights", w)
+        self.modality_weights = _modality_weights(self.names, weights, learnable)
 
     def forward(self, hs: Mapping[str, Tensor]) -> Tensor:
-        return sum(w * p for w, p in zip(self.weights, self.project(hs)))
+        return sum(w * p for w, p in zip(self.modality_weights(), self.project(hs)))
 
 
 class AttentionFusion(_Projected):
@@ -99,9 +129,16 @@ class AttentionFusion(_Projected):
         self.score = nn.Sequential(nn.Linear(dim, dim), nn.Tanh(), nn.Linear(dim, 1))
 
     def forward(self, hs: Mapping[str, Tensor]) -> Tensor:
+        return self._fuse(hs)[0]
+
+    def row_weights(self, hs: Mapping[str, Tensor]) -> Tensor:
+        """The attention ``a`` of each row on each modality, ``(n, M)``."""
+        return self._fuse(hs)[1]
+
+    def _fuse(self, hs):
         z = torch.stack(self.project(hs), dim=1)  # (n, M, d)
         a = torch.softmax(self.score(z), dim=1)  # (n, M, 1)
-        return (a * z).sum(1)
+        return (a * z).sum(1), a.squeeze(2)
 
 
 class GatedFusion(_Projected):
@@ -114,10 +151,17 @@ class GatedFusion(_Projected):
         self.gate = nn.Linear(sum(in_dims.values()), dim * len(in_dims))
 
     def forward(self, hs: Mapping[str, Tensor]) -> Tensor:
+        return self._fuse(hs)[0]
+
+    def row_weights(self, hs: Mapping[str, Tensor]) -> Tensor:
+        """Each modality's share of the gates of each row (mean over features), ``(n, M)``."""
+        return self._fuse(hs)[1]
+
+    def _fuse(self, hs):
         h = torch.stack([torch.tanh(p) for p in self.project(hs)], dim=1)  # (n, M, d)
         joined = torch.cat([hs[m] for m in self.names], dim=1)
         z = torch.softmax(self.gate(joined).view(h.shape), dim=1)
-        return (z * h).sum(1)
+        return (z * h).sum(1), z.mean(2)
 
 
 class FusionTrunk(nn.Module):
@@ -187,7 +231,8 @@ class FusionTrunk(nn.Module):
                     out.append(weights[-1])
         return out
 
-    def forward(self, x: Mapping[str, tuple]) -> Tensor | dict[str, Tensor]:
+    def embed(self, x: Mapping[str, tuple]) -> dict[str, Tensor]:
+        """The embedding of each modality, the "missing" one on rows without it."""
         n = len(next(iter(x.values()))[0])
         device = self.missing[0].device
         present = self._present(x, n, device)
@@ -197,6 +242,10 @@ class FusionTrunk(nn.Module):
             if mask is not None:
                 h = torch.where(mask.unsqueeze(1), h, missing.expand_as(h))
             hs[m] = h
+        return hs
+
+    def forward(self, x: Mapping[str, tuple]) -> Tensor | dict[str, Tensor]:
+        hs = self.embed(x)
         if self.fusion is None:
             return {m: mlp(hs[m]) for m, mlp in zip(self.names, self.mlps)}
         return self.mlp(self.fusion(hs))
@@ -221,32 +270,15 @@ class LateFusionModule(nn.Module):
             nn.ModuleList(nn.Linear(width, size) for _ in self.modalities)
             for size in head_sizes.values()
         )
-        w = torch.tensor([float(weights[m]) for m in self.modalities])
-        if learnable:
-            self.weights = nn.Parameter(w)
-        else:
-            self.register_buffer("weights", w)
+        self.modality_weights = ModalityWeights(
+            {m: weights[m] for m in self.modalities}, learnable
+        )
 
     def forward(self, x: Mapping[str, tuple]) -> dict[str, Tensor]:
         hs = self.trunk(x)
-        w = self.weights / self.weights.sum()
+        w = self.modality_weights()
+        w = w / w.sum()
         return {
             task: sum(w[i] * head(hs[m]) for i, (m, head) in enumerate(zip(self.modalities, hd)))
             for task, hd in zip(self.task_names, self.heads)
         }
-
-
-
-
-#: Fusion layers by name, each built as ``make(in_dims, dim, weights, learnable)``; early
-#: fusion is a sum of linear projections (the encoders project), late fusion is not a layer
-#: but :class:`LateFusionModule`.
-FUSION_LAYERS = {
-    "attention": lambda in_dims, dim, weights, learnable: AttentionFusion(in_dims, dim),
-    "concat": lambda in_dims, dim, weights, learnable: ConcatFusion(in_dims),
-    "early": lambda in_dims, dim, weights, learnable: SumFusion(in_dims),
-    "gated": lambda in_dims, dim, weights, learnable: GatedFusion(in_dims, dim),
-    "weighted_sum": lambda in_dims, dim, weights, learnable: WeightedSumFusion(
-        in_dims, dim, weights, learnable
-    ),
-}

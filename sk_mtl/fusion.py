@@ -1,0 +1,225 @@
+"""Fusion specifications for ``fusion=``: how a FusionNet joins its modalities.
+
+A fusion specification is a small scikit-learn style object (hyper-parameters in
+``__init__``, searchable as ``fusion__<param>``) that builds the whole network from the
+modality encoders, the task heads' sizes and the shared MLP the estimator makes. It
+declares whether it reads ``fusion_weights`` (a fixed or learned weight per modality); one
+that does not refuses them. :data:`FUSIONS` maps the names accepted by ``fusion=`` to the
+classes. Adding a fusion is one subclass of :class:`Fusion` and one row in :data:`FUSIONS`.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Mapping
+from typing import ClassVar
+
+from sklearn.base import BaseEstimator, clone
+from torch import nn
+
+from .modules import (
+    AttentionFusion,
+    ConcatFusion,
+    FusionTrunk,
+    GatedFusion,
+    LateFusionModule,
+    MultiTaskModule,
+    SumFusion,
+    WeightedSumFusion,
+)
+
+__all__ = [
+    "FUSIONS",
+    "Attention",
+    "Concat",
+    "Early",
+    "Fusion",
+    "Gated",
+    "Late",
+    "WeightedSum",
+    "make_fusion",
+]
+
+
+class Fusion(BaseEstimator):
+    """Base of fusion specifications: :meth:`build` returns the untrained network.
+
+    Class attributes say what the estimator must give it: ``reads_weights`` (whether
+    ``fusion_weights`` mean anything to it), ``linear_encoders`` (raw inputs projected
+    linearly instead of encoded), ``mlp_per_modality`` (one shared MLP per modality rather
+    than one after fusion).
+    """
+
+    reads_weights: ClassVar[bool] = True
+    linear_encoders: ClassVar[bool] = False
+    mlp_per_modality: ClassVar[bool] = False
+
+    def encoder_width(self, encoder_dim: int, fusion_dim: int) -> int:
+        """Output width the encoders are built with."""
+        return encoder_dim
+
+    def build(self, encoders: Mapping[str, nn.Module], head_sizes: Mapping[str, int],
+              make_mlp: Callable[[int], nn.Module], *, weights: Mapping[str, float],
+              learn_weights: bool, fusion_dim: int, modality_dropout: float) -> nn.Module:
+        """The network: ``encoders`` (one per modality, each with ``out_features``), joined,
+        then ``make_mlp(width)`` (the shared MLP over ``width`` inputs, with
+        ``out_features``), then one head per task of ``head_sizes``.
+
+        ``weights`` are the fusion weights of every modality (initial values when
+        ``learn_weights``); ``fusion_dim`` is the estimator's projection width, which the
+        spec's own ``dim`` overrides.
+        """
+        in_dims = {m: e.out_features for m, e in encoders.items()}
+        layer = self.layer(in_dims, self._dim(fusion_dim), weights, learn_weights)
+        trunk = FusionTrunk(encoders, layer, make_mlp(layer.out_features), modality_dropout)
+        return MultiTaskModule(trunk, trunk.out_features, head_sizes)
+
+    def layer(self, in_dims: Mapping[str, int], dim: int, weights: Mapping[str, float],
+              learn_weights: bool) -> nn.Module:
+        """The fusion layer: ``{modality: (n, in_dims[m])}`` to ``(n, out_features)``."""
+        raise NotImplementedError
+
+    def _dim(self, fusion_dim: int) -> int:
+        dim = getattr(self, "dim", None)
+        if dim is None:
+            return fusion_dim
+        if not isinstance(dim, numbers.Integral) or isinstance(dim, bool) or dim < 1:
+            raise ValueError(f"{type(self).__name__}: dim must be a positive int, got {dim!r}.")
+        return int(dim)
+
+
+class Concat(Fusion):
+    """Intermediate fusion: the modality embeddings, each times its fusion weight,
+    concatenated: ``h = [w_1 h_1, ..., w_M h_M]``."""
+
+    def layer(self, in_dims, dim, weights, learn_weights):
+        return ConcatFusion(in_dims, weights, learn_weights)
+
+
+class Early(Fusion):
+    """Early fusion: ``h = sum_m w_m W_m x_m``, one linear layer over the joined raw inputs
+    (tables, TF-IDF text, pixels; categories and token encoders keep their embeddings),
+    before the shared MLP.
+
+    Parameters
+    ----------
+    dim : int, default=None
+        Width of the projections (``fusion_dim``).
+    """
+
+    linear_encoders = True
+
+    def __init__(self, dim=None):
+        self.dim = dim
+
+    def encoder_width(self, encoder_dim, fusion_dim):
+        return self._dim(fusion_dim)
+
+    def layer(self, in_dims, dim, weights, learn_weights):
+        return SumFusion(in_dims, weights, learn_weights)
+
+
+class WeightedSum(Fusion):
+    """``h = sum_m w_m proj_m(h_m)``: projections to a common width, summed with the fusion
+    weights.
+
+    Parameters
+    ----------
+    dim : int, default=None
+        Width of the projections (``fusion_dim``).
+    """
+
+    def __init__(self, dim=None):
+        self.dim = dim
+
+    def layer(self, in_dims, dim, weights, learn_weights):
+        return WeightedSumFusion(in_dims, dim, weights, learn_weights)
+
+
+class Attention(Fusion):
+    """Learned attention over the projected embeddings, per row: ``h = sum_m a_m
+    proj_m(h_m)``. It learns its own weights, so it refuses ``fusion_weights``; after fit
+    ``fusion_weights_`` holds the mean attention over the training rows.
+
+    Parameters
+    ----------
+    dim : int, default=None
+        Width of the projections (``fusion_dim``).
+    """
+
+    reads_weights = False
+
+    def __init__(self, dim=None):
+        self.dim = dim
+
+    def layer(self, in_dims, dim, weights, learn_weights):
+        return AttentionFusion(in_dims, dim)
+
+
+class Gated(Fusion):
+    """Gated multimodal unit (Arevalo et al., 2017): per-feature softmax gates over the
+    modalities. It learns its own weights, so it refuses ``fusion_weights``; after fit
+    ``fusion_weights_`` holds each modality's mean gate over the training rows.
+
+    Parameters
+    ----------
+    dim : int, default=None
+        Width of the projections (``fusion_dim``).
+    """
+
+    reads_weights = False
+
+    def __init__(self, dim=None):
+        self.dim = dim
+
+    def layer(self, in_dims, dim, weights, learn_weights):
+        return GatedFusion(in_dims, dim)
+
+
+class Late(Fusion):
+    """Decision-level fusion: each modality gets its own MLP and heads; the outputs are
+    averaged with the fusion weights, ``out_t = sum_m w_m head_{m,t}(h_m) / sum_m w_m``."""
+
+    mlp_per_modality = True
+
+    def build(self, encoders, head_sizes, make_mlp, *, weights, learn_weights, fusion_dim,
+              modality_dropout):
+        mlps = {m: make_mlp(e.out_features) for m, e in encoders.items()}
+        trunk = FusionTrunk(encoders, None, mlps, modality_dropout)
+        return LateFusionModule(trunk, head_sizes, weights, learn_weights)
+
+
+#: Names accepted by ``fusion=``.
+FUSIONS: dict[str, type[Fusion]] = {
+    "attention": Attention,
+    "concat": Concat,
+    "early": Early,
+    "gated": Gated,
+    "late": Late,
+    "weighted_sum": WeightedSum,
+}
+
+
+def make_fusion(spec) -> Fusion:
+    """A fresh fusion specification from a name in :data:`FUSIONS` or a (cloned) spec.
+
+    Examples
+    --------
+    >>> from sk_mtl.fusion import make_fusion
+    >>> make_fusion("weighted_sum")
+    WeightedSum()
+    """
+    if isinstance(spec, str):
+        try:
+            return FUSIONS[spec]()
+        except KeyError:
+            raise ValueError(
+                f"fusion={spec!r} is not known; use one of {sorted(FUSIONS)} or an "
+                "sk_mtl.fusion.Fusion."
+            ) from None
+    if isinstance(spec, Fusion):
+        return clone(spec)
+    raise TypeError(
+        f"fusion must be a name in {sorted(FUSIONS)} or an sk_mtl.fusion.Fusion, got "
+        f"{type(spec).__name__}."
+    )
