@@ -1,22 +1,31 @@
-"""FusionNet on the Women's clothing reviews: every fusion strategy against TF-IDF + LR.
+"""FusionNet on the Women's clothing reviews against TF-IDF + LR, in two set-ups.
 
-Predicts ``Rating`` (5 classes, accuracy) and ``Recommended IND`` (ROC AUC) together from the
-review title and text plus the tabular columns (age, positive-feedback count, division,
-department, class, clothing id), on the fixed holdout of the data README: rows with review
-text, ``train_test_split(test_size=0.2, random_state=0)``.
+Predicts ``Rating`` (5 classes, accuracy) and ``Recommended IND`` (ROC AUC) together on the
+fixed holdout of the data README: rows with review text,
+``train_test_split(test_size=0.2, random_state=0)``. Every comparison runs its linear model
+in the same process, on the same inputs:
 
-Rows:
+- **dict** (the simplest set-up a user writes): ``X = {"text": Title + ". " + Review Text,
+  "table": one-hot division/department/class and scaled age and feedback count}``; the
+  linear model is one logistic regression per task on TF-IDF (1-2 grams) of the text beside
+  the table;
+- **frame** (the benchmark's DataFrame): title and review text as separate columns, age and
+  feedback count, division/department/class/clothing ID, with ``modalities=``; the linear
+  model has a TF-IDF vocabulary per text column, one-hot categories and scaled numbers (the
+  data README's reference: ROC AUC 0.961, accuracy 0.658).
 
-- ``TF-IDF + LR`` baseline, one logistic regression per task on TF-IDF (1-2 grams) of title
-  and of review text, one-hot categories and scaled numbers (the data README's reference:
-  ROC AUC 0.961, accuracy 0.658), run here in the same process;
-- ``FusionNetClassifier()`` with its defaults (only ``modalities`` given);
-- one row per ``fusion`` strategy (other parameters at their defaults);
-- text-only and tabular-only networks.
+Rows, mean ± std over ``--seeds``: ``FusionNetClassifier(random_state=seed)`` defaults in
+each set-up; with ``--wide-lr``, the text's TF-IDF encoder without its wide path and with
+each given wide learning-rate multiple; with ``--fusions``, one row per fusion (frame
+set-up); with ``--sentence``,
+the pretrained sentence encoder (all-MiniLM-L6-v2, frozen; needs ``sk_mtl[text]``) alone
+and beside the TF-IDF text (dict set-up), with the encoding throughput. The fit time of the
+first sentence row includes encoding every distinct text once; later fits reuse the cache.
 
 Usage::
 
-    python benchmarks/bench_fusion_clothing.py [--quick] [--seeds 0] [--data-home DIR]
+    python benchmarks/bench_fusion_clothing.py [--quick] [--seeds 0 1 2] [--fusions ...]
+        [--wide-lr 1 3 10 30] [--sentence] [--data-home DIR]
 """
 
 from __future__ import annotations
@@ -25,6 +34,8 @@ import argparse
 import statistics
 import time
 
+import numpy as np
+import scipy.sparse as sp
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -35,7 +46,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from sk_mtl import FusionNetClassifier
 from sk_mtl.datasets import load_womens_clothing_reviews
-from sk_mtl.estimators._fusion import FUSIONS
+from sk_mtl.encoders import Tfidf
 
 TEXT = ["Title", "Review Text"]
 NUM = ["Age", "Positive Feedback Count"]
@@ -43,6 +54,8 @@ CAT = ["Division Name", "Department Name", "Class Name", "Clothing ID"]
 MODALITIES = {"text": TEXT, "num": NUM, "cat": CAT}
 #: The data README's TF-IDF + logistic regression figures (Rating accuracy, Recommended AUC).
 REFERENCE = (0.658, 0.961)
+TFIDF = dict(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+TASKS = ("Rating", "Recommended IND")
 
 
 def load(data_home, quick):
@@ -50,17 +63,48 @@ def load(data_home, quick):
     keep = X["Review Text"].notna()
     X, y = X[keep], y[keep]
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=0)
-    if quick:
-        X_train, y_train = X_train.iloc[:1500], y_train.iloc[:1500]
-        X_test, y_test = X_test.iloc[:500], y_test.iloc[:500]
+    if quick:  # a size for CI: every row of the table, in seconds
+        X_train, y_train = X_train.iloc[:300], y_train.iloc[:300]
+        X_test, y_test = X_test.iloc[:100], y_test.iloc[:100]
     return X_train, X_test, y_train, y_test
 
 
-def baseline(X_train, X_test, y_train, y_test):
-    tfidf = dict(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+def as_dict(X_train, X_test):
+    """The dict set-up: one text, one dense table (encoders fitted on the training rows)."""
+    onehot = OneHotEncoder(handle_unknown="ignore", sparse_output=False).fit(X_train[CAT[:3]])
+    scaler = StandardScaler().fit(X_train[NUM])
+
+    def convert(X):
+        text = (X["Title"].fillna("") + ". " + X["Review Text"]).to_numpy(dtype=object)
+        table = np.hstack([onehot.transform(X[CAT[:3]]), scaler.transform(X[NUM])])
+        return {"text": text, "table": table.astype(np.float32)}
+
+    return convert(X_train), convert(X_test)
+
+
+def _scores(y_test, rating, recommended_proba):
+    return (accuracy_score(y_test["Rating"], rating),
+            roc_auc_score(y_test["Recommended IND"], recommended_proba))
+
+
+def linear_dict(D_train, D_test, y_train, y_test):
+    t0 = time.perf_counter()
+    tfidf = TfidfVectorizer(**TFIDF).fit(D_train["text"])
+
+    def matrix(D):
+        return sp.hstack([tfidf.transform(D["text"]), D["table"]]).tocsr()
+
+    A, B = matrix(D_train), matrix(D_test)
+    rec = LogisticRegression(max_iter=2000).fit(A, y_train["Recommended IND"])
+    rating = LogisticRegression(max_iter=2000).fit(A, y_train["Rating"])
+    fit_s = time.perf_counter() - t0
+    return (*_scores(y_test, rating.predict(B), rec.predict_proba(B)[:, 1]), fit_s)
+
+
+def linear_frame(X_train, X_test, y_train, y_test):
     pre = ColumnTransformer([
-        ("title", TfidfVectorizer(**tfidf), "Title"),
-        ("review", TfidfVectorizer(**tfidf), "Review Text"),
+        ("title", TfidfVectorizer(**TFIDF), "Title"),
+        ("review", TfidfVectorizer(**TFIDF), "Review Text"),
         ("cat", OneHotEncoder(handle_unknown="ignore"), CAT[:3]),
         ("num", StandardScaler(), NUM),
     ])
@@ -71,79 +115,111 @@ def baseline(X_train, X_test, y_train, y_test):
     rating = make_pipeline(pre, LogisticRegression(max_iter=2000))
     rating.fit(X_train, y_train["Rating"])
     fit_s = time.perf_counter() - t0
-    return (
-        accuracy_score(y_test["Rating"], rating.predict(X_test)),
-        roc_auc_score(y_test["Recommended IND"], rec.predict_proba(X_test)[:, 1]),
-        fit_s,
-    )
+    return (*_scores(y_test, rating.predict(X_test), rec.predict_proba(X_test)[:, 1]), fit_s)
 
 
-def network(params, columns, X_train, X_test, y_train, y_test, seed):
-    modalities = {m: c for m, c in MODALITIES.items() if set(c) <= set(columns)}
-    net = FusionNetClassifier(modalities=modalities, random_state=seed, **params)
+def network(params, X_train, X_test, y_train, y_test, seed):
+    net = FusionNetClassifier(random_state=seed, **params)
     t0 = time.perf_counter()
-    net.fit(X_train[columns], y_train)
+    net.fit(X_train, y_train[list(TASKS)])
     fit_s = time.perf_counter() - t0
-    pred = net.predict(X_test[columns])
-    proba = net.predict_proba(X_test[columns])
-    rec = net.task_names_.index("Recommended IND")
-    return (
-        accuracy_score(y_test["Rating"], pred[:, net.task_names_.index("Rating")]),
-        roc_auc_score(y_test["Recommended IND"], proba[rec][:, 1]),
-        fit_s,
-    )
+    pred = net.predict(X_test)
+    proba = net.predict_proba(X_test)
+    return (*_scores(y_test, pred[:, net.task_names_.index("Rating")],
+                     proba[net.task_names_.index("Recommended IND")][:, 1]), fit_s)
+
+
+def wide_rows(nets, rates, modality, base):
+    """Rows without the TF-IDF wide path and with each of its learning-rate multiples."""
+    if not rates:
+        return []
+    rows = [("Tfidf(wide=False): deep path only",
+             nets({"encoders": {modality: Tfidf(wide=False)}}), base)]
+    return rows + [(f"Tfidf(wide_lr={r:g})", nets({"encoders": {modality: Tfidf(wide_lr=r)}}),
+                    base) for r in rates]
+
+
+def _row(name, results, base):
+    acc = [r[0] for r in results]
+    auc = [r[1] for r in results]
+    fit_s = statistics.median(r[2] for r in results)
+
+    def spread(values):
+        return f"±{statistics.stdev(values):.4f}" if len(values) > 1 else ""
+
+    beats = ""
+    if base is not None:
+        beats = "both" if min(acc) > base[0] and min(auc) > base[1] else (
+            "mean" if statistics.mean(acc) > base[0] and statistics.mean(auc) > base[1]
+            else "no")
+    return (f"{name:<44} {statistics.mean(acc):>7.4f} {spread(acc):<8} "
+            f"{statistics.mean(auc):>7.4f} {spread(auc):<8} {fit_s:>7.1f} {beats:>9}")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small subsample, 2 epochs")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--quick", action="store_true", help="300/100 rows, 2 epochs (CI)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--data-home", default=None)
-    parser.add_argument("--fusions", nargs="+", default=list(FUSIONS))
+    parser.add_argument("--fusions", nargs="*", default=[],
+                        help="also one row per fusion (frame set-up)")
+    parser.add_argument("--wide-lr", type=float, nargs="*", default=[],
+                        help="also rows with Tfidf(wide_lr=...) and without the wide path")
+    parser.add_argument("--sentence", action="store_true",
+                        help="also the pretrained sentence encoder rows (sk_mtl[text])")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     X_train, X_test, y_train, y_test = load(args.data_home, args.quick)
+    D_train, D_test = as_dict(X_train, X_test)
+    F_train, F_test = X_train[TEXT + NUM + CAT], X_test[TEXT + NUM + CAT]
     quick = {"max_epochs": 2} if args.quick else {}
-    all_columns = TEXT + NUM + CAT
 
-    rows = [("TF-IDF + LR (per task)", [baseline(X_train, X_test, y_train, y_test)])]
-    runs = [("FusionNetClassifier() defaults", {}, all_columns)]
-    runs += [(f"fusion={f!r}", {"fusion": f}, all_columns) for f in args.fusions]
-    runs += [("text only", {}, TEXT), ("tabular only", {}, NUM + CAT)]
-    for name, params, columns in runs:
-        results = [
-            network({**params, **quick}, columns, X_train, X_test, y_train, y_test, seed)
-            for seed in args.seeds
-        ]
-        rows.append((name, results))
-        print(f"  done: {name}", flush=True)
+    def nets(params, frame):
+        data = (F_train, F_test) if frame else (D_train, D_test)
+        params = {**params, **quick, **({"modalities": MODALITIES} if frame else {})}
+        return [network(params, *data, y_train, y_test, seed) for seed in args.seeds]
 
-    base_acc, base_auc, _ = rows[0][1][0]
-    print(
-        f"\nWomen's clothing reviews, {len(X_train)} training / {len(X_test)} holdout rows, "
-        f"seeds {args.seeds}{' [--quick]' if args.quick else ''}"
-    )
-    header = (f"{'model':<48} {'Rating acc':>13} {'Recommended AUC':>16} {'fit s':>7} "
-              f"{'> LR here':>10} {'> 0.658/0.961':>14}")
-    print(header)
-    print("-" * len(header))
-    for name, results in rows:
-        acc = statistics.mean(r[0] for r in results)
-        auc = statistics.mean(r[1] for r in results)
-        fit_s = statistics.mean(r[2] for r in results)
-        spread = ""
-        if len(results) > 1:
-            spread = f" ±{statistics.stdev(r[0] for r in results):.3f}"
-            auc_sd = statistics.stdev(r[1] for r in results)
-            name = f"{name} (AUC ±{auc_sd:.4f})"
-        if name.startswith("TF-IDF"):
-            here = ref = ""
-        else:
-            here = "both" if acc > base_acc and auc > base_auc else (
-                "acc" if acc > base_acc else "auc" if auc > base_auc else "no")
-            ref = "both" if acc > REFERENCE[0] and auc > REFERENCE[1] else "no"
-        print(f"{name:<48} {acc:>7.4f}{spread:<6} {auc:>16.4f} {fit_s:>7.1f} {here:>10} "
-              f"{ref:>14}")
+    groups = []
+    base = linear_dict(D_train, D_test, y_train, y_test)
+    rows = [("TF-IDF + LR (per task)", [base], None),
+            ("FusionNetClassifier() defaults", nets({}, False), base)]
+    rows += wide_rows(lambda params: nets(params, False), args.wide_lr, "text", base)
+    if args.sentence:
+        from sk_mtl.data import embedding_stats
+
+        embedding_stats(reset=True)
+        rows.append(("encoders={'text': 'sentence'}",
+                     nets({"encoders": {"text": "sentence"}}, False), base))
+        stats = embedding_stats()
+        D_train["sentence"], D_test["sentence"] = D_train["text"], D_test["text"]
+        rows.append(("+ 'sentence' beside the TF-IDF text",
+                     nets({"encoders": {"sentence": "sentence"}}, False), base))
+        for D in (D_train, D_test):
+            del D["sentence"]
+    groups.append(("dict: {'text': title + review, 'table': one-hot + scaled}", rows))
+    print("  done: dict set-up", flush=True)
+
+    base = linear_frame(X_train, X_test, y_train, y_test)
+    rows = [("TF-IDF + LR (per task)", [base], None),
+            ("FusionNetClassifier() defaults", nets({}, True), base)]
+    rows += wide_rows(lambda params: nets(params, True), args.wide_lr, "text", base)
+    rows += [(f"fusion={f!r}", nets({"fusion": f}, True), base) for f in args.fusions]
+    groups.append(("frame: separate title/review columns, clothing ID, modalities=", rows))
+
+    print(f"\nWomen's clothing reviews, {len(X_train)} training / {len(X_test)} holdout rows, "
+          f"seeds {args.seeds}{' [--quick]' if args.quick else ''}")
+    header = (f"{'model':<44} {'Rating acc':>16} {'Recommended AUC':>16} {'fit s':>7} "
+              f"{'beats LR':>9}")
+    for title, rows in groups:
+        print(f"\n{title}\n{header}\n{'-' * len(header)}")
+        for name, results, ref in rows:
+            print(_row(name, results, ref))
+    if args.sentence:
+        print(f"\nsentence encoding: {stats['texts_encoded']} distinct texts in "
+              f"{stats['encode_seconds']:.0f} s ({stats['texts_per_second']:.1f} texts/s); "
+              "fit s above is the median over seeds (the first seed's fit paid the encoding)")
+    print("beats LR: 'both' = every seed beats the same-process linear model on both tasks; "
+          "'mean' = the means do")
     print(f"(total {time.perf_counter() - start:.0f} s; torch threads "
           f"{__import__('torch').get_num_threads()})")
 

@@ -42,6 +42,7 @@ from .data import (
     ImageModality,
     NeighbourTargets,
     TabularModality,
+    TextEmbedder,
     TextModality,
 )
 from .encoders import ENCODERS
@@ -102,7 +103,8 @@ _OBJECTS: dict[str, type] = {
     **_named("sk_mtl.encoders", ENCODERS.values()),
     **_named("sk_mtl.fusion", FUSIONS.values()),
     **_named("sk_mtl.data", (
-        CategoricalModality, ImageModality, NeighbourTargets, TabularModality, TextModality,
+        CategoricalModality, ImageModality, NeighbourTargets, TabularModality, TextEmbedder,
+        TextModality,
     )),
     **_named("sklearn.feature_extraction.text", (TfidfTransformer, TfidfVectorizer)),
 }

@@ -1,6 +1,15 @@
 """Data layer: ``y`` to named task columns, whole-tensor batching, validation split."""
 
 from ._batching import BatchIterator, TensorData, resolve_batch_size, validation_split
+from ._embeddings import (
+    DEFAULT_CACHE_MAX_BYTES,
+    TextEmbedder,
+    clear_embedding_cache,
+    embedding_stats,
+    load_sentence_model,
+    resolve_sentence_model,
+    set_embedding_cache_limit,
+)
 from ._fingerprint import fingerprint
 from ._modalities import (
     CategoricalModality,
@@ -16,6 +25,7 @@ from ._retrieval import NeighbourTargets
 from ._targets import TargetColumns, encode_targets, missing_mask, split_targets
 
 __all__ = [
+    "DEFAULT_CACHE_MAX_BYTES",
     "BatchIterator",
     "CategoricalModality",
     "ImageModality",
@@ -24,13 +34,19 @@ __all__ = [
     "TabularModality",
     "TargetColumns",
     "TensorData",
+    "TextEmbedder",
     "TextModality",
+    "clear_embedding_cache",
+    "embedding_stats",
     "encode_targets",
     "fingerprint",
     "infer_modality_kind",
+    "load_sentence_model",
     "make_modality",
     "missing_mask",
     "resolve_batch_size",
+    "resolve_sentence_model",
+    "set_embedding_cache_limit",
     "split_modalities",
     "split_targets",
     "validation_split",

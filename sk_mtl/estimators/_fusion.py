@@ -17,7 +17,7 @@ from torch import nn
 from ..data import NeighbourTargets, split_modalities
 from ..encoders import MLP, make_encoder, plan_modality
 from ..fusion import FUSIONS, make_fusion
-from ..modules import FusionTrunk, ModalityWeights, infer_out_features
+from ..modules import FusionTrunk, ModalityWeights, WidePath, infer_out_features
 from ..tasks import Task
 from ._base import MAX_WEIGHT, BaseMultiTaskNet, _host, _n_rows
 from ._multitask import (
@@ -475,15 +475,24 @@ class FusionMixin:
             neighbours = _Width(self.retrieval_.n_features_out_)
             encoders[RETRIEVAL_MODALITY] = MLP().build(neighbours, width, self.dropout, linear)
         weights = {m: self.fusion_weights_.get(m, 1.0) for m in encoders}
+        head_sizes = {n: t.n_outputs_ for n, t in tasks.items()}
+        # Wide paths of the modalities in use (a zero fusion weight drops a modality).
+        wide = {m: self.encoders_[m].wide_features(self.modalities_[m])
+                for m in self.modality_names_ if weights[m] > 0}
+        wide = {m: w for m, w in wide.items() if w is not None}
 
         def make_mlp(n_features: int) -> nn.Module:
             mlp, _ = self._make_trunk(n_features, list(tasks))
             return _with_width(mlp, n_features)
 
         return fusion.build(
-            encoders, {n: t.n_outputs_ for n, t in tasks.items()}, make_mlp,
+            encoders, head_sizes, make_mlp,
             weights=weights, learn_weights=self.learn_fusion_weights,
             fusion_dim=self.fusion_dim, modality_dropout=self.modality_dropout,
+            wide=WidePath(
+                {m: n for m, (n, _) in wide.items()}, sum(head_sizes.values()),
+                {m: lr for m, (_, lr) in wide.items()},
+            ) if wide else None,
         )
 
     def _after_training(self, data=None):

@@ -159,8 +159,9 @@ class MultiTaskSkorchNet(NeuralNet):
         }
 
     def initialize_optimizer(self, triggered_directly=None):
-        """The user's optimizer for dense parameters; ``SparseAdam`` (same ``lr``) for
-        embedding tables with sparse gradients (the n-gram tables of text encoders)."""
+        """The user's optimizer for dense parameters; ``SparseAdam`` (same ``lr``, or the
+        multiple a module's ``scaled_parameters()`` asks for) for embedding tables with
+        sparse gradients (the n-gram tables of text encoders and wide paths)."""
         sparse_ids = self._sparse_parameters()
         named = list(self.get_all_learnable_params())
         dense = [(n, p) for n, p in named if id(p) not in sparse_ids]
@@ -168,7 +169,20 @@ class MultiTaskSkorchNet(NeuralNet):
         args, kwargs = self.get_params_for_optimizer("optimizer", dense)
         self.optimizer_ = self.optimizer(*args, **kwargs)
         if sparse:
-            self.optimizer_sparse_ = torch.optim.SparseAdam(sparse, lr=self.lr)
+            # A module may ask for a multiple of lr for some of its parameters (a wide path
+            # through ``scaled_parameters()``).
+            scale_of = {
+                id(p): float(scale)
+                for m in self.module_.modules() if hasattr(m, "scaled_parameters")
+                for p, scale in m.scaled_parameters()
+            }
+            scales = sorted({scale_of.get(id(p), 1.0) for p in sparse})
+            groups = [
+                {"params": [p for p in sparse if scale_of.get(id(p), 1.0) == scale],
+                 "lr": self.lr * scale}
+                for scale in scales
+            ]
+            self.optimizer_sparse_ = torch.optim.SparseAdam(groups, lr=self.lr)
         return self
 
     def _step_optimizer(self, step_fn):

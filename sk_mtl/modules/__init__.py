@@ -21,6 +21,7 @@ from ._fusion import (
     ModalityWeights,
     SumFusion,
     WeightedSumFusion,
+    WidePath,
 )
 from ._losses import BinaryCrossEntropyLoss, CrossEntropyLoss, MultilabelLoss, RegressionLoss
 from ._mmoe import MMoETrunk
@@ -54,6 +55,7 @@ __all__ = [
     "SumFusion",
     "TokenBagEncoder",
     "WeightedSumFusion",
+    "WidePath",
     "infer_out_features",
     "make_activation",
 ]

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor, nn
 
+from ._sparse import SparseLinear
+
 __all__ = [
     "AttentionFusion",
     "ConcatFusion",
@@ -21,6 +23,7 @@ __all__ = [
     "ModalityWeights",
     "SumFusion",
     "WeightedSumFusion",
+    "WidePath",
 ]
 
 
@@ -251,6 +254,48 @@ class FusionTrunk(nn.Module):
         return self.mlp(self.fusion(hs))
 
 
+class WidePath(nn.Module):
+    """The wide part of Wide & Deep (Cheng et al., 2016): a linear model of some modalities'
+    raw sparse features (TF-IDF n-grams), straight into every task's outputs.
+
+    ``forward`` takes the fusion input ``{modality: (values, present)}`` and returns
+    ``(n, n_outputs)``, the sum over its modalities of ``x_m W_m``; the weights start at zero,
+    so the network starts as its deep part, and get sparse gradients. A sparse n-gram weight
+    moves only on the batches whose texts hold that n-gram, so at the deep part's learning
+    rate it stays near zero by the time early stopping ends the fit: ``lr_scale`` multiplies
+    the learning rate of each modality's weights (see :meth:`scaled_parameters`).
+
+    Parameters
+    ----------
+    in_features : mapping of str to int
+        Width of each modality read.
+    n_outputs : int
+        Total output width of the task heads.
+    lr_scale : mapping of str to float, optional
+        Learning-rate multiple of each modality's weights (1 when left out).
+    """
+
+    def __init__(self, in_features: Mapping[str, int], n_outputs: int,
+                 lr_scale: Mapping[str, float] | None = None) -> None:
+        super().__init__()
+        self.names = list(in_features)
+        self.linears = nn.ModuleList(
+            SparseLinear(n, n_outputs, sparse_grad=True) for n in in_features.values()
+        )
+        for linear in self.linears:
+            nn.init.zeros_(linear.bag.weight)
+            linear.bias.requires_grad_(False)  # the heads have biases
+        self.lr_scale = [float((lr_scale or {}).get(m, 1.0)) for m in self.names]
+        self.out_features = n_outputs
+
+    def scaled_parameters(self) -> list[tuple[nn.Parameter, float]]:
+        """Each weight matrix with the multiple of the learning rate it trains at."""
+        return [(linear.bag.weight, s) for linear, s in zip(self.linears, self.lr_scale)]
+
+    def forward(self, x: Mapping[str, tuple]) -> Tensor:
+        return sum(linear(x[m][0]) for m, linear in zip(self.names, self.linears))
+
+
 class LateFusionModule(nn.Module):
     """Decision-level fusion: a head per modality and task, outputs averaged with weights.
 
@@ -260,9 +305,11 @@ class LateFusionModule(nn.Module):
     """
 
     def __init__(self, trunk: FusionTrunk, head_sizes: Mapping[str, int],
-                 weights: Mapping[str, float], learnable: bool = False) -> None:
+                 weights: Mapping[str, float], learnable: bool = False,
+                 wide: nn.Module | None = None) -> None:
         super().__init__()
         self.trunk = trunk
+        self.wide = wide
         self.task_names = list(head_sizes)
         self.modalities = list(trunk.names)
         width = trunk.out_features
@@ -278,7 +325,11 @@ class LateFusionModule(nn.Module):
         hs = self.trunk(x)
         w = self.modality_weights()
         w = w / w.sum()
-        return {
+        out = {
             task: sum(w[i] * head(hs[m]) for i, (m, head) in enumerate(zip(self.modalities, hd)))
             for task, hd in zip(self.task_names, self.heads)
         }
+        if self.wide is None:
+            return out
+        wide = torch.split(self.wide(x), [h[0].out_features for h in self.heads], dim=1)
+        return {task: o + z for (task, o), z in zip(out.items(), wide)}

@@ -23,6 +23,9 @@ class MultiTaskModule(nn.Module):
         Width of the trunk's output.
     head_sizes : mapping of str to int
         Output width of each task's head, keyed by task name (in the order tasks are reported).
+    wide : nn.Module, optional
+        A wide path (Wide & Deep): maps the input to ``(n, sum(head_sizes))``, added to the
+        heads' outputs (e.g. :class:`WidePath`, linear in sparse n-grams).
 
     The forward pass returns ``{task_name: Tensor(n, head_size)}``. The heads are the row
     blocks of one ``nn.Linear`` (``head``; task ``t`` owns rows ``head_slices[t]``), so that a
@@ -41,9 +44,11 @@ class MultiTaskModule(nn.Module):
     slice(1, 4, None)
     """
 
-    def __init__(self, trunk: nn.Module, trunk_width: int, head_sizes: Mapping[str, int]):
+    def __init__(self, trunk: nn.Module, trunk_width: int, head_sizes: Mapping[str, int],
+                 wide: nn.Module | None = None):
         super().__init__()
         self.trunk = trunk
+        self.wide = wide
         self.task_names = list(head_sizes)
         self.head_sizes = [int(size) for size in head_sizes.values()]
         self.head = nn.Linear(trunk_width, sum(self.head_sizes))
@@ -56,11 +61,17 @@ class MultiTaskModule(nn.Module):
 
     def forward(self, x: Tensor) -> dict[str, Tensor]:
         h = self.trunk(x)
+        wide = None if self.wide is None else self.wide(x)
         if isinstance(h, dict):  # one representation per task: each task's rows of the head
             weight, bias = self.head.weight, self.head.bias
-            return {
+            out = {
                 name: F.linear(h[name], weight[rows], bias[rows])
                 for name, rows in self.head_slices.items()
             }
-        outputs = torch.split(self.head(h), self.head_sizes, dim=1)
-        return dict(zip(self.task_names, outputs))
+            if wide is not None:
+                out = {name: o + wide[:, self.head_slices[name]] for name, o in out.items()}
+            return out
+        z = self.head(h)
+        if wide is not None:
+            z = z + wide
+        return dict(zip(self.task_names, torch.split(z, self.head_sizes, dim=1)))

@@ -18,7 +18,7 @@ from torch import nn
 
 from sk_mtl import FusionNet, FusionNetClassifier, FusionNetRegressor
 from sk_mtl.datasets import get_data_home, load_womens_clothing_reviews
-from sk_mtl.encoders import ENCODERS, MLP, Embedding, Encoder, Tfidf
+from sk_mtl.encoders import ENCODERS, MLP, Embedding, Encoder, SentenceEmbedding, Tfidf
 from sk_mtl.estimators._fusion import RETRIEVAL_MODALITY
 from sk_mtl.fusion import FUSIONS, WeightedSum
 from sk_mtl.metrics import task_scorers
@@ -513,3 +513,85 @@ def test_fusion_fit_predict_on_cuda():
                     weighting="pcgrad", **FAST).fit(X, y)
     assert net.predict(X).shape == (len(y), 2)
     assert net.predict({"tab": X["tab"], "cat": X["cat"]}).shape == (len(y), 2)
+
+
+def test_tfidf_text_has_a_wide_path_at_its_own_learning_rate():
+    X, y = _multimodal()
+    net = FusionNetClassifier(**FAST).fit(X, y["label"])
+    wide = net.module_.wide
+    assert wide.names == ["text"] and wide.lr_scale == [10.0]
+    groups = net.net_.optimizer_sparse_.param_groups
+    scaled = [g for g in groups if any(p is wide.linears[0].bag.weight for p in g["params"])]
+    assert scaled[0]["lr"] == pytest.approx(10 * FAST["lr"])
+    assert wide.linears[0].bag.weight.abs().sum() > 0  # it trained
+    off = FusionNetClassifier(encoders={"text": Tfidf(wide=False)}, **FAST).fit(X, y["label"])
+    assert off.module_.wide is None
+    late = FusionNetClassifier(fusion="late", **FAST).fit(X, y["label"])
+    assert late.module_.wide is not None and (late.predict(X) == y["label"]).mean() > 0.85
+    with pytest.raises(ValueError, match="wide_lr must be a number > 0"):
+        FusionNetClassifier(encoders={"text": Tfidf(wide_lr=0)}, **FAST).fit(X, y["label"])
+
+
+class _CountingSentenceModel:
+    """A stand-in sentence model: word-count features, every encoded text recorded."""
+
+    words = GOOD + BAD
+
+    def __init__(self):
+        self.encoded = []
+
+    def encode(self, texts, batch_size=32, **kwargs):
+        self.encoded += list(texts)
+        return np.array([[t.split().count(w) for w in self.words] + [1.0] for t in texts],
+                        dtype=np.float32)
+
+
+@pytest.fixture
+def counting_sentence_model(monkeypatch):
+    import sk_mtl.data._embeddings as embeddings
+
+    model = _CountingSentenceModel()
+    monkeypatch.setattr(embeddings, "load_sentence_model", lambda name, device="cpu": model)
+    embeddings.clear_embedding_cache()
+    yield model
+    embeddings.clear_embedding_cache()
+
+
+def test_sentence_encoder_in_a_grid_search_encodes_each_text_once(counting_sentence_model):
+    X, y = _multimodal(120)
+    X = SliceDict(text=X["text"], tab=X["tab"])
+    search = GridSearchCV(
+        FusionNetClassifier(encoders={"text": SentenceEmbedding(model="stub")}, **FAST),
+        {"fusion": ["concat", "weighted_sum", "late"], "fusion_weights__text": [0.5, 2.0]},
+        cv=2,
+    ).fit(X, y["label"])
+    encoded = counting_sentence_model.encoded
+    assert sorted(encoded) == sorted(set(X["text"]) - {""})  # once each, over 13 fits
+    best = search.best_estimator_
+    assert best.modalities_["text"].form == "embeddings"
+    assert best.modalities_["text"].n_features_ == len(GOOD + BAD) + 1
+    assert search.best_score_ > 0.8
+    best.predict(X)
+    assert len(counting_sentence_model.encoded) == len(encoded)  # prediction hits the cache
+
+
+def test_sentence_encoder_beside_tfidf_on_the_same_text(counting_sentence_model):
+    X, y = _multimodal()
+    X = {"text": X["text"], "meaning": X["text"], "tab": X["tab"]}
+    net = FusionNetClassifier(encoders={"meaning": SentenceEmbedding(model="stub")}, **FAST)
+    net.fit(X, y["label"])
+    assert isinstance(net.encoders_["text"], Tfidf)
+    assert net.modalities_["meaning"].form == "embeddings"
+    assert (net.predict(X) == y["label"]).mean() > 0.85
+
+
+def test_a_sentence_encoder_model_file_names_its_model(counting_sentence_model, tmp_path):
+    import sk_mtl
+
+    X, y = _multimodal()
+    net = FusionNetClassifier(encoders={"text": SentenceEmbedding(model="stub")}, **FAST)
+    net.fit(X, y["label"])
+    sk_mtl.save(net, tmp_path / "net.safetensors")
+    loaded = sk_mtl.load(tmp_path / "net.safetensors")
+    assert loaded.modalities_["text"].embedder.model == "stub"
+    np.testing.assert_array_equal(loaded.predict_proba(X), net.predict_proba(X))

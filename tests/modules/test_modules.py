@@ -323,3 +323,36 @@ def test_criterion_batches_same_kind_tasks_and_matches_per_task_losses():
     got["b2"].backward()
     assert preds["b1"].grad is None or preds["b1"].grad.abs().sum() == 0
     assert preds["b2"].grad.abs().sum() > 0
+
+
+def test_wide_path_is_a_zero_initialised_sparse_linear_model_added_to_the_heads():
+    import scipy.sparse as sp
+
+    from sk_mtl.modules import MultiTaskModule, SparseRows, WidePath
+
+    X = sp.random(5, 30, density=0.2, format="csr", random_state=0, dtype="float32")
+    wide = WidePath({"text": 30}, 4, lr_scale={"text": 10.0})
+    x = {"text": (SparseRows.from_csr(X), None)}
+    assert torch.equal(wide(x), torch.zeros(5, 4))
+    with torch.no_grad():
+        wide.linears[0].bag.weight.normal_()
+    expected = torch.from_numpy(X.toarray()) @ wide.linears[0].bag.weight
+    torch.testing.assert_close(wide(x), expected)
+    assert [s for _, s in wide.scaled_parameters()] == [10.0]
+    assert not wide.linears[0].bias.requires_grad
+
+    class Deep(nn.Module):
+        out_features = 3
+
+        def forward(self, x):
+            return torch.ones(len(x["text"][0]), 3)
+
+    net = MultiTaskModule(Deep(), 3, {"a": 1, "b": 3}, wide=wide)
+    plain = MultiTaskModule(Deep(), 3, {"a": 1, "b": 3})
+    plain.load_state_dict({k: v for k, v in net.state_dict().items()
+                           if not k.startswith("wide.")})
+    out, base = net(x), plain(x)
+    torch.testing.assert_close(out["a"], base["a"] + expected[:, :1])
+    torch.testing.assert_close(out["b"], base["b"] + expected[:, 1:])
+    out["b"].sum().backward()
+    assert wide.linears[0].bag.weight.grad.is_sparse
