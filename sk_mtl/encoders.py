@@ -212,7 +212,15 @@ class Tfidf(_TextEncoder):
         return SparseMLPEncoder(modality.n_features_, dims, dropout=dropout, sparse_grad=True)
 
 
-class TokenBag(_TextEncoder):
+class _TokenEncoder(_TextEncoder):
+    form = "tokens"
+
+    def __init__(self, max_features=None, max_len=None):
+        self.max_features = max_features
+        self.max_len = max_len
+
+
+class TokenBag(_TokenEncoder):
     """Text as the mean of learned word embeddings.
 
     Parameters
@@ -223,17 +231,11 @@ class TokenBag(_TextEncoder):
         Tokens kept per text (``text_max_len``).
     """
 
-    form = "tokens"
-
-    def __init__(self, max_features=None, max_len=None):
-        self.max_features = max_features
-        self.max_len = max_len
-
     def build(self, modality, width, dropout=0.0, linear=False):
         return TokenBagEncoder(modality.n_features_, width)
 
 
-class GRU(_TextEncoder):
+class GRU(_TokenEncoder):
     """Text read by a bidirectional GRU over learned word embeddings, mean-pooled.
 
     Parameters
@@ -243,12 +245,6 @@ class GRU(_TextEncoder):
     max_len : int, default=None
         Tokens kept per text (``text_max_len``).
     """
-
-    form = "tokens"
-
-    def __init__(self, max_features=None, max_len=None):
-        self.max_features = max_features
-        self.max_len = max_len
 
     def build(self, modality, width, dropout=0.0, linear=False):
         return GRUTextEncoder(modality.n_features_, width)

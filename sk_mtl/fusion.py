@@ -90,6 +90,13 @@ class Fusion(BaseEstimator):
         return int(dim)
 
 
+class _Projecting(Fusion):
+    """A fusion with projections to a common width ``dim`` (``None``: ``fusion_dim``)."""
+
+    def __init__(self, dim=None):
+        self.dim = dim
+
+
 class Concat(Fusion):
     """Intermediate fusion: the modality embeddings, each times its fusion weight,
     concatenated: ``h = [w_1 h_1, ..., w_M h_M]``."""
@@ -98,7 +105,7 @@ class Concat(Fusion):
         return ConcatFusion(in_dims, weights, learn_weights)
 
 
-class Early(Fusion):
+class Early(_Projecting):
     """Early fusion: ``h = sum_m w_m W_m x_m``, one linear layer over the joined raw inputs
     (tables, TF-IDF text, pixels; categories and token encoders keep their embeddings),
     before the shared MLP.
@@ -111,9 +118,6 @@ class Early(Fusion):
 
     linear_encoders = True
 
-    def __init__(self, dim=None):
-        self.dim = dim
-
     def encoder_width(self, encoder_dim, fusion_dim):
         return self._dim(fusion_dim)
 
@@ -121,7 +125,7 @@ class Early(Fusion):
         return SumFusion(in_dims, weights, learn_weights)
 
 
-class WeightedSum(Fusion):
+class WeightedSum(_Projecting):
     """``h = sum_m w_m proj_m(h_m)``: projections to a common width, summed with the fusion
     weights.
 
@@ -131,14 +135,11 @@ class WeightedSum(Fusion):
         Width of the projections (``fusion_dim``).
     """
 
-    def __init__(self, dim=None):
-        self.dim = dim
-
     def layer(self, in_dims, dim, weights, learn_weights):
         return WeightedSumFusion(in_dims, dim, weights, learn_weights)
 
 
-class Attention(Fusion):
+class Attention(_Projecting):
     """Learned attention over the projected embeddings, per row: ``h = sum_m a_m
     proj_m(h_m)``. It learns its own weights, so it refuses ``fusion_weights``; after fit
     ``fusion_weights_`` holds the mean attention over the training rows.
@@ -151,14 +152,11 @@ class Attention(Fusion):
 
     reads_weights = False
 
-    def __init__(self, dim=None):
-        self.dim = dim
-
     def layer(self, in_dims, dim, weights, learn_weights):
         return AttentionFusion(in_dims, dim)
 
 
-class Gated(Fusion):
+class Gated(_Projecting):
     """Gated multimodal unit (Arevalo et al., 2017): per-feature softmax gates over the
     modalities. It learns its own weights, so it refuses ``fusion_weights``; after fit
     ``fusion_weights_`` holds each modality's mean gate over the training rows.
@@ -170,9 +168,6 @@ class Gated(Fusion):
     """
 
     reads_weights = False
-
-    def __init__(self, dim=None):
-        self.dim = dim
 
     def layer(self, in_dims, dim, weights, learn_weights):
         return GatedFusion(in_dims, dim)

@@ -16,7 +16,7 @@ HAS_TEXT_EXTRA = importlib.util.find_spec("sentence_transformers") is not None
 def test_clothing_benchmark_quick(monkeypatch, capsys):
     if not (get_data_home() / "womens_clothing_ecommerce_reviews.csv.gz").exists():
         pytest.skip(f"real data not found in {get_data_home()}")
-    args = ["--quick", "--seeds", "0", "--wide-lr", "10"]
+    args = ["--quick", "--seeds", "0", "--wide-lr", "10", "--raw"]
     if HAS_TEXT_EXTRA:
         args.append("--sentence")
     monkeypatch.setattr(sys, "argv", [str(BENCH), *args])
@@ -24,7 +24,8 @@ def test_clothing_benchmark_quick(monkeypatch, capsys):
     runpy.run_path(str(BENCH), run_name="__main__")
     out = capsys.readouterr().out
     assert "300 training / 100 holdout rows" in out
-    assert out.count("TF-IDF + LR (per task)") == 2
+    assert out.count("TF-IDF + LR (per task") == 3
+    assert "FusionNetClassifier(), no modalities=" in out
     assert "Tfidf(wide_lr=10)" in out and "Tfidf(wide=False)" in out
     if HAS_TEXT_EXTRA:
         assert "+ 'sentence' beside the TF-IDF text" in out and "texts/s" in out

@@ -17,8 +17,10 @@ from ._modalities import (
     Modality,
     TabularModality,
     TextModality,
+    infer_column_kind,
     infer_modality_kind,
     make_modality,
+    plan_modalities,
     split_modalities,
 )
 from ._retrieval import NeighbourTargets
@@ -40,10 +42,12 @@ __all__ = [
     "embedding_stats",
     "encode_targets",
     "fingerprint",
+    "infer_column_kind",
     "infer_modality_kind",
     "load_sentence_model",
     "make_modality",
     "missing_mask",
+    "plan_modalities",
     "resolve_batch_size",
     "resolve_sentence_model",
     "set_embedding_cache_limit",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import math
+import warnings
 from collections import Counter
 from collections.abc import Mapping
 
@@ -19,13 +20,16 @@ import torch
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 __all__ = [
+    "PLAN_NAMES",
     "CategoricalModality",
     "ImageModality",
     "Modality",
     "TabularModality",
     "TextModality",
+    "infer_column_kind",
     "infer_modality_kind",
     "make_modality",
+    "plan_modalities",
     "split_modalities",
 ]
 
@@ -97,6 +101,56 @@ def split_modalities(X, modalities: Mapping | None) -> dict[str, object]:
             "drop them."
         )
     return blocks
+
+
+#: Modality names of a plan inferred from a DataFrame's columns, by column kind.
+PLAN_NAMES = {"text": "text", "categorical": "categorical", "tabular": "numeric"}
+
+
+def infer_column_kind(column: pd.Series) -> str:
+    """``"tabular"`` (numbers, booleans, datetimes, strings of numbers), ``"categorical"``
+    (pandas categories, low-cardinality strings) or ``"text"`` (free text: two or more words
+    per value on average, or mostly distinct values) for one DataFrame column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sk_mtl.data import infer_column_kind
+    >>> [infer_column_kind(pd.Series(v)) for v in
+    ...  ([1.5, None], ["Tops", "Dresses"], ["runs small, lovely", "too tight"])]
+    ['tabular', 'categorical', 'text']
+    """
+    dtype = column.dtype
+    if (pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype)
+            or pd.api.types.is_datetime64_any_dtype(dtype)):
+        return "tabular"
+    if isinstance(dtype, pd.CategoricalDtype):
+        return "categorical"
+    values = column.dropna()
+    if len(values) and pd.to_numeric(values, errors="coerce").notna().all() and not all(
+            isinstance(v, str) for v in values.iloc[:1000]):
+        return "tabular"  # numbers in an object column
+    return "text" if _is_free_text(column) else "categorical"
+
+
+def plan_modalities(X: pd.DataFrame) -> dict[str, list[str]]:
+    """Group a DataFrame's columns into modalities by kind (:func:`infer_column_kind`):
+    ``{"text": [...], "categorical": [...], "numeric": [...]}``, the kinds present only.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sk_mtl.data import plan_modalities
+    >>> df = pd.DataFrame({"review": ["fits well and soft", "cheap fabric, runs small"],
+    ...                    "dept": ["Tops", "Tops"], "age": [31, None]})
+    >>> plan_modalities(df)
+    {'text': ['review'], 'categorical': ['dept'], 'numeric': ['age']}
+    """
+    kinds = {c: infer_column_kind(X[c]) for c in X.columns}
+    return {
+        name: [c for c, k in kinds.items() if k == kind]
+        for kind, name in PLAN_NAMES.items() if kind in kinds.values()
+    }
 
 
 def _as_array(block, name: str):
@@ -208,7 +262,11 @@ class TabularModality(Modality):
 
     Dense columns are standardized with the mean and standard deviation of the training rows
     (so raw counts and ages can sit beside TF-IDF text without a scaler); sparse ones are
-    left as they are, to stay sparse.
+    left as they are, to stay sparse. A NaN in a row that has other values is imputed with
+    the training mean, and every column that had such NaN in training gets a missing
+    indicator column (1 where the value was missing), as gradient boosting users expect; a
+    column with no NaN in training is imputed without an indicator. Datetime columns become
+    numbers: days since 1970, month, day of the week, hour of the day.
     """
 
     kind = "tabular"
@@ -220,17 +278,24 @@ class TabularModality(Modality):
     def fit(self, block) -> TabularModality:
         self.sparse_ = sp.issparse(block)
         values = self._numeric(block)
-        self.n_features_ = values.shape[1]
+        self.n_columns_ = values.shape[1]
         self.columns_ = list(block.columns) if isinstance(block, pd.DataFrame) else None
-        self.mean_ = np.zeros(self.n_features_, dtype=np.float32)
-        self.scale_ = np.ones(self.n_features_, dtype=np.float32)
-        if self.standardize and not self.sparse_:
-            # float64 moments: float32 sums of large values overflow.
-            rows = values[~np.isnan(values).all(axis=1)].astype(np.float64)
-            if len(rows):
-                self.mean_ = np.nan_to_num(np.nanmean(rows, axis=0)).astype(np.float32)
-                std = np.nan_to_num(np.nanstd(rows, axis=0))
-                self.scale_ = np.where(std > 0, std, 1.0).astype(np.float32)
+        self.mean_ = np.zeros(self.n_columns_, dtype=np.float32)
+        self.scale_ = np.ones(self.n_columns_, dtype=np.float32)
+        self.indicators_ = np.zeros(0, dtype=np.int64)
+        if not self.sparse_:
+            present = ~np.isnan(values).all(axis=1)
+            self.indicators_ = np.flatnonzero(np.isnan(values[present]).any(axis=0))
+            if self.standardize:
+                # float64 moments: float32 sums of large values overflow.
+                rows = values[present].astype(np.float64)
+                if len(rows):
+                    with warnings.catch_warnings():  # an all-NaN column: mean 0, scale 1
+                        warnings.simplefilter("ignore", RuntimeWarning)
+                        self.mean_ = np.nan_to_num(np.nanmean(rows, axis=0)).astype(np.float32)
+                        std = np.nan_to_num(np.nanstd(rows, axis=0))
+                    self.scale_ = np.where(std > 0, std, 1.0).astype(np.float32)
+        self.n_features_ = self.n_columns_ + len(self.indicators_)
         return self
 
     def _numeric(self, block):
@@ -242,9 +307,9 @@ class TabularModality(Modality):
         if isinstance(block, pd.Series):
             block = block.to_frame()
         if isinstance(block, pd.DataFrame):
-            bad = [str(c) for c, t in block.dtypes.items()
-                   if not pd.api.types.is_numeric_dtype(t) or (pd.api.types.is_bool_dtype(t)
-                   and False)]
+            block = _expand_datetimes(block)
+            block = block.apply(_numbers_in_objects)
+            bad = [str(c) for c, t in block.dtypes.items() if not pd.api.types.is_numeric_dtype(t)]
             if bad:
                 raise ValueError(
                     f"Modality {self.name!r} is tabular but column(s) {bad} are not numeric; "
@@ -265,10 +330,10 @@ class TabularModality(Modality):
 
     def transform(self, block):
         values = self._numeric(block)
-        if values.shape[1] != self.n_features_:
+        if values.shape[1] != self.n_columns_:
             raise ValueError(
                 f"Modality {self.name!r} has {values.shape[1]} features, but the model was "
-                f"fitted with {self.n_features_}."
+                f"fitted with {self.n_columns_}."
             )
         if self.sparse_ != sp.issparse(values):
             values = sp.csr_matrix(values) if self.sparse_ else values.toarray()
@@ -278,24 +343,51 @@ class TabularModality(Modality):
             raise ValueError(f"Modality {self.name!r} contains infinity.")
         values = ((values.astype(np.float64) - self.mean_) / self.scale_).astype(np.float32)
         nan = np.isnan(values)
+        missing_rows = nan.all(axis=1)
+        if len(self.indicators_):
+            flags = (nan[:, self.indicators_] & ~missing_rows[:, None]).astype(np.float32)
+            values = np.hstack([values, flags])
+            nan = np.isnan(values)
         if not nan.any():
             return torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32)), None
-        missing_rows = nan.all(axis=1)
-        partial = nan.any(axis=1) & ~missing_rows
-        if partial.any():
-            cols = np.flatnonzero(nan[partial].any(axis=0))
-            names = [str(self.columns_[c]) if self.columns_ else int(c) for c in cols[:10]]
-            raise ValueError(
-                f"Modality {self.name!r} has NaN in column(s) {names} of rows that are not "
-                "entirely missing; impute them (an all-NaN row marks the modality missing)."
-            )
-        values = np.where(nan, 0.0, values).astype(np.float32)
-        return torch.from_numpy(values), torch.from_numpy(~missing_rows)
+        values = np.where(nan, 0.0, values).astype(np.float32)  # the training mean
+        present = None if not missing_rows.any() else torch.from_numpy(~missing_rows)
+        return torch.from_numpy(values), present
 
     def absent(self, n):
         if self.sparse_:
             return sp.csr_matrix((n, self.n_features_), dtype=np.float32), np.zeros(n, bool)
         return torch.zeros(n, self.n_features_), torch.zeros(n, dtype=torch.bool)
+
+
+def _numbers_in_objects(column: pd.Series) -> pd.Series:
+    """An object column holding only numbers (and missing values) as floats."""
+    if column.dtype != object:
+        return column
+    converted = pd.to_numeric(column, errors="coerce")
+    return converted if converted.notna().sum() == column.notna().sum() else column
+
+
+def _expand_datetimes(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each datetime column as four numeric ones: days since 1970, month, day of the week
+    and hour of the day (NaT gives NaN)."""
+    dates = [c for c, t in frame.dtypes.items() if pd.api.types.is_datetime64_any_dtype(t)]
+    if not dates:
+        return frame
+    parts = {}
+    for c in frame.columns:
+        if c not in dates:
+            parts[c] = frame[c]
+            continue
+        d = frame[c]
+        if d.dt.tz is not None:
+            d = d.dt.tz_convert("UTC").dt.tz_localize(None)
+        days = (d - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
+        parts[f"{c}__days"] = days.astype(float)
+        parts[f"{c}__month"] = d.dt.month.astype(float)
+        parts[f"{c}__weekday"] = d.dt.day_of_week.astype(float)
+        parts[f"{c}__hour"] = (d.dt.hour + d.dt.minute / 60).astype(float)
+    return pd.DataFrame(parts, index=frame.index)
 
 
 def _text_values(block, name: str) -> tuple[list[str], np.ndarray]:
@@ -336,8 +428,8 @@ class TextModality(Modality):
     - ``"tokens"``: padded token ids (0 pad, 1 unknown) of one word vocabulary over the
       joined columns, the ``max_features`` most frequent words, ``max_len`` per text;
     - ``"embeddings"``: dense vectors of the joined columns from ``embedder`` (an object
-      with ``embed(list of str) -> (n, d) array``, e.g. a pretrained sentence model), with
-      nothing fitted here.
+      with ``embed(list of str) -> (n, d) array`` and ``dim``, e.g. a
+      :class:`~sk_mtl.data.TextEmbedder`), with nothing fitted here.
     """
 
     kind = "text"
@@ -372,11 +464,11 @@ class TextModality(Modality):
         if not train:
             raise ValueError(f"Modality {self.name!r} has no non-empty text to learn from.")
         if self.form == "embeddings":
-            if not hasattr(self.embedder, "embed"):
+            if not (hasattr(self.embedder, "embed") and hasattr(self.embedder, "dim")):
                 raise ValueError(
                     f"Modality {self.name!r} reads embeddings but has no embedder."
                 )
-            self.n_features_ = int(self.embedder.embed(train[:1]).shape[1])
+            self.n_features_ = int(self.embedder.dim)
             return self
         self.vectorizers_ = []
         for column in self._columns(block):

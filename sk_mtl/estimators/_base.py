@@ -308,13 +308,14 @@ class BaseMultiTaskNet(BaseEstimator):
         return device
 
     # ------------------------------------------------------------------ input validation
-    def _validate_X(self, X, reset: bool):
+    def _validate_X(self, X, reset: bool, allow_nan: bool = False):
         if isinstance(X, pd.DataFrame):
             bad = [str(c) for c, dt in X.dtypes.items() if not _is_numeric_dtype(dt)]
             if bad:
                 raise ValueError(
                     f"X has non-numeric column(s) {bad}; encode them first (e.g. OneHotEncoder "
-                    "or OrdinalEncoder in a ColumnTransformer)."
+                    "or OrdinalEncoder in a ColumnTransformer), or use a FusionNet* "
+                    "estimator, which reads text, categorical and numeric columns itself."
                 )
         try:
             X = validate_data(
@@ -330,15 +331,15 @@ class BaseMultiTaskNet(BaseEstimator):
                 raise ValueError(f"X must be numeric: {exc}") from None
             raise
         values = X.data if sp.issparse(X) else X
-        finite = np.isfinite(values)
-        if not finite.all():
+        bad = np.isinf(values) if allow_nan else ~np.isfinite(values)
+        if bad.any():
             if sp.issparse(X):
-                cols = np.unique(X.indices[~finite])
+                cols = np.unique(X.indices[bad])
             else:
-                cols = np.flatnonzero(~finite.all(axis=0))
+                cols = np.flatnonzero(bad.any(axis=0))
             names = getattr(self, "feature_names_in_", None)
             where = [str(names[c]) if names is not None else int(c) for c in cols[:10]]
-            if np.isnan(values).any():
+            if np.isnan(values[bad]).any():
                 raise ValueError(
                     f"Input X contains NaN (or other non-finite values) in column(s) {where}; "
                     "impute or drop them first, e.g. with sklearn.impute.SimpleImputer."

@@ -14,7 +14,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ..data import NeighbourTargets, split_modalities
+from ..data import NeighbourTargets, plan_modalities, split_modalities
 from ..encoders import MLP, make_encoder, plan_modality
 from ..fusion import FUSIONS, make_fusion
 from ..modules import FusionTrunk, ModalityWeights, WidePath, infer_out_features
@@ -41,7 +41,9 @@ _FUSION_PARAMETERS = """
         For a DataFrame ``X``: the columns of each modality, by name, list of names, or
         shell-style pattern (``"num__*"`` selects a ``ColumnTransformer``'s ``num`` output).
         Every column must belong to a modality. ``None`` when ``X`` is a dict (or
-        ``skorch.helper.SliceDict``) keyed by modality, or a single block.
+        ``skorch.helper.SliceDict``) keyed by modality, or a single block; for a DataFrame
+        with text or string columns, ``None`` groups its columns by kind into ``"text"``,
+        ``"categorical"`` and ``"numeric"`` modalities (see ``modality_plan_``).
     encoders : dict of str to (str, Encoder or nn.Module), default=None
         Encoder of each modality: a name in ``sk_mtl.encoders.ENCODERS``, an
         ``sk_mtl.encoders`` specification (its parameters searchable as
@@ -112,6 +114,12 @@ _FUSION_ATTRIBUTES = """
         Modality names in the order the network reads them.
     encoders_ : dict of str to Encoder
         The encoder specification of each modality, given or chosen from its data.
+    modality_plan_ : DataFrame
+        After a fit on a DataFrame: each column's modality, kind and encoder. Without
+        ``modalities=`` the columns are grouped by kind: ``"text"`` (free text: two or more
+        words per value on average, or mostly distinct values), ``"categorical"`` (pandas
+        categories, other strings) and ``"numeric"`` (numbers, booleans, datetimes; NaN
+        imputed with missing indicators); later data is read with the same plan.
     fusion_weights_ : dict of str to float
         The fusion weight of each modality in effect after fit (with ``"_neighbours"`` for
         the retrieval features): the fixed or learned ``w_m``; for ``"attention"`` and
@@ -366,16 +374,74 @@ class FusionMixin:
         else:
             check_is_fitted(self)
         if self._is_single_table(X):
-            # The 2-D single-modality form: scikit-learn's own validation and messages.
-            values = self._validate_X(X, reset=reset)
+            # The 2-D single-modality form: scikit-learn's own validation and messages; NaN
+            # is imputed by the tabular modality.
+            values = self._validate_X(X, reset=reset, allow_nan=True)
             if reset:
+                self.__dict__.pop("_modality_plan", None)
                 return self._fit_modalities({"X": values}, single=True)
             return {"X": self.modalities_["X"].transform(values)}
-        blocks = split_modalities(X, self.modalities)
-        if reset:
-            self.__dict__.pop("feature_names_in_", None)  # left by an earlier 2-D fit
-            return self._fit_modalities(blocks)
-        return self._transform_modalities(blocks)
+        mapping = self.modalities
+        if isinstance(X, pd.DataFrame) and mapping is None:
+            # A raw DataFrame: its columns grouped by kind at fit, that plan used after.
+            mapping = plan_modalities(X) if reset else self._fitted_mapping(X)
+        blocks = split_modalities(X, mapping)
+        if not reset:
+            return self._transform_modalities(blocks)
+        self.__dict__.pop("feature_names_in_", None)  # left by an earlier 2-D fit
+        self.__dict__.pop("_modality_plan", None)
+        data = self._fit_modalities(blocks)
+        if isinstance(X, pd.DataFrame):
+            # Plain tuples, so that a model file holds them; modality_plan_ shows a table.
+            self._modality_plan = [
+                (str(c), m, self.modalities_[m].kind, type(self.encoders_[m]).__name__)
+                for m, block in blocks.items()
+                for c in (block.columns if isinstance(block, pd.DataFrame) else [block.name])
+            ]
+        return data
+
+    @property
+    def modality_plan_(self) -> pd.DataFrame:
+        """Each column of the DataFrame ``X`` was fitted on: its modality, kind and encoder
+        (inferred when ``modalities=None``)."""
+        plan = self.__dict__.get("_modality_plan")
+        if plan is None:
+            raise AttributeError(
+                "modality_plan_ is set by a fit on a DataFrame with several modalities."
+            )
+        return pd.DataFrame(plan, columns=["column", "modality", "kind", "encoder"]).set_index(
+            "column")
+
+    def _fitted_mapping(self, X) -> dict:
+        plan = self.modality_plan_ if "_modality_plan" in self.__dict__ else None
+        if plan is None:
+            raise ValueError(
+                f"{type(self).__name__} was fitted on {self.modality_names_} without a "
+                "DataFrame; predict with the same form of X."
+            )
+        missing = [c for c in plan.index if c not in {str(c) for c in X.columns}]
+        extra = [str(c) for c in X.columns if str(c) not in plan.index]
+        if extra:
+            raise ValueError(
+                f"X has column(s) {extra[:10]} that the model was not fitted on; its columns "
+                f"are {list(plan.index)[:20]}."
+            )
+        present = plan.drop(index=missing)
+        if missing and self.modality_dropout == 0:
+            raise ValueError(
+                f"X lacks column(s) {missing[:10]} the model was fitted on. A model predicts "
+                "without a whole modality only when trained for it: fit with "
+                "modality_dropout > 0."
+            )
+        full = plan.groupby("modality", sort=False).size()
+        kept = present.groupby("modality", sort=False).size()
+        partial = [m for m in kept.index if kept[m] != full[m]]
+        if partial:
+            raise ValueError(
+                f"X lacks some but not all columns of modality(ies) {partial}: missing "
+                f"{missing[:10]}."
+            )
+        return {m: list(cols.index) for m, cols in present.groupby("modality", sort=False)}
 
     def _modality_defaults(self) -> dict:
         """What encoders leave to the estimator: the ``text_*`` settings and the device."""
@@ -526,6 +592,7 @@ class FusionMixin:
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.dict = True
+        tags.input_tags.allow_nan = True  # imputed, with missing indicators
         return tags
 
 

@@ -294,3 +294,55 @@ def test_validation_split_stratified_error_names_task():
 def test_validation_split_impossible_fraction():
     with pytest.raises(ValueError, match="Cannot make a validation split"):
         validation_split(1, 0.5, None, random_state=0)
+
+
+def test_column_kinds_and_the_plan_from_a_raw_dataframe():
+    from sk_mtl.data import infer_column_kind, plan_modalities
+
+    rng = np.random.RandomState(0)
+    n = 40
+    df = pd.DataFrame({
+        "age": rng.randint(18, 80, n).astype(float),
+        "flag": rng.rand(n) > 0.5,
+        "when": pd.date_range("2024-01-01", periods=n, freq="D"),
+        "count_obj": pd.Series(list(range(n)), dtype=object),
+        "dept": rng.choice(["Tops", "Dresses", "Jackets"], n),
+        "size": pd.Categorical(rng.choice(["S", "M", "L"], n)),
+        "review": [" ".join(rng.choice(["soft", "runs", "small", "lovely", "fabric"], 4))
+                   for _ in range(n)],
+        "title": [f"title {i}" for i in range(n)],  # distinct values: free text
+    })
+    df.loc[3, "age"] = np.nan
+    kinds = {c: infer_column_kind(df[c]) for c in df.columns}
+    assert kinds == {"age": "tabular", "flag": "tabular", "when": "tabular",
+                     "count_obj": "tabular", "dept": "categorical", "size": "categorical",
+                     "review": "text", "title": "text"}
+    assert plan_modalities(df) == {
+        "text": ["review", "title"], "categorical": ["dept", "size"],
+        "numeric": ["age", "flag", "when", "count_obj"],
+    }
+
+
+def test_tabular_modality_imputes_with_missing_indicators_and_expands_datetimes():
+    from sk_mtl.data import TabularModality
+
+    frame = pd.DataFrame({
+        "a": [1.0, np.nan, 3.0, np.nan],
+        "b": [1.0, 2.0, 3.0, np.nan],
+        "when": pd.to_datetime(["1970-01-02 06:00", "1970-01-03 00:00", "1970-02-01 00:00", None]),
+    })
+    tab = TabularModality("t").fit(frame)
+    # a: NaN in a row with other values -> indicator; b: NaN only in the all-missing row.
+    assert tab.n_columns_ == 2 + 4 and list(tab.indicators_) == [0]
+    assert tab.n_features_ == 7
+    values, present = tab.transform(frame)
+    assert present.tolist() == [True, True, True, False]
+    assert values.shape == (4, 7) and torch.isfinite(values).all()
+    assert values[1, 0] == 0.0 and values[:, -1].tolist() == [0.0, 1.0, 0.0, 0.0]
+    # days since 1970 standardized: the mean of rows 0-2 is 11.08 days
+    days = (np.array([1.25, 2.0, 31.0]) - np.mean([1.25, 2.0, 31.0])) / np.std([1.25, 2, 31])
+    np.testing.assert_allclose(values[:3, 2].numpy(), days, rtol=1e-5)
+    # A column without NaN in training is imputed at predict, without an indicator.
+    new = pd.DataFrame({"a": [2.0], "b": [np.nan], "when": pd.to_datetime(["1970-01-05"])})
+    values, present = tab.transform(new)
+    assert present is None and values[0, 1] == 0.0 and values[0, -1] == 0.0

@@ -16,7 +16,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from skorch.helper import SliceDict
 from torch import nn
 
-from sk_mtl import FusionNet, FusionNetClassifier, FusionNetRegressor
+from sk_mtl import FusionNet, FusionNetClassifier, FusionNetRegressor, MultiTaskNetClassifier
 from sk_mtl.datasets import get_data_home, load_womens_clothing_reviews
 from sk_mtl.encoders import ENCODERS, MLP, Embedding, Encoder, SentenceEmbedding, Tfidf
 from sk_mtl.estimators._fusion import RETRIEVAL_MODALITY
@@ -540,6 +540,9 @@ class _CountingSentenceModel:
     def __init__(self):
         self.encoded = []
 
+    def get_embedding_dimension(self):
+        return len(self.words) + 1
+
     def encode(self, texts, batch_size=32, **kwargs):
         self.encoded += list(texts)
         return np.array([[t.split().count(w) for w in self.words] + [1.0] for t in texts],
@@ -595,3 +598,52 @@ def test_a_sentence_encoder_model_file_names_its_model(counting_sentence_model, 
     loaded = sk_mtl.load(tmp_path / "net.safetensors")
     assert loaded.modalities_["text"].embedder.model == "stub"
     np.testing.assert_array_equal(loaded.predict_proba(X), net.predict_proba(X))
+
+
+def _raw_frame(n=160, seed=0):
+    X, y = _multimodal(n, seed)
+    rng = np.random.RandomState(seed)
+    df = pd.DataFrame({
+        "review": X["text"],
+        "dept": rng.choice(["Tops", "Dresses", "Jackets"], n),
+        "age": X["tab"][:, 0] * 10 + 40,
+        "count": X["tab"][:, 1],
+    })
+    df.loc[::7, "age"] = np.nan
+    return df, y
+
+
+def test_a_raw_dataframe_gets_its_modalities_from_its_columns():
+    df, y = _raw_frame()
+    net = FusionNetClassifier(**FAST).fit(df, y["label"])
+    plan = net.modality_plan_
+    assert plan.loc["review"].tolist() == ["text", "text", "Tfidf"]
+    assert plan.loc["dept"].tolist() == ["categorical", "categorical", "Embedding"]
+    assert plan.loc[["age", "count"], "modality"].tolist() == ["numeric", "numeric"]
+    assert net.modalities_["numeric"].n_features_ == 3  # age, count, age's missing flag
+    assert (net.predict(df) == y["label"]).mean() > 0.85
+    assert np.isfinite(net.predict_proba(df.iloc[::7])).all()
+    # the fitted plan, not a new guess, reads later data
+    assert (net.predict(df.iloc[:3]) == net.predict(df)[:3]).all()
+    with pytest.raises(ValueError, match=r"X has column\(s\) \['extra'\]"):
+        net.predict(df.assign(extra=1.0))
+    with pytest.raises(ValueError, match=r"lacks column\(s\) \['dept'\].*modality_dropout"):
+        net.predict(df.drop(columns="dept"))
+    explicit = FusionNetClassifier(
+        modalities={"text": "review", "categorical": "dept", "numeric": ["age", "count"]},
+        **FAST).fit(df, y["label"])
+    np.testing.assert_allclose(explicit.predict_proba(df), net.predict_proba(df), atol=1e-6)
+    dropped = FusionNetClassifier(modality_dropout=0.3, **FAST).fit(df, y["label"])
+    assert np.isfinite(dropped.predict_proba(df.drop(columns="dept"))).all()
+
+
+def test_numeric_nan_is_imputed_in_a_single_table_and_multitasknet_points_to_fusionnet():
+    X, y = _multimodal()
+    tab = X["tab"].copy()
+    tab[::5, 1] = np.nan
+    net = FusionNetClassifier(**FAST).fit(tab, y["label"])
+    assert net.modalities_["X"].n_features_ == tab.shape[1] + 1
+    assert np.isfinite(net.predict_proba(tab)).all()
+    df, _ = _raw_frame()
+    with pytest.raises(ValueError, match=r"FusionNet.* reads text, categorical and numeric"):
+        MultiTaskNetClassifier(max_epochs=1).fit(df, y["label"])
