@@ -61,7 +61,7 @@ class Fusion(BaseEstimator):
     def build(self, encoders: Mapping[str, nn.Module], head_sizes: Mapping[str, int],
               make_mlp: Callable[[int], nn.Module], *, weights: Mapping[str, float],
               learn_weights: bool, fusion_dim: int, modality_dropout: float,
-              wide: nn.Module | None = None) -> nn.Module:
+              wide: nn.Module | None = None, aligner: nn.Module | None = None) -> nn.Module:
         """The network: ``encoders`` (one per modality, each with ``out_features``), joined,
         then ``make_mlp(width)`` (the shared MLP over ``width`` inputs, with
         ``out_features``), then one head per task of ``head_sizes``.
@@ -69,11 +69,13 @@ class Fusion(BaseEstimator):
         ``weights`` are the fusion weights of every modality (initial values when
         ``learn_weights``); ``fusion_dim`` is the estimator's projection width, which the
         spec's own ``dim`` overrides. ``wide``, when given, maps the input to every task's
-        outputs and is added to the heads' (Wide & Deep).
+        outputs and is added to the heads' (Wide & Deep); ``aligner``, when given, is the
+        :class:`~sk_mtl.modules.ModalityAligner` of the encoders' outputs.
         """
         in_dims = {m: e.out_features for m, e in encoders.items()}
         layer = self.layer(in_dims, self._dim(fusion_dim), weights, learn_weights)
-        trunk = FusionTrunk(encoders, layer, make_mlp(layer.out_features), modality_dropout)
+        trunk = FusionTrunk(encoders, layer, make_mlp(layer.out_features), modality_dropout,
+                            aligner)
         return MultiTaskModule(trunk, trunk.out_features, head_sizes, wide)
 
     def layer(self, in_dims: Mapping[str, int], dim: int, weights: Mapping[str, float],
@@ -180,9 +182,9 @@ class Late(Fusion):
     mlp_per_modality = True
 
     def build(self, encoders, head_sizes, make_mlp, *, weights, learn_weights, fusion_dim,
-              modality_dropout, wide=None):
+              modality_dropout, wide=None, aligner=None):
         mlps = {m: make_mlp(e.out_features) for m, e in encoders.items()}
-        trunk = FusionTrunk(encoders, None, mlps, modality_dropout)
+        trunk = FusionTrunk(encoders, None, mlps, modality_dropout, aligner)
         return LateFusionModule(trunk, head_sizes, weights, learn_weights, wide)
 
 

@@ -29,3 +29,15 @@ def test_clothing_benchmark_quick(monkeypatch, capsys):
     assert "Tfidf(wide_lr=10)" in out and "Tfidf(wide=False)" in out
     if HAS_TEXT_EXTRA:
         assert "+ 'sentence' beside the TF-IDF text" in out and "texts/s" in out
+
+
+def test_alignment_benchmark_quick(monkeypatch, capsys):
+    if not (get_data_home() / "womens_clothing_ecommerce_reviews.csv.gz").exists():
+        pytest.skip(f"real data not found in {get_data_home()}")
+    path = BENCH.parent / "bench_alignment.py"
+    monkeypatch.setattr(sys, "argv", [str(path), "--quick", "--seeds", "0", "--weights", "0",
+                                      "0.5"])
+    monkeypatch.syspath_prepend(str(BENCH.parent))
+    runpy.run_path(str(path), run_name="__main__")
+    out = capsys.readouterr().out
+    assert out.count("table only") == 2 and out.count("text only") == 2

@@ -858,6 +858,7 @@ class BaseMultiTaskNet(BaseEstimator):
             lambda_l2=float(self.lambda_l2),
             shuffle_seed=seed,
             on_divergence=self.on_divergence,
+            alignment_weight=float(getattr(self, "alignment_weight", 0.0)),
             **optimizer_kwargs,
         )
 

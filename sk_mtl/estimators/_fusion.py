@@ -17,8 +17,15 @@ from torch import nn
 from ..data import NeighbourTargets, plan_modalities, split_modalities
 from ..encoders import MLP, make_encoder, plan_modality
 from ..fusion import FUSIONS, make_fusion
-from ..modules import FusionTrunk, ModalityWeights, WidePath, infer_out_features
+from ..modules import (
+    FusionTrunk,
+    ModalityAligner,
+    ModalityWeights,
+    WidePath,
+    infer_out_features,
+)
 from ..tasks import Task
+from ..weighting import GradientWeighting, make_weighting
 from ._base import MAX_WEIGHT, BaseMultiTaskNet, _host, _n_rows
 from ._multitask import (
     _ATTRIBUTES,
@@ -105,7 +112,15 @@ _FUSION_PARAMETERS = """
         modality (``"_neighbours"``, with its own MLP encoder and fusion weight 1.0), missing
         for a row where a table is. An int is ``k``; ``"auto"`` uses 16 neighbours when the
         tables have at most 64 columns in all and there are at most 20,000 rows, and none
-        otherwise; ``None`` turns it off; without a dense table there are none."""
+        otherwise; ``None`` turns it off; without a dense table there are none.
+    alignment_weight : float, default=0.0
+        Weight of an auxiliary alignment loss: each modality's encoder output is projected
+        (linearly, to ``fusion_dim``) into a shared space, and the symmetric InfoNCE loss
+        between every pair of modalities (the CLIP objective: a row's two views must pick
+        each other among the batch's rows, temperature 0.1) on the rows that have both is
+        added to the training objective, times this weight. Logged per epoch as
+        ``train_alignment`` and ``valid_alignment``; ``valid_loss`` stays the sum of the
+        task losses. 0 turns it off."""
 
 _FUSION_ATTRIBUTES = """
     modalities_ : dict of str to Modality
@@ -195,6 +210,7 @@ class FusionMixin:
         text_min_df=2,
         text_max_len=200,
         retrieval="auto",
+        alignment_weight=0.0,
         tasks=None,
         task_weights=None,
         auxiliary_tasks=None,
@@ -254,6 +270,7 @@ class FusionMixin:
         self.text_min_df = text_min_df
         self.text_max_len = text_max_len
         self.retrieval = retrieval
+        self.alignment_weight = alignment_weight
 
     # ------------------------------------------------------------------ retrieval
     def _retrieval_sources(self) -> list[str]:
@@ -295,6 +312,18 @@ class FusionMixin:
         md = self.modality_dropout
         if not (isinstance(md, numbers.Real) and 0 <= md < 1):
             raise ValueError(f"modality_dropout must be in [0, 1), got {md!r}.")
+        aw = self.alignment_weight
+        if (not isinstance(aw, numbers.Real) or isinstance(aw, bool) or not math.isfinite(aw)
+                or not 0 <= aw <= MAX_WEIGHT):
+            raise ValueError(
+                f"alignment_weight must be a finite number in [0, {MAX_WEIGHT:g}], got {aw!r}."
+            )
+        if aw > 0 and isinstance(make_weighting(self.weighting), GradientWeighting):
+            raise ValueError(
+                f"alignment_weight > 0 adds a loss outside the tasks, which a gradient-level "
+                f"weighting (weighting={self.weighting!r}) does not aggregate; use a "
+                "loss-level weighting (static, uncertainty, dwa, gradnorm) with it."
+            )
         if self.encoders is not None and not isinstance(self.encoders, Mapping):
             raise TypeError(f"encoders must be a dict modality -> encoder, got {self.encoders!r}.")
         if self.fusion_weights is not None and not isinstance(self.fusion_weights, Mapping):
@@ -551,8 +580,18 @@ class FusionMixin:
             mlp, _ = self._make_trunk(n_features, list(tasks))
             return _with_width(mlp, n_features)
 
+        aligner = None
+        if self.alignment_weight > 0:
+            if len(self.modality_names_) < 2:
+                raise ValueError(
+                    f"alignment_weight={self.alignment_weight} aligns modalities with each "
+                    f"other; X has one ({self.modality_names_}). Set alignment_weight=0."
+                )
+            aligner = ModalityAligner(
+                {m: encoders[m].out_features for m in self.modality_names_}, self.fusion_dim
+            )
         return fusion.build(
-            encoders, head_sizes, make_mlp,
+            encoders, head_sizes, make_mlp, aligner=aligner,
             weights=weights, learn_weights=self.learn_fusion_weights,
             fusion_dim=self.fusion_dim, modality_dropout=self.modality_dropout,
             wide=WidePath(

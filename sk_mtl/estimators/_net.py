@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from ..data import BatchIterator, TensorData
 from ..exceptions import TrainingDivergedError
+from ..modules import FusionTrunk
 from ..weighting import Weighting
 
 __all__ = ["EVAL_BATCH_SIZE", "MultiTaskCriterion", "MultiTaskSkorchNet"]
@@ -109,9 +110,11 @@ class MultiTaskSkorchNet(NeuralNet):
         lambda_l2: float = 0.0,
         shuffle_seed: int = 0,
         on_divergence: str = "raise",
+        alignment_weight: float = 0.0,
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.alignment_weight = alignment_weight
         self.weighting = weighting
         self.lambda_l1 = lambda_l1
         self.lambda_l2 = lambda_l2
@@ -124,6 +127,21 @@ class MultiTaskSkorchNet(NeuralNet):
             isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.module_.modules()
         )
         return self
+
+    def _aligned_trunks(self) -> list[FusionTrunk]:
+        if not self.alignment_weight:
+            return []
+        return [m for m in self.module_.modules()
+                if isinstance(m, FusionTrunk) and m.aligner is not None]
+
+    def _pop_alignment(self) -> Tensor | None:
+        """The alignment loss the last forward pass left (``alignment_weight > 0``)."""
+        losses = []
+        for trunk in self._aligned_trunks():
+            if trunk.alignment_loss_ is not None:
+                losses.append(trunk.alignment_loss_)
+                trunk.alignment_loss_ = None
+        return sum(losses) if losses else None
 
     # --- batching -------------------------------------------------------------------------
     def get_iterator(self, dataset: TensorData, training: bool = False) -> BatchIterator:
@@ -225,12 +243,21 @@ class MultiTaskSkorchNet(NeuralNet):
             yi = self.weighting.weight_rows(yi, drawn)
         y_pred = self.infer(Xi, **fit_params)
         task_losses = self.criterion_(y_pred, yi)
+        alignment = self._pop_alignment()
+        if alignment is not None:
+            # First, keeping the graph the task losses share with it through the encoders;
+            # every weighting adds its gradients to these.
+            (self.alignment_weight * alignment).backward(retain_graph=True)
         objective = self.weighting.backward(task_losses, self.module_)
         penalty = self.penalty()
         if penalty is not None:
             penalty.backward()
             objective = objective + penalty.detach()
-        return {"loss": objective, "y_pred": y_pred, "task_losses": task_losses}
+        step = {"loss": objective, "y_pred": y_pred, "task_losses": task_losses}
+        if alignment is not None:
+            step["alignment"] = alignment.detach()
+            step["loss"] = objective + self.alignment_weight * step["alignment"]
+        return step
 
     def validation_step(self, batch, **fit_params):
         self._set_training(False)
@@ -238,12 +265,27 @@ class MultiTaskSkorchNet(NeuralNet):
         with torch.no_grad():
             y_pred = self.infer(Xi, **fit_params)
             objective, task_losses = self.get_loss(y_pred, yi, X=Xi, training=False)
-        return {"loss": objective, "y_pred": y_pred, "task_losses": task_losses}
+            alignment = self._pop_alignment()
+        step = {"loss": objective, "y_pred": y_pred, "task_losses": task_losses}
+        if alignment is not None:
+            step["alignment"] = alignment
+        return step
 
     # --- the epoch ------------------------------------------------------------------------
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
             return
+        trunks = self._aligned_trunks()
+        for trunk in trunks:  # the alignment loss is computed in training and validation only
+            trunk.record_alignment = True
+        try:
+            self._run_epoch(iterator, training, prefix, step_fn, **fit_params)
+        finally:
+            for trunk in trunks:
+                trunk.record_alignment = False
+                trunk.alignment_loss_ = None
+
+    def _run_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         names = self.weighting.task_names_
         if self._conditioned and not training:
             self._condition_on_target()
@@ -252,6 +294,7 @@ class MultiTaskSkorchNet(NeuralNet):
         losses: list[Tensor] = []
         counts: list[Tensor | float] = []
         objectives: list[Tensor] = []
+        alignments: list[Tensor] = []
         sizes: list[int] = []
         batch_count = 0
         skip_single = training and getattr(self, "has_batch_norm_", False)
@@ -268,6 +311,8 @@ class MultiTaskSkorchNet(NeuralNet):
             sizes.append(size)
             if training:  # the weighted objective is logged for training epochs only
                 objectives.append(step["loss"])
+            if "alignment" in step:
+                alignments.append(step["alignment"])
             losses.append(row)
             masks = [batch[1][name][1] for name in names]
             if all(m is None for m in masks):
@@ -289,6 +334,11 @@ class MultiTaskSkorchNet(NeuralNet):
             else c.cpu()
             for c in counts
         ])
+        if alignments:
+            values_a = torch.stack(alignments).double().cpu()
+            sizes_a = torch.tensor(sizes, dtype=torch.float64)
+            self.history.record(f"{prefix}_alignment",
+                                float((values_a * sizes_a).sum() / sizes_a.sum()))
         totals = weights.sum(dim=0)
         means = (values * weights).sum(dim=0) / totals.clamp_min(1.0)
         epoch_losses = {}

@@ -18,12 +18,19 @@ from ._fusion import (
     FusionTrunk,
     GatedFusion,
     LateFusionModule,
+    ModalityAligner,
     ModalityWeights,
     SumFusion,
     WeightedSumFusion,
     WidePath,
 )
-from ._losses import BinaryCrossEntropyLoss, CrossEntropyLoss, MultilabelLoss, RegressionLoss
+from ._losses import (
+    BinaryCrossEntropyLoss,
+    CrossEntropyLoss,
+    MultilabelLoss,
+    RegressionLoss,
+    symmetric_info_nce,
+)
 from ._mmoe import MMoETrunk
 from ._multitask import MultiTaskModule
 from ._sparse import SparseLinear, SparseRows
@@ -45,6 +52,7 @@ __all__ = [
     "LinearEncoder",
     "MLPTrunk",
     "MMoETrunk",
+    "ModalityAligner",
     "ModalityWeights",
     "MultiTaskModule",
     "MultilabelLoss",
@@ -58,4 +66,5 @@ __all__ = [
     "WidePath",
     "infer_out_features",
     "make_activation",
+    "symmetric_info_nce",
 ]

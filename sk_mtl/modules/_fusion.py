@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor, nn
 
+from ._losses import symmetric_info_nce
 from ._sparse import SparseLinear
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "FusionTrunk",
     "GatedFusion",
     "LateFusionModule",
+    "ModalityAligner",
     "ModalityWeights",
     "SumFusion",
     "WeightedSumFusion",
@@ -167,6 +169,47 @@ class GatedFusion(_Projected):
         return (z * h).sum(1), z.mean(2)
 
 
+class ModalityAligner(nn.Module):
+    """Aligns modalities: a linear projection of each modality's embedding into a shared
+    space, and the symmetric InfoNCE loss (:func:`symmetric_info_nce`) between every pair of
+    modalities on the rows that have both, averaged over the pairs.
+
+    Parameters
+    ----------
+    in_dims : mapping of str to int
+        Embedding width of each modality aligned.
+    dim : int
+        Width of the shared space.
+    temperature : float, default=0.1
+        Temperature of the InfoNCE logits.
+    """
+
+    def __init__(self, in_dims: Mapping[str, int], dim: int, temperature: float = 0.1):
+        super().__init__()
+        self.names = list(in_dims)
+        self.proj = nn.ModuleList(nn.Linear(d, dim) for d in in_dims.values())
+        self.temperature = temperature
+
+    def forward(self, hs: Mapping[str, Tensor], present: Mapping[str, Tensor | None]) -> Tensor:
+        zs = [p(hs[m]) for m, p in zip(self.names, self.proj)]
+        losses = []
+        for i in range(len(zs)):
+            for j in range(i + 1, len(zs)):
+                both = _both(present[self.names[i]], present[self.names[j]])
+                a, b = (zs[i], zs[j]) if both is None else (zs[i][both], zs[j][both])
+                if len(a) >= 2:
+                    losses.append(symmetric_info_nce(a, b, self.temperature))
+        if not losses:  # no row with two modalities: nothing to align, no gradient
+            return zs[0].sum() * 0.0
+        return torch.stack(losses).mean()
+
+
+def _both(p: Tensor | None, q: Tensor | None) -> Tensor | None:
+    if p is None:
+        return q
+    return p if q is None else p & q
+
+
 class FusionTrunk(nn.Module):
     """Encoders, missing-modality embeddings, fusion, then a shared MLP.
 
@@ -187,11 +230,19 @@ class FusionTrunk(nn.Module):
         The shared MLP after fusion, or one per modality when ``fusion`` is ``None``.
     modality_dropout : float, default=0.0
         Probability of hiding a modality of a training row.
+    aligner : ModalityAligner, optional
+        When given and ``record_alignment`` is set (by the training loop), each forward
+        pass leaves the alignment loss of the encoder outputs (rows that truly have both
+        modalities) in ``alignment_loss_``.
     """
 
     def __init__(self, encoders: Mapping[str, nn.Module], fusion: nn.Module | None,
-                 mlp: nn.Module | Mapping[str, nn.Module], modality_dropout: float = 0.0):
+                 mlp: nn.Module | Mapping[str, nn.Module], modality_dropout: float = 0.0,
+                 aligner: ModalityAligner | None = None):
         super().__init__()
+        self.aligner = aligner
+        self.record_alignment = False
+        self.alignment_loss_ = None
         self.names = list(encoders)
         self.encoders = nn.ModuleList(encoders.values())
         self.missing = nn.ParameterList(
@@ -239,12 +290,14 @@ class FusionTrunk(nn.Module):
         n = len(next(iter(x.values()))[0])
         device = self.missing[0].device
         present = self._present(x, n, device)
-        hs = {}
+        hs, raw = {}, {}
         for m, encoder, missing, mask in zip(self.names, self.encoders, self.missing, present):
-            h = encoder(x[m][0])
+            h = raw[m] = encoder(x[m][0])
             if mask is not None:
                 h = torch.where(mask.unsqueeze(1), h, missing.expand_as(h))
             hs[m] = h
+        if self.aligner is not None and self.record_alignment:
+            self.alignment_loss_ = self.aligner(raw, {m: x[m][1] for m in self.names})
         return hs
 
     def forward(self, x: Mapping[str, tuple]) -> Tensor | dict[str, Tensor]:

@@ -7,10 +7,17 @@ which a task has no labelled row gives a loss of zero (and zero gradient) for th
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["BinaryCrossEntropyLoss", "CrossEntropyLoss", "MultilabelLoss", "RegressionLoss"]
+__all__ = [
+    "BinaryCrossEntropyLoss",
+    "CrossEntropyLoss",
+    "MultilabelLoss",
+    "RegressionLoss",
+    "symmetric_info_nce",
+]
 
 
 def _masked_mean(per_row: Tensor, mask: Tensor | None) -> Tensor:
@@ -113,3 +120,28 @@ class RegressionLoss(nn.Module):
         return _masked_mean(self._fn(out, target, reduction="none"), mask)
 
 
+
+
+def symmetric_info_nce(a: Tensor, b: Tensor, temperature: float = 0.1) -> Tensor:
+    """Symmetric InfoNCE (the CLIP objective) between two views of the same rows.
+
+    ``a`` and ``b`` are ``(n, d)`` embeddings of the same ``n`` rows (normalized here). With
+    ``s = a b^T / temperature``, row ``i`` of ``a`` must pick row ``i`` of ``b`` among all
+    ``n`` and vice versa: the mean of the two cross-entropies of ``s`` and ``s^T`` with the
+    diagonal as targets.
+
+    Examples
+    --------
+    >>> import math, torch
+    >>> from sk_mtl.modules import symmetric_info_nce
+    >>> eye = torch.eye(2)
+    >>> round(float(symmetric_info_nce(eye, eye, temperature=1.0)), 4)
+    0.3133
+    >>> round(math.log(1 + math.exp(-1)), 4)
+    0.3133
+    """
+    a = F.normalize(a, dim=1)
+    b = F.normalize(b, dim=1)
+    logits = a @ b.T / temperature
+    target = torch.arange(len(a), device=a.device)
+    return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2

@@ -647,3 +647,26 @@ def test_numeric_nan_is_imputed_in_a_single_table_and_multitasknet_points_to_fus
     df, _ = _raw_frame()
     with pytest.raises(ValueError, match=r"FusionNet.* reads text, categorical and numeric"):
         MultiTaskNetClassifier(max_epochs=1).fit(df, y["label"])
+
+
+def test_alignment_loss_is_logged_trained_and_checked():
+    X, y = _multimodal()
+    net = FusionNetClassifier(alignment_weight=0.5, **FAST).fit(X, y["label"])
+    first, last = net.history_[0], net.history_[-1]
+    assert last["train_alignment"] < first["train_alignment"]
+    assert last["valid_alignment"] > 0  # logged for the validation rows too
+    assert last["train_objective"] == pytest.approx(
+        last["train_loss"] + 0.5 * last["train_alignment"], rel=0.2)
+    assert (net.predict(X) == y["label"]).mean() > 0.85
+    trunk = net.module_.trunk
+    assert trunk.aligner.names == ["text", "tab", "cat"] and trunk.alignment_loss_ is None
+    pickle.loads(pickle.dumps(net))
+    off = FusionNetClassifier(**FAST).fit(X, y["label"])
+    assert off.module_.trunk.aligner is None and "train_alignment" not in off.history_[-1]
+    with pytest.raises(ValueError, match="gradient-level weighting"):
+        FusionNetClassifier(alignment_weight=0.5, weighting="pcgrad", **FAST).fit(
+            X, y["label"])
+    with pytest.raises(ValueError, match="alignment_weight must be"):
+        FusionNetClassifier(alignment_weight=-1, **FAST).fit(X, y["label"])
+    with pytest.raises(ValueError, match="aligns modalities with each other"):
+        FusionNetClassifier(alignment_weight=0.5, **FAST).fit({"tab": X["tab"]}, y["label"])

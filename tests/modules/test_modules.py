@@ -356,3 +356,34 @@ def test_wide_path_is_a_zero_initialised_sparse_linear_model_added_to_the_heads(
     torch.testing.assert_close(out["b"], base["b"] + expected[:, 1:])
     out["b"].sum().backward()
     assert wide.linears[0].bag.weight.grad.is_sparse
+
+
+def test_symmetric_info_nce_hand_computed_and_the_aligner_skips_rows_without_both():
+    import math
+
+    from sk_mtl.modules import ModalityAligner, symmetric_info_nce
+
+    a = torch.tensor([[1.0, 0.0], [0.0, 2.0]])  # normalized: the identity
+    b = torch.tensor([[3.0, 0.0], [1.0, 1.0]])  # rows e1 and (1, 1)/sqrt(2)
+    s = 1 / math.sqrt(2)
+    logits = torch.tensor([[1.0, s], [0.0, s]]) / 0.5  # a_i . b_j / temperature
+    rows = -(logits.diag() - logits.logsumexp(1)).mean()
+    cols = -(logits.diag() - logits.logsumexp(0)).mean()
+    expected = float((rows + cols) / 2)
+    assert float(symmetric_info_nce(a, b, temperature=0.5)) == pytest.approx(expected, abs=1e-6)
+    assert float(symmetric_info_nce(a, a, temperature=1.0)) == pytest.approx(
+        math.log(1 + math.exp(-1)), abs=1e-6)
+
+    aligner = ModalityAligner({"x": 2, "y": 2}, 2)
+    with torch.no_grad():
+        for p in aligner.proj:
+            p.weight.copy_(torch.eye(2))
+            p.bias.zero_()
+    hs = {"x": torch.cat([a, torch.ones(1, 2)]), "y": torch.cat([b, -torch.ones(1, 2)])}
+    present = {"x": torch.tensor([True, True, False]), "y": None}
+    with torch.no_grad():  # row 2 (no x) is left out
+        assert float(aligner(hs, present)) == pytest.approx(
+            float(symmetric_info_nce(a, b, 0.1)), abs=1e-6)
+    lonely = {"x": torch.tensor([True, False, False]), "y": None}
+    loss = aligner(hs, lonely)  # one shared row: nothing to align
+    assert float(loss) == 0.0 and loss.requires_grad
