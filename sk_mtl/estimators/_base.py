@@ -15,7 +15,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 from skorch.callbacks import ProgressBar
 from torch import nn
 
@@ -363,9 +363,11 @@ class BaseMultiTaskNet(BaseEstimator):
             )
         return X
 
-    def _resolve_tasks(self, targets, classes: dict | None = None) -> dict[str, Task]:
+    def _resolve_tasks(self, targets, classes: dict | None = None,
+                       sample_weight: np.ndarray | None = None) -> dict[str, Task]:
         """The fitted task of each target column; ``classes`` adds labels per task that the
-        column may lack (``partial_fit``'s first chunk)."""
+        column may lack (``partial_fit``'s first chunk); ``sample_weight`` weighs what the
+        tasks estimate from their labels."""
         given = self.tasks or {}
         if not isinstance(given, dict):
             raise TypeError(f"tasks must be None or a dict name -> kind, got {given!r}.")
@@ -404,7 +406,10 @@ class BaseMultiTaskNet(BaseEstimator):
                     )
             if classes and name in classes and task.is_classification:
                 values = np.concatenate([values, as_label_array(classes[name], name)])
-            tasks[name] = task.fit(values, name)
+            if sample_weight is None:
+                tasks[name] = task.fit(values, name)
+            else:
+                tasks[name] = task.fit(values, name, sample_weight=sample_weight[labelled])
         return tasks
 
     def _infer_task_kind(self, values: np.ndarray, name: str) -> str:
@@ -470,7 +475,7 @@ class BaseMultiTaskNet(BaseEstimator):
         return weights
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the network on ``X`` and the target(s) ``y``.
 
         Parameters
@@ -482,15 +487,22 @@ class BaseMultiTaskNet(BaseEstimator):
             Target(s). A 1-D ``y`` is one task; each column of a 2-D array or DataFrame is a
             task. NaN, ``None`` or ``pd.NA`` marks a missing label, which removes that row
             from that task's loss only.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row, applied to every task's loss on the rows where
+            that task has a label: each task's loss is the weighted mean
+            ``sum_i w_i l_it / sum_i w_i`` over its labelled rows (so the weights' scale does
+            not matter, and a weight of 2 counts a row twice). The validation rows keep their
+            weights, in the validation loss that early stopping reads. With
+            ``sklearn.set_config(enable_metadata_routing=True)``, ``set_fit_request(
+            sample_weight=True)`` routes it through ``Pipeline`` and the searches.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._atomic(
-            self._fit_more if self.warm_start and _is_fitted(self) else self._fit_new, X, y
-        )
+        fit_fn = self._fit_more if self.warm_start and _is_fitted(self) else self._fit_new
+        return self._atomic(fit_fn, X, y, sample_weight=sample_weight)
 
     def partial_fit(self, X, y, classes=None):
         """Train one epoch on ``X``, ``y``: on the first call set up from them as ``fit``
@@ -524,14 +536,14 @@ class BaseMultiTaskNet(BaseEstimator):
             return self._atomic(self._fit_more, X, y, True)
         return self._atomic(self._fit_new, X, y, True, classes)
 
-    def _atomic(self, fit_fn, *args):
+    def _atomic(self, fit_fn, *args, **kwargs):
         """Run ``fit_fn``; if it raises, put the estimator back as it was (unfitted, or the
         earlier model intact) and re-raise."""
         before = dict(self.__dict__)
         if fit_fn == self._fit_more:  # trains the fitted net in place
             before["net_"] = copy.deepcopy(self.net_)
         try:
-            return fit_fn(*args)
+            return fit_fn(*args, **kwargs)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(before)
@@ -550,7 +562,7 @@ class BaseMultiTaskNet(BaseEstimator):
             raise ValueError(f"X has {n_rows} rows but y has {len(targets)}; they must match.")
         return X_data, targets
 
-    def _fit_new(self, X, y, partial: bool = False, classes=None):
+    def _fit_new(self, X, y, partial: bool = False, classes=None, sample_weight=None):
         self._check_params()
         retrieval = getattr(self, "retrieval", None)
         if partial and retrieval not in (None, "auto"):
@@ -567,7 +579,8 @@ class BaseMultiTaskNet(BaseEstimator):
                     f"{list(targets.names)}."
                 )
             classes = {targets.names[0]: classes}
-        tasks = self._resolve_tasks(targets, classes)
+        sample_weight = _sample_weights(sample_weight, len(targets))
+        tasks = self._resolve_tasks(targets, classes, sample_weight)
         names = list(tasks)
         counts = {
             name: int((~missing_mask(column)).sum())
@@ -584,7 +597,7 @@ class BaseMultiTaskNet(BaseEstimator):
             )
 
         device = self._device()
-        data, codes = self._encode(X_data, targets, tasks, device)
+        data, codes = self._encode(X_data, targets, tasks, device, sample_weight)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         self._seed = seed
@@ -655,7 +668,7 @@ class BaseMultiTaskNet(BaseEstimator):
         )
         return net.initialize()
 
-    def _fit_more(self, X, y, partial: bool = False):
+    def _fit_more(self, X, y, partial: bool = False, sample_weight=None):
         """Continue training the fitted network (``warm_start=True`` or ``partial_fit``)."""
         self._check_params()
         X_data, targets = self._data_and_targets(X, y, reset=False)
@@ -665,7 +678,8 @@ class BaseMultiTaskNet(BaseEstimator):
                 f"was fitted on {list(self.tasks_)}. Set warm_start=False to start anew."
             )
         device = self._device()
-        data, codes = self._encode(X_data, targets, self.tasks_, device)
+        sample_weight = _sample_weights(sample_weight, len(targets))
+        data, codes = self._encode(X_data, targets, self.tasks_, device, sample_weight)
         net = self.net_
         if partial:
             valid, epochs = None, 1
@@ -690,13 +704,17 @@ class BaseMultiTaskNet(BaseEstimator):
             net.resume(data, max(epochs, 0))
         return self._after_training(data)
 
-    def _encode(self, X_data, targets, tasks, device):
-        """``TensorData`` of the input and encoded targets, and the stratification codes."""
+    def _encode(self, X_data, targets, tasks, device, sample_weight=None):
+        """``TensorData`` of the input, encoded targets and sample weights, and the
+        stratification codes."""
         encoded, masks, codes = encode_targets(targets, tasks, self.stratify)
         encoded = {name: torch.from_numpy(t).to(device) for name, t in encoded.items()}
         masks = {name: None if m is None else torch.from_numpy(m).to(device)
                  for name, m in masks.items()}
-        return TensorData(_to_device(X_data, device), encoded, masks), codes
+        weights = None
+        if sample_weight is not None:
+            weights = torch.from_numpy(np.asarray(sample_weight, dtype=np.float32)).to(device)
+        return TensorData(_to_device(X_data, device), encoded, masks, weights), codes
 
     def _split(self, data: TensorData, codes):
         """The training and validation parts (the same split for the same seed)."""
@@ -768,13 +786,15 @@ class BaseMultiTaskNet(BaseEstimator):
         validation rows."""
         rows = self._retrieval_rows(data.X)
         if refit:
-            targets = {
-                name: (
-                    data.targets[name].cpu().numpy(),
-                    None if data.masks.get(name) is None else data.masks[name].cpu().numpy(),
-                )
-                for name in data.targets
-            }
+            # A row of weight 0 is no one's neighbour: it has no influence at all.
+            kept = None if data.weights is None else (data.weights > 0).cpu().numpy()
+            targets = {}
+            for name in data.targets:
+                mask = data.masks.get(name)
+                mask = None if mask is None else mask.cpu().numpy()
+                if kept is not None:
+                    mask = kept if mask is None else mask & kept
+                targets[name] = (data.targets[name].cpu().numpy(), mask)
             self.retrieval_.fit(rows, targets, {n: t.n_outputs_ for n, t in tasks.items()})
         exclude_self = refit or self.retrieval_.is_index(rows)
         data = TensorData(
@@ -783,10 +803,12 @@ class BaseMultiTaskNet(BaseEstimator):
             ),
             data.targets,
             data.masks,
+            data.weights,
         )
         if valid is not None:
             extra = self.retrieval_.transform(self._retrieval_rows(valid.X), exclude_self=False)
-            valid = TensorData(self._with_retrieval(valid.X, extra), valid.targets, valid.masks)
+            valid = TensorData(self._with_retrieval(valid.X, extra), valid.targets, valid.masks,
+                               valid.weights)
         return data, valid
 
     def _network_input(self, X_data):
@@ -1072,6 +1094,21 @@ class BaseMultiTaskNet(BaseEstimator):
         # (atomics in backward) do not promise that.
         tags.non_deterministic = str(self.device).startswith("cuda")
         return tags
+
+
+def _sample_weights(sample_weight, n_rows: int) -> np.ndarray | None:
+    """``sample_weight`` checked (scikit-learn's checks: one finite non-negative weight per
+    row, not all zero), and not spanning more than float32 losses keep."""
+    if sample_weight is None:
+        return None
+    weights = _check_sample_weight(sample_weight, np.empty((n_rows, 0)), dtype=np.float64,
+                                   ensure_non_negative=True)
+    if weights.max() > MAX_WEIGHT * max(float(np.median(weights[weights > 0])), 1e-12):
+        raise ValueError(
+            f"sample_weight spans more than {MAX_WEIGHT:g}x (max {weights.max():.3g}); "
+            "float32 losses would lose the small weights."
+        )
+    return weights
 
 
 def _conditioned(module: nn.Module, n_tasks: int, mode: str) -> nn.Module:

@@ -331,8 +331,8 @@ class MultiTaskNet(_TableNet):
 """
     )
 
-    def fit(self, X, y):
-        super().fit(X, y)
+    def fit(self, X, y, sample_weight=None):
+        super().fit(X, y, sample_weight=sample_weight)
         self._set_classes()
         return self
 

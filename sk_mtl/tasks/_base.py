@@ -27,8 +27,10 @@ class Task(BaseEstimator):
     kind: ClassVar[str] = ""
     is_classification: ClassVar[bool] = False
 
-    def fit(self, values: np.ndarray, name: str) -> Task:
-        """Learn the label encoding from the labelled values of task ``name`` (1-D array)."""
+    def fit(self, values: np.ndarray, name: str, sample_weight=None) -> Task:
+        """Learn the label encoding from the labelled values of task ``name`` (1-D array);
+        ``sample_weight``, the labelled rows' weights when ``fit`` was given some, weighs
+        what is estimated from the labels (a regression target's mean and scale)."""
         raise NotImplementedError
 
     def encode(self, values: np.ndarray, labelled: np.ndarray) -> np.ndarray:

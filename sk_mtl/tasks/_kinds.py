@@ -51,7 +51,7 @@ def _check_label_types(y_true, classes: np.ndarray) -> None:
 class _ClassificationTask(Task):
     is_classification: ClassVar[bool] = True
 
-    def fit(self, values: np.ndarray, name: str) -> _ClassificationTask:
+    def fit(self, values: np.ndarray, name: str, sample_weight=None) -> _ClassificationTask:
         classes = np.unique(values)
         if len(classes) < 2:
             raise ValueError(
@@ -186,7 +186,7 @@ class MultilabelTask(_ClassificationTask):
 
     kind: ClassVar[str] = "multilabel"
 
-    def fit(self, values: np.ndarray, name: str) -> MultilabelTask:
+    def fit(self, values: np.ndarray, name: str, sample_weight=None) -> MultilabelTask:
         labels = set()
         for row in values:
             if isinstance(row, (str, bytes)) or not hasattr(row, "__iter__"):
@@ -265,7 +265,7 @@ class RegressionTask(Task):
         self.loss = loss
         self.standardize = standardize
 
-    def fit(self, values: np.ndarray, name: str) -> RegressionTask:
+    def fit(self, values: np.ndarray, name: str, sample_weight=None) -> RegressionTask:
         if self.loss not in RegressionLoss._functions:
             raise ValueError(
                 f"Task {name!r}: loss={self.loss!r} is not known; use one of "
@@ -273,9 +273,12 @@ class RegressionTask(Task):
             )
         values = np.asarray(values, dtype=np.float64)
         if self.standardize:
+            w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+            if w is not None and not w.any():
+                w = None  # no weighted label: the plain moments
             with np.errstate(over="ignore", invalid="ignore"):
-                self.mean_ = float(values.mean())
-                std = float(values.std())
+                self.mean_ = float(np.average(values, weights=w))
+                std = float(np.sqrt(np.average((values - self.mean_) ** 2, weights=w)))
             if not (math.isfinite(self.mean_) and math.isfinite(std)):
                 raise ValueError(
                     f"Task {name!r} has labels too large to standardize (largest magnitude "

@@ -24,11 +24,23 @@ ESTIMATORS = [
     FusionNetRegressor(**_FAST),
 ]
 
-# No expected failure. check_methods_subset_invariance was one for MultiTaskNetRegressor
+# check_methods_subset_invariance was an expected failure for MultiTaskNetRegressor
 # (predicting a subset runs float32 matrix products of another shape, seen differing by ~3e-7
 # relative against the check's 1e-7); with the current networks (one fused head, retrieval
 # or not, prediction batches of 1 or 1024 rows) it passes, so it is no longer excused.
-EXPECTED_FAILURES: dict[str, dict[str, str]] = {}
+_WEIGHT_EQUIVALENCE = (
+    "mini-batch training is stochastic: a repeated row is a separate draw in the shuffled "
+    "batches and in the validation split, and the retrieval features see a duplicate as a "
+    "zero-distance neighbour; weights equal duplication with one full batch and no "
+    "retrieval (tests/estimators/test_sample_weight.py measures both)"
+)
+EXPECTED_FAILURES: dict[str, dict[str, str]] = {
+    type(est).__name__: {
+        "check_sample_weight_equivalence_on_dense_data": _WEIGHT_EQUIVALENCE,
+        "check_sample_weight_equivalence_on_sparse_data": _WEIGHT_EQUIVALENCE,
+    }
+    for est in ESTIMATORS
+}
 
 
 def _expected_failed_checks(estimator):
