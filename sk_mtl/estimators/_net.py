@@ -135,9 +135,10 @@ class MultiTaskSkorchNet(NeuralNet):
                 if isinstance(m, FusionTrunk) and m.aligner is not None]
 
     def _pop_alignment(self) -> Tensor | None:
-        """The alignment loss the last forward pass left (``alignment_weight > 0``)."""
+        """The alignment loss the last forward pass left (``alignment_weight > 0``), from the
+        trunks the running epoch records it in."""
         losses = []
-        for trunk in self._aligned_trunks():
+        for trunk in getattr(self, "_recording", ()):
             if trunk.alignment_loss_ is not None:
                 losses.append(trunk.alignment_loss_)
                 trunk.alignment_loss_ = None
@@ -275,15 +276,18 @@ class MultiTaskSkorchNet(NeuralNet):
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
             return
-        trunks = self._aligned_trunks()
-        for trunk in trunks:  # the alignment loss is computed in training and validation only
+        # The alignment loss is computed in training and validation epochs only; the trunks
+        # that record it are looked up once per epoch, not per batch.
+        self._recording = self._aligned_trunks()
+        for trunk in self._recording:
             trunk.record_alignment = True
         try:
             self._run_epoch(iterator, training, prefix, step_fn, **fit_params)
         finally:
-            for trunk in trunks:
+            for trunk in self._recording:
                 trunk.record_alignment = False
                 trunk.alignment_loss_ = None
+            self._recording = ()
 
     def _run_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         names = self.weighting.task_names_
