@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -c constraints.txt -e ".[dev,text]"
+	$(VENV)/bin/pip install --quiet -c constraints.txt -e ".[dev,text,dask]"
 	touch $(STAMP)
 
 install: $(STAMP)
