@@ -1,6 +1,7 @@
 """Data layer: ``y`` to named task columns, whole-tensor batching, validation split."""
 
 from ._batching import BatchIterator, TensorData, resolve_batch_size, validation_split
+from ._class_weights import check_class_weight, class_row_weights, resolve_class_weights
 from ._embeddings import (
     DEFAULT_CACHE_MAX_BYTES,
     TextEmbedder,
@@ -38,6 +39,8 @@ __all__ = [
     "TensorData",
     "TextEmbedder",
     "TextModality",
+    "check_class_weight",
+    "class_row_weights",
     "clear_embedding_cache",
     "embedding_stats",
     "encode_targets",
@@ -49,6 +52,7 @@ __all__ = [
     "missing_mask",
     "plan_modalities",
     "resolve_batch_size",
+    "resolve_class_weights",
     "resolve_sentence_model",
     "set_embedding_cache_limit",
     "split_modalities",

@@ -32,8 +32,9 @@ class TensorData(torch.utils.data.Dataset):
         Encoded target per task.
     masks : mapping of str to Tensor or None, optional
         Boolean mask of labelled rows per task; ``None`` when every row is labelled.
-    weights : Tensor of shape (n,), optional
-        Sample weights. :class:`BatchIterator` then gives each task's batch the float mask
+    weights : mapping of str to Tensor of shape (n,), optional
+        Row weights per task (sample weights times class weights; a task left out weighs
+        every row 1). :class:`BatchIterator` then gives that task's batch the float mask
         ``weights * labelled``, which the masked losses read as a weighted mean.
     """
 
@@ -42,12 +43,12 @@ class TensorData(torch.utils.data.Dataset):
         X: Tensor | sp.csr_matrix,
         targets: Mapping[str, Tensor] | None = None,
         masks: Mapping[str, Tensor | None] | None = None,
-        weights: Tensor | None = None,
+        weights: Mapping[str, Tensor] | None = None,
     ) -> None:
         self.X = X
         self.targets = dict(targets or {})
         self.masks = dict(masks or {})
-        self.weights = weights
+        self.weights = dict(weights or {})
 
     def __len__(self) -> int:
         X = self.X
@@ -80,7 +81,7 @@ class TensorData(torch.utils.data.Dataset):
             rows(self.X),
             {k: rows(v) for k, v in self.targets.items()},
             {k: rows(v) for k, v in self.masks.items()},
-            rows(self.weights),
+            {k: rows(v) for k, v in self.weights.items()},
         )
 
 
@@ -166,11 +167,12 @@ class BatchIterator:
                     Xb = torch.from_numpy(Xb.toarray())
                 Xb = Xb.to(self.device, non_blocking=True)  # no-op when already there
             ys = {}
-            weights = None if data.weights is None else data.weights[rows]
             for task, target in data.targets.items():
                 mask = data.masks.get(task)
                 mask = None if mask is None else mask[rows]
+                weights = data.weights.get(task)
                 if weights is not None:
+                    weights = weights[rows]
                     mask = weights if mask is None else weights * mask
                 ys[task] = (target[rows], mask)
             yield Xb, ys

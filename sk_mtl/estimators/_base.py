@@ -22,10 +22,13 @@ from torch import nn
 from ..data import (
     NeighbourTargets,
     TensorData,
+    check_class_weight,
+    class_row_weights,
     encode_targets,
     fingerprint,
     missing_mask,
     resolve_batch_size,
+    resolve_class_weights,
     split_targets,
     validation_split,
 )
@@ -71,7 +74,9 @@ class BaseMultiTaskNet(BaseEstimator):
 
     _allowed_kinds: ClassVar[frozenset[str] | None] = None
     #: Parameters that are dicts and accept ``set_params(<name>__<key>=value)``.
-    _dict_params: ClassVar[tuple[str, ...]] = ("task_weights", "optimizer_params")
+    _dict_params: ClassVar[tuple[str, ...]] = (
+        "task_weights", "class_weight", "optimizer_params"
+    )
     #: Parameters that may be given by name and also take ``<name>__<param>`` settings,
     #: with the function that turns a name into the object it stands for.
     _named_specs: ClassVar[dict] = {"weighting": make_weighting, "trunk": make_trunk}
@@ -85,6 +90,7 @@ class BaseMultiTaskNet(BaseEstimator):
         tasks=None,
         task_weights=None,
         auxiliary_tasks=None,
+        class_weight=None,
         weighting="static",
         hidden_dims=(128, 128),
         activation="relu",
@@ -116,6 +122,7 @@ class BaseMultiTaskNet(BaseEstimator):
         self.tasks = tasks
         self.task_weights = task_weights
         self.auxiliary_tasks = auxiliary_tasks
+        self.class_weight = class_weight
         self.weighting = weighting
         self.hidden_dims = hidden_dims
         self.activation = activation
@@ -188,7 +195,14 @@ class BaseMultiTaskNet(BaseEstimator):
                 plain[key] = value
         super().set_params(**plain)
         for name, entries in updates.items():
-            merged = dict(getattr(self, name) or {})
+            current = getattr(self, name)
+            if isinstance(current, str):
+                raise ValueError(
+                    f"Cannot set {name}__{next(iter(entries))}: {name}={current!r} is a rule "
+                    f"for every task; set {name} to a dict (e.g. {name}={{}}) first, or in the "
+                    "same call."
+                )
+            merged = dict(current or {})
             merged.update(entries)
             setattr(self, name, merged)
         for name, entries in nested.items():
@@ -235,6 +249,7 @@ class BaseMultiTaskNet(BaseEstimator):
                 "trunk must be None, a name in sk_mtl.trunks.TRUNKS, a TrunkSpec, an nn.Module, "
                 f"or a callable n_features -> nn.Module; got {type(self.trunk).__name__}."
             )
+        check_class_weight(self.class_weight)
         non_negative("lambda_l1", self.lambda_l1)
         non_negative("lambda_l2", self.lambda_l2)
         if not (isinstance(self.lr, numbers.Real) and self.lr > 0 and math.isfinite(self.lr)):
@@ -504,7 +519,7 @@ class BaseMultiTaskNet(BaseEstimator):
         fit_fn = self._fit_more if self.warm_start and _is_fitted(self) else self._fit_new
         return self._atomic(fit_fn, X, y, sample_weight=sample_weight)
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train one epoch on ``X``, ``y``: on the first call set up from them as ``fit``
         does, on later calls continue the same network.
 
@@ -526,6 +541,10 @@ class BaseMultiTaskNet(BaseEstimator):
             All classes of the classification task(s), needed on the first call when its
             chunk lacks some: an array for a single task (scikit-learn's form), else a dict
             task name -> classes. Ignored on later calls.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row of this chunk, as in :meth:`fit`. ``class_weight`` is fixed
+            by the first call, so it must be a dict class -> weight there, not
+            ``"balanced"`` (a chunk's class counts are not the data's).
 
         Returns
         -------
@@ -533,8 +552,8 @@ class BaseMultiTaskNet(BaseEstimator):
             The estimator, trained one more epoch.
         """
         if _is_fitted(self):
-            return self._atomic(self._fit_more, X, y, True)
-        return self._atomic(self._fit_new, X, y, True, classes)
+            return self._atomic(self._fit_more, X, y, True, sample_weight=sample_weight)
+        return self._atomic(self._fit_new, X, y, True, classes, sample_weight=sample_weight)
 
     def _atomic(self, fit_fn, *args, **kwargs):
         """Run ``fit_fn``; if it raises, put the estimator back as it was (unfitted, or the
@@ -597,7 +616,8 @@ class BaseMultiTaskNet(BaseEstimator):
             )
 
         device = self._device()
-        data, codes = self._encode(X_data, targets, tasks, device, sample_weight)
+        data, codes = self._encode(X_data, targets, tasks, device, sample_weight,
+                                   balanced=not partial)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         self._seed = seed
@@ -679,7 +699,10 @@ class BaseMultiTaskNet(BaseEstimator):
             )
         device = self._device()
         sample_weight = _sample_weights(sample_weight, len(targets))
-        data, codes = self._encode(X_data, targets, self.tasks_, device, sample_weight)
+        # partial_fit goes on with the class weights of the first call; a warm-started fit
+        # weighs its own data.
+        data, codes = self._encode(X_data, targets, self.tasks_, device, sample_weight,
+                                   class_weights=self.class_weight_ if partial else None)
         net = self.net_
         if partial:
             valid, epochs = None, 1
@@ -704,16 +727,36 @@ class BaseMultiTaskNet(BaseEstimator):
             net.resume(data, max(epochs, 0))
         return self._after_training(data)
 
-    def _encode(self, X_data, targets, tasks, device, sample_weight=None):
-        """``TensorData`` of the input, encoded targets and sample weights, and the
-        stratification codes."""
+    def _encode(self, X_data, targets, tasks, device, sample_weight=None, balanced=True,
+                class_weights=None):
+        """``TensorData`` of the input, encoded targets and each task's row weights (sample
+        weights times class weights), and the stratification codes.
+
+        The class weights are ``class_weights`` if given, else resolved from
+        ``class_weight`` on these targets and kept in ``class_weight_``; ``balanced=False``
+        (``partial_fit``'s first call) refuses ``"balanced"``."""
         encoded, masks, codes = encode_targets(targets, tasks, self.stratify)
+        if class_weights is None:
+            labels = {
+                name: t if masks[name] is None else t[masks[name]]
+                for name, t in encoded.items() if tasks[name].is_classification
+            }
+            class_weights = resolve_class_weights(
+                self.class_weight, tasks, labels, allow_balanced=balanced
+            )
+            self.class_weight_ = class_weights
+        row_weights = class_row_weights(class_weights, encoded)
+        if sample_weight is not None:
+            for name in encoded:
+                w = row_weights.get(name)
+                row_weights[name] = sample_weight if w is None else w * sample_weight
+        weights = {
+            name: torch.from_numpy(np.asarray(w, dtype=np.float32)).to(device)
+            for name, w in row_weights.items()
+        }
         encoded = {name: torch.from_numpy(t).to(device) for name, t in encoded.items()}
         masks = {name: None if m is None else torch.from_numpy(m).to(device)
                  for name, m in masks.items()}
-        weights = None
-        if sample_weight is not None:
-            weights = torch.from_numpy(np.asarray(sample_weight, dtype=np.float32)).to(device)
         return TensorData(_to_device(X_data, device), encoded, masks, weights), codes
 
     def _split(self, data: TensorData, codes):
@@ -786,13 +829,14 @@ class BaseMultiTaskNet(BaseEstimator):
         validation rows."""
         rows = self._retrieval_rows(data.X)
         if refit:
-            # A row of weight 0 is no one's neighbour: it has no influence at all.
-            kept = None if data.weights is None else (data.weights > 0).cpu().numpy()
+            # A row of weight 0 in a task is no one's neighbour there: it has no influence.
             targets = {}
             for name in data.targets:
                 mask = data.masks.get(name)
                 mask = None if mask is None else mask.cpu().numpy()
-                if kept is not None:
+                weights = data.weights.get(name)
+                if weights is not None:
+                    kept = (weights > 0).cpu().numpy()
                     mask = kept if mask is None else mask & kept
                 targets[name] = (data.targets[name].cpu().numpy(), mask)
             self.retrieval_.fit(rows, targets, {n: t.n_outputs_ for n, t in tasks.items()})

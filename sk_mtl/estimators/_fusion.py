@@ -186,7 +186,9 @@ def _fusion_doc(summary: str, infer: str, classes: str, examples: str) -> str:
 class FusionMixin:
     """Input handling and module building of the fusion estimators."""
 
-    _dict_params = ("task_weights", "optimizer_params", "fusion_weights", "encoders")
+    _dict_params = (
+        "task_weights", "class_weight", "optimizer_params", "fusion_weights", "encoders"
+    )
     _named_specs = {**BaseMultiTaskNet._named_specs, "fusion": make_fusion}
     _spec_dicts = {"encoders": make_encoder}
 
@@ -214,6 +216,7 @@ class FusionMixin:
         tasks=None,
         task_weights=None,
         auxiliary_tasks=None,
+        class_weight=None,
         weighting="static",
         hidden_dims=(100,),
         activation="relu",
@@ -247,6 +250,7 @@ class FusionMixin:
         BaseMultiTaskNet.__init__(
             self,
             tasks=tasks, task_weights=task_weights, auxiliary_tasks=auxiliary_tasks,
+            class_weight=class_weight,
             weighting=weighting, hidden_dims=hidden_dims, activation=activation,
             dropout=dropout, batch_norm=batch_norm, trunk=trunk, lambda_l1=lambda_l1,
             lambda_l2=lambda_l2, optimizer=optimizer, lr=lr, optimizer_params=optimizer_params,

@@ -44,6 +44,17 @@ _PARAMETERS = """
         Weight ``w_t`` of each task's loss in the objective; missing tasks weigh 1.0.
         ``set_params(task_weights__<task>=w)`` changes one entry, before or after fit (it
         takes effect at the next fit), so ``GridSearchCV`` can search it.
+    class_weight : "balanced", dict or None, default=None
+        Weights of the classes in the losses of binary and multiclass tasks (regression
+        tasks have none). ``"balanced"`` weighs each class of every classification task by
+        ``n_labelled / (n_classes * count)`` over the labelled training rows, as
+        scikit-learn does. A dict keyed by task names weighs tasks one by one, each with
+        ``"balanced"``, a dict class -> weight (classes left out weigh 1) or ``None``:
+        ``class_weight={{"fraud": "balanced"}}``; ``set_params(class_weight__<task>=...)``
+        sets one entry, so ``GridSearchCV`` can search it. With a single classification
+        task, a dict class -> weight (scikit-learn's form) is that task's. A row's weight in
+        a task's loss is its ``sample_weight`` times its class's weight; the loss stays a
+        weighted mean. The validation rows are weighted the same way.
     auxiliary_tasks : list of str, default=None
         Tasks (columns of ``y``) that are trained, and so shape the shared trunk, but are not
         returned by ``predict``/``predict_proba`` nor counted by ``score``. With one predicted
@@ -202,6 +213,7 @@ class _TableNet(BaseMultiTaskNet):
         tasks=None,
         task_weights=None,
         auxiliary_tasks=None,
+        class_weight=None,
         weighting="static",
         hidden_dims=(128, 128),
         activation="relu",
@@ -233,6 +245,7 @@ class _TableNet(BaseMultiTaskNet):
     ):
         super().__init__(
             tasks=tasks, task_weights=task_weights, auxiliary_tasks=auxiliary_tasks,
+            class_weight=class_weight,
             weighting=weighting, hidden_dims=hidden_dims, activation=activation,
             dropout=dropout, batch_norm=batch_norm, trunk=trunk, lambda_l1=lambda_l1,
             lambda_l2=lambda_l2, optimizer=optimizer, lr=lr,
