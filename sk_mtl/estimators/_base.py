@@ -16,7 +16,6 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
-from skorch.callbacks import ProgressBar
 from torch import nn
 
 from ..data import (
@@ -43,7 +42,15 @@ from ..tasks import Task, as_label_array, infer_kind, make_task
 from ..trunks import TrunkSpec, make_trunk
 from ..weighting import GradientWeighting, make_weighting
 from ._net import MultiTaskCriterion, MultiTaskSkorchNet
-from ._training import LR_SCHEDULES, MIN_VALID_ROWS, ResumableEarlyStopping, torch_threads
+from ._training import (
+    LR_SCHEDULES,
+    MIN_VALID_ROWS,
+    PROGRESS_DELAY_S,
+    EpochProgressBar,
+    ResumableEarlyStopping,
+    show_progress,
+    torch_threads,
+)
 
 __all__ = ["BaseMultiTaskNet"]
 
@@ -112,7 +119,7 @@ class BaseMultiTaskNet(BaseEstimator):
         tol=1e-4,
         callbacks=None,
         verbose=0,
-        progress_bar=False,
+        progress_bar="auto",
         random_state=None,
         device="cpu",
         n_threads=1,
@@ -250,6 +257,10 @@ class BaseMultiTaskNet(BaseEstimator):
                 f"or a callable n_features -> nn.Module; got {type(self.trunk).__name__}."
             )
         check_class_weight(self.class_weight)
+        if not (isinstance(self.progress_bar, bool) or self.progress_bar == "auto"):
+            raise ValueError(
+                f"progress_bar must be True, False or 'auto', got {self.progress_bar!r}."
+            )
         non_negative("lambda_l1", self.lambda_l1)
         non_negative("lambda_l2", self.lambda_l2)
         if not (isinstance(self.lr, numbers.Real) and self.lr > 0 and math.isfinite(self.lr)):
@@ -891,9 +902,16 @@ class BaseMultiTaskNet(BaseEstimator):
     def _build_net(self, module, criterion, weighting, valid, seed, device, early_stopping,
                    schedule: bool = True):
         callbacks = list(copy.deepcopy(self.callbacks) or [])
+        partial = not schedule  # partial_fit trains without a schedule, an epoch per call
         schedule = LR_SCHEDULES[self.lr_schedule] if schedule else None
         if schedule is not None:
             callbacks.append(("lr_schedule", schedule(self.max_epochs)))
+        if show_progress(self.progress_bar, partial=partial):
+            # Before early stopping, which ends the fit from its own on_epoch_end.
+            delay = PROGRESS_DELAY_S if self.progress_bar == "auto" else 0.0
+            callbacks.append(
+                ("progress_bar", EpochProgressBar(delay=delay, desc=type(self).__name__))
+            )
         if early_stopping:
             callbacks.append(
                 ("early_stopping", ResumableEarlyStopping(
@@ -905,8 +923,6 @@ class BaseMultiTaskNet(BaseEstimator):
                     sink=print if self.verbose else _silent,
                 ))
             )
-        if self.progress_bar:
-            callbacks.append(("progress_bar", ProgressBar()))
         optimizer_kwargs = {f"optimizer__{k}": v for k, v in (self.optimizer_params or {}).items()}
         return MultiTaskSkorchNet(
             module=module,

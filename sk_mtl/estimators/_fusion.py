@@ -238,7 +238,7 @@ class FusionMixin:
         tol=1e-4,
         callbacks=None,
         verbose=0,
-        progress_bar=False,
+        progress_bar="auto",
         random_state=None,
         device="cpu",
         n_threads=None,

@@ -122,8 +122,13 @@ _PARAMETERS = """
         Extra skorch callbacks (copied at fit); they see ``task_losses`` in ``on_batch_end``.
     verbose : int, default=0
         1 prints a table of per-epoch losses (total and per task).
-    progress_bar : bool, default=False
-        Show a tqdm progress bar over batches.
+    progress_bar : bool or "auto", default="auto"
+        A tqdm bar over the epochs, with each task's latest loss (validation, else
+        training) in its postfix: a widget in Jupyter, a text bar on a terminal. ``"auto"``
+        draws it when someone is watching (a Jupyter kernel, or stderr on a terminal) and
+        the fit lasts over 2 seconds, but never inside a search or cross-validation (many
+        short fits; ``GridSearchCV(verbose=...)`` reports those) nor for ``partial_fit``.
+        ``True`` always draws it, at once; ``False`` never.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, dropout and the validation split, without
         touching torch's global random state. On CPU two fits with the same int give the same
@@ -235,7 +240,7 @@ class _TableNet(BaseMultiTaskNet):
         tol=1e-4,
         callbacks=None,
         verbose=0,
-        progress_bar=False,
+        progress_bar="auto",
         random_state=None,
         device="cpu",
         n_threads=1,

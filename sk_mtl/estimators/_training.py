@@ -1,4 +1,5 @@
-"""Training recipe pieces the estimators share: LR schedules, the thread policy.
+"""Training recipe pieces the estimators share: LR schedules, the thread policy, the
+progress bar.
 
 Each is chosen by measurement; see ``docs/defaults.md`` for the figures.
 """
@@ -7,18 +8,22 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 from collections.abc import Callable, Iterator
 
 import torch
-from skorch.callbacks import EarlyStopping, LRScheduler
+from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 
 __all__ = [
     "LEGACY_DEFAULTS",
     "LR_SCHEDULES",
     "MIN_VALID_ROWS",
+    "PROGRESS_DELAY_S",
     "CosineDecay",
+    "EpochProgressBar",
     "ResumableEarlyStopping",
     "cosine_schedule",
+    "show_progress",
     "torch_threads",
 ]
 
@@ -133,3 +138,118 @@ def torch_threads(n_threads: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+#: ``progress_bar="auto"`` draws its bar only once a fit has run this long, so that short
+#: fits stay silent.
+PROGRESS_DELAY_S = 2.0
+
+#: Functions that fit one candidate of a search or one fold of a cross-validation:
+#: scikit-learn's (``GridSearchCV``, ``RandomizedSearchCV``, ``HalvingGridSearchCV``,
+#: ``cross_validate``, ``learning_curve``, ...) and ``TaskWeightSearchCV``'s.
+_SEARCH_FITS = frozenset({
+    ("sklearn.model_selection._validation", "_fit_and_score"),
+    ("sk_mtl.model_selection", "_fit_and_score_fold"),
+})
+
+
+def _in_search() -> bool:
+    """Whether this call runs inside a search's or a cross-validation's fit of one fold."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if (frame.f_globals.get("__name__"), frame.f_code.co_name) in _SEARCH_FITS:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _interactive() -> bool:
+    """Whether a person is likely watching: a Jupyter kernel, or stderr on a terminal."""
+    if "ipykernel" in sys.modules:
+        return True
+    stream = sys.stderr
+    return bool(stream is not None and hasattr(stream, "isatty") and stream.isatty())
+
+
+def show_progress(progress_bar, partial: bool = False) -> bool:
+    """Whether a fit draws its epoch progress bar.
+
+    ``True`` and ``False`` decide. ``"auto"`` draws it when someone is watching (a Jupyter
+    kernel, or a terminal on stderr), except inside a search or cross-validation (many
+    short fits; the search has its own ``verbose``) and for ``partial_fit`` (one epoch per
+    call).
+
+    Examples
+    --------
+    >>> show_progress(True), show_progress(False)
+    (True, False)
+    """
+    if isinstance(progress_bar, bool):
+        return progress_bar
+    if progress_bar != "auto":
+        raise ValueError(f"progress_bar must be True, False or 'auto', got {progress_bar!r}.")
+    return not partial and _interactive() and not _in_search()
+
+
+class EpochProgressBar(Callback):
+    """skorch callback: a tqdm bar over the epochs of a fit, with each task's latest loss
+    (validation loss where there is a validation split, else training loss) in its postfix.
+
+    ``tqdm.auto`` picks a notebook widget in Jupyter (a text bar where ipywidgets is
+    missing) and a text bar in a terminal. The bar stops where early stopping stops.
+
+    Parameters
+    ----------
+    delay : float, default=0.0
+        Seconds before the bar appears (tqdm's ``delay``): a fit that ends sooner draws
+        nothing.
+    desc : str, default="fit"
+        Label in front of the bar.
+    file : file-like, default=None
+        Where the bar is written (tqdm's default: ``sys.stderr``).
+    """
+
+    def __init__(self, delay: float = 0.0, desc: str = "fit", file=None) -> None:
+        self.delay = delay
+        self.desc = desc
+        self.file = file
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self._close()
+        total = max(int(net.max_epochs) - len(net.history), 0)
+        options = dict(total=total, unit="epoch", desc=self.desc, delay=self.delay,
+                       file=self.file, leave=True, dynamic_ncols=True)
+        try:
+            from tqdm.auto import tqdm
+
+            self.bar_ = tqdm(**options)
+        except ImportError:  # a notebook without ipywidgets: a text bar instead
+            from tqdm.std import tqdm
+
+            self.bar_ = tqdm(**options)
+
+    def on_epoch_end(self, net, **kwargs):
+        bar = getattr(self, "bar_", None)
+        if bar is None:
+            return
+        last = net.history[-1]
+        prefix = "valid_loss_" if any(k.startswith("valid_loss_") for k in last) else (
+            "train_loss_")
+        losses = {k[len(prefix):]: last[k] for k in last if k.startswith(prefix)}
+        bar.set_postfix(losses, refresh=False)
+        bar.update(1)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        self._close()
+
+    def _close(self) -> None:
+        bar = getattr(self, "bar_", None)
+        if bar is not None:
+            bar.close()
+        self.bar_ = None
+
+    def __getstate__(self):
+        # The bar is a live terminal/widget handle: epoch snapshots and pickles leave it out.
+        state = dict(self.__dict__)
+        state.pop("bar_", None)
+        return state

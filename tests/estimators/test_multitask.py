@@ -679,12 +679,6 @@ def test_verbose_prints_per_task_columns(capsys):
     assert capsys.readouterr().out == ""
 
 
-def test_progress_bar_runs():
-    X, y = _data(60)
-    net = MultiTaskNet(progress_bar=True, **{**FAST, "max_epochs": 2}).fit(X, y)
-    assert net.predict(X).shape == (60, 2)
-
-
 def test_callbacks_are_copied_and_see_task_losses():
     X, y = _data(100)
     seen = []

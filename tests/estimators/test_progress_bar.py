@@ -1,0 +1,86 @@
+"""progress_bar: a tqdm bar over epochs with per-task losses; "auto" stays out of searches."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import GridSearchCV, cross_validate
+
+from sk_mtl import MultiTaskNet, MultiTaskNetClassifier
+from sk_mtl.estimators import _training
+from sk_mtl.model_selection import TaskWeightSearchCV
+
+FAST = dict(hidden_dims=(8,), lr=0.02, max_epochs=4, batch_size=32, dropout=0.0,
+            lr_schedule=None, early_stopping=False, retrieval=None, random_state=0)
+
+
+def _data(n=80):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(n, 3)).astype(np.float32)
+    y = pd.DataFrame({"color": np.where(X[:, 0] > 0, "red", "white"),
+                      "price": 2.0 * X[:, 1] + 0.1 * rng.normal(size=n)})
+    return X, y
+
+
+def test_the_bar_counts_epochs_and_shows_each_tasks_loss(capsys):
+    X, y = _data()
+    net = MultiTaskNet(progress_bar=True, **FAST).fit(X, y)
+    err = capsys.readouterr().err
+    assert "MultiTaskNet" in err and "4/4" in err and "epoch" in err
+    last = net.history_[-1]
+    # The postfix holds the last epoch's validation loss of each task.
+    assert f"color={last['valid_loss_color']:.3g}" in err
+    assert f"price={last['valid_loss_price']:.3g}" in err
+    # The fitted estimator holds no live bar: it pickles, and predicts after loading.
+    loaded = pickle.loads(pickle.dumps(net))
+    np.testing.assert_array_equal(loaded.predict(X), net.predict(X))
+
+
+def test_the_bar_stops_where_early_stopping_stops(capsys):
+    X, y = _data(200)
+    params = {**FAST, "max_epochs": 200, "early_stopping": True, "n_iter_no_change": 2,
+              "validation_fraction": 0.3, "lr": 0.1}
+    net = MultiTaskNet(progress_bar=True, **params).fit(X, y)
+    n = len(net.history_)
+    assert n < 200
+    assert f"{n}/200" in capsys.readouterr().err
+
+
+@pytest.fixture
+def watched(monkeypatch):
+    """As if in a terminal or notebook, with no delay before the bar appears."""
+    monkeypatch.setattr(_training, "_interactive", lambda: True)
+    monkeypatch.setattr("sk_mtl.estimators._base.PROGRESS_DELAY_S", 0.0)
+
+
+def test_auto_draws_for_a_watched_fit_but_not_in_searches(watched, capsys):
+    X, y = _data()
+    MultiTaskNet(**FAST).fit(X, y)
+    assert "MultiTaskNet" in capsys.readouterr().err
+    GridSearchCV(MultiTaskNet(**FAST), {"lr": [0.01, 0.02]}, cv=2, refit=False).fit(X, y)
+    cross_validate(MultiTaskNet(**FAST), X, y, cv=2)
+    conditioned = MultiTaskNet(weighting="conditioned", **FAST)
+    TaskWeightSearchCV(conditioned, {"price": [0.5, 2.0]}, cv=2, refit=False).fit(X, y)
+    net = MultiTaskNet(**FAST)
+    for _ in range(3):
+        net.partial_fit(X, y)
+    assert capsys.readouterr().err == ""
+    # progress_bar=True asks for it inside a search too.
+    GridSearchCV(MultiTaskNet(progress_bar=True, **FAST), {"lr": [0.01]}, cv=2,
+                 refit=False).fit(X, y)
+    assert capsys.readouterr().err.count("MultiTaskNet") >= 2
+
+
+def test_auto_is_silent_unwatched_and_false_is_silent_always(watched, capsys, monkeypatch):
+    X, y = _data()
+    MultiTaskNet(progress_bar=False, **FAST).fit(X, y)
+    monkeypatch.setattr(_training, "_interactive", lambda: False)
+    MultiTaskNet(**FAST).fit(X, y)
+    assert capsys.readouterr().err == ""
+
+
+def test_a_bad_setting_is_refused_before_training():
+    X, y = _data()
+    with pytest.raises(ValueError, match="progress_bar must be True, False or 'auto'"):
+        MultiTaskNetClassifier(progress_bar="yes", **FAST).fit(X, y["color"])
