@@ -233,10 +233,10 @@ class EpochProgressBar(Callback):
         if bar is None:
             return
         last = net.history[-1]
-        prefix = "valid_loss_" if any(k.startswith("valid_loss_") for k in last) else (
-            "train_loss_")
-        losses = {k[len(prefix):]: last[k] for k in last if k.startswith(prefix)}
-        bar.set_postfix(losses, refresh=False)
+        names = net.weighting.task_names_
+        prefix = "valid_loss_" if f"valid_loss_{names[0]}" in last else "train_loss_"
+        bar.set_postfix({n: last[prefix + n] for n in names if prefix + n in last},
+                        refresh=False)
         bar.update(1)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):

@@ -32,6 +32,7 @@ def test_the_bar_counts_epochs_and_shows_each_tasks_loss(capsys):
     # The postfix holds the last epoch's validation loss of each task.
     assert f"color={last['valid_loss_color']:.3g}" in err
     assert f"price={last['valid_loss_price']:.3g}" in err
+    assert "best" not in err  # skorch's valid_loss_best flag is not a task
     # The fitted estimator holds no live bar: it pickles, and predicts after loading.
     loaded = pickle.loads(pickle.dumps(net))
     np.testing.assert_array_equal(loaded.predict(X), net.predict(X))
