@@ -64,7 +64,7 @@ def resolve_class_weights(class_weight, tasks: dict, labels: Mapping[str, np.nda
     {'fraud': array([0.66666667, 2.        ])}
     """
     check_class_weight(class_weight)
-    if class_weight is None:
+    if class_weight is None or (isinstance(class_weight, Mapping) and not class_weight):
         return {}
     classifiers = [n for n, t in tasks.items() if t.is_classification]
     if isinstance(class_weight, str):

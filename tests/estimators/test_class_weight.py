@@ -39,6 +39,8 @@ def test_balanced_follows_sklearn_and_dicts_fill_in_ones():
     for name, labels in _labels().items():
         expected = compute_class_weight("balanced", classes=np.unique(labels), y=labels)
         np.testing.assert_allclose(out[name], expected)
+    assert resolve_class_weights({}, _tasks(), _labels()) == {}
+    assert resolve_class_weights({}, {"price": _tasks()["price"]}, {}) == {}
     out = resolve_class_weights({"grade": {9: 4.0}, "fraud": None}, _tasks(), _labels())
     assert list(out) == ["grade"]
     np.testing.assert_allclose(out["grade"], [1.0, 1.0, 4.0])
