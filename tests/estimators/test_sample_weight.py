@@ -90,3 +90,16 @@ def test_sample_weight_is_routed_through_pipeline_and_grid_search():
     np.testing.assert_allclose(search.predict(X), direct.predict(X), atol=1e-5)
     unweighted = make_pipeline(StandardScaler(), MultiTaskNetRegressor(**EXACT)).fit(X, y)
     assert np.abs(unweighted.predict(X) - direct.predict(X)).max() > 1e-3
+
+
+def test_partial_fit_takes_weights_too():
+    X, y = _data()
+    w = np.ones(len(X))
+    w[:30] = 2.0
+    w[30:50] = 0.0
+    keep = np.r_[np.arange(30), np.arange(50, len(X)), np.arange(30)]
+    weighted, copied = MultiTaskNetRegressor(**EXACT), MultiTaskNetRegressor(**EXACT)
+    for _ in range(5):
+        weighted.partial_fit(X, y, sample_weight=w)
+        copied.partial_fit(X[keep], y[keep])
+    np.testing.assert_allclose(weighted.predict(X), copied.predict(X), atol=1e-4)
