@@ -131,7 +131,7 @@ class NeighbourTargets:
 
         Returns
         -------
-        features : ndarray of shape (n_samples, n_features_out_), float32
+        features : ndarray of shape (n_samples, ``n_features_out_``), float32
         """
         Xz = self.X_ if exclude_self else self._standardize(X)
         # The last lookup is kept: scoring several task weightings or scorers on the same

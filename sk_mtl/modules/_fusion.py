@@ -127,7 +127,7 @@ class WeightedSumFusion(_Projected):
 
 class AttentionFusion(_Projected):
     """Learned attention over modality embeddings: ``h = sum_m a_m proj_m(h_m)`` with
-    ``a = softmax_m(v . tanh(W proj_m(h_m)))`` per row."""
+    ``a = softmax_m(v^T tanh(W proj_m(h_m)))`` per row."""
 
     def __init__(self, in_dims: Mapping[str, int], dim: int) -> None:
         super().__init__(in_dims, dim)
