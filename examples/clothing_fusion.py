@@ -1,4 +1,5 @@
-"""Text + table, two tasks: FusionNetClassifier on the Women's clothing reviews.
+"""Text + table, two tasks: FusionNetClassifier on the Women's clothing reviews
+=============================================================================
 
 Predicts a review's ``Rating`` (1-5) and whether the shopper recommends the product from the
 review title and text, the shopper's age, the review's positive-feedback count and the

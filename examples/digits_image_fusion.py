@@ -1,4 +1,5 @@
-"""Fuse an image modality with a tabular one on real handwritten digits (sklearn's digits).
+"""Fuse an image modality with a tabular one on real handwritten digits (sklearn's digits)
+========================================================================================
 
 Each 8x8 digit image is split into two views that a real system might get from two
 sensors: the left half as an image (a CNN encoder) and the right half as 32 numbers (an MLP

@@ -1,4 +1,5 @@
-"""Class weights for a rare class: excellent wines (3%) next to their colour.
+"""Class weights for a rare class: excellent wines (3%) next to their colour
+=========================================================================
 
 On the UCI wine data (6,497 wines, 11 measurements), one ``MultiTaskNetClassifier`` learns
 two binary tasks: ``excellent`` (quality 8 or 9: 198 wines, 3%) and ``color``. With equal

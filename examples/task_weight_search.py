@@ -1,4 +1,5 @@
-"""Trading tasks off: search task weights with one network per fold, see the Pareto front.
+"""Trading tasks off: search task weights with one network per fold, see the Pareto front
+=========================================================================================
 
 Wine "hard" version: predict the quality and the alcohol content from the other columns
 (alcohol dropped from X). The script
@@ -11,11 +12,11 @@ Wine "hard" version: predict the quality and the alcohol content from the other 
 3. scores the refitted network, set to that vector, on a 25% holdout
    (``train_test_split(random_state=0)``), and shows that changing the weights afterwards
    needs no refit;
-4. saves the front as a plot with ``--plot FILE``.
+4. draws the front with ``--plot`` (saved to a file with ``--plot FILE``).
 
 Usage::
 
-    python examples/task_weight_search.py [--quick] [--plot pareto.png] [--data-home DIR]
+    python examples/task_weight_search.py [--quick] [--plot [pareto.png]] [--data-home DIR]
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ from sk_mtl.model_selection import TaskWeightSearchCV
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="800 rows, 3 epochs")
-    parser.add_argument("--plot", default=None, help="save the Pareto plot to this file")
+    parser.add_argument("--plot", nargs="?", const="", default=None, metavar="FILE",
+                        help="draw the Pareto front; save it to FILE if given")
     parser.add_argument("--data-home", default=None)
     args = parser.parse_args(argv)
 
@@ -91,13 +93,24 @@ def main(argv=None):
         print(f"  {weights['quality']:g} : {weights['alcohol']:g} (no refit)"
               f"{r2_score(y_test['quality'], pred[:, 0]):>10.4f} / "
               f"{r2_score(y_test['alcohol'], pred[:, 1]):.4f}")
-    if args.plot:
-        import matplotlib
+    if args.plot is not None:
+        if args.plot:
+            import matplotlib
 
-        matplotlib.use("Agg")
+            matplotlib.use("Agg")  # a file only: no window
         ax = search.plot_pareto()
-        ax.figure.savefig(args.plot, dpi=120, bbox_inches="tight")
-        print(f"plot saved to {args.plot}")
+        show_or_save(ax.figure, args.plot)
+
+
+def show_or_save(fig, path: str) -> None:
+    """Save ``fig`` to ``path``, or show it (``--plot`` without a file)."""
+    if path:
+        fig.savefig(path, dpi=120, bbox_inches="tight")
+        print(f"plot saved to {path}")
+    else:
+        import matplotlib.pyplot as plt
+
+        plt.show()
 
 
 if __name__ == "__main__":
