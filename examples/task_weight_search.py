@@ -99,6 +99,7 @@ def main(argv=None):
 
             matplotlib.use("Agg")  # a file only: no window
         ax = search.plot_pareto()
+        ax.figure.tight_layout()  # room for the tick labels
         show_or_save(ax.figure, args.plot)
 
 
