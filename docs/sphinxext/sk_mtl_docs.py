@@ -1,4 +1,4 @@
-"""Sphinx helpers of the sk_mtl docs: gallery arguments and two docstring fixes.
+"""Sphinx helpers of the sk_mtl docs: gallery arguments and two docstring additions.
 
 Loaded by ``docs/conf.py`` as the extension ``sk_mtl_docs``; sphinx-gallery calls
 :func:`reset_argv` by its name.
@@ -25,10 +25,7 @@ Docstrings (``autodoc-process-docstring``):
   ``set_output``, ...) cite labels of scikit-learn's own site with ``:ref:`` and ``:term:``;
   those become links to scikit-learn's pages instead of unresolved references. Only
   docstrings of objects defined outside sk_mtl are touched, and only for the labels listed
-  in ``SKLEARN_PAGES``: any other unresolved reference still fails the build;
-- TEMPORARY: two docstring bugs in ``sk_mtl/estimators/_multitask.py`` and ``_fusion.py``
-  are repaired in the rendered text only (:data:`REPAIRS`), each announced in the build
-  output; both become no-ops once the source is fixed, and should then be deleted.
+  in ``SKLEARN_PAGES``: any other unresolved reference still fails the build.
 """
 
 from __future__ import annotations
@@ -52,20 +49,6 @@ SKLEARN_PAGES = {
     "meta-estimator": SKLEARN + "glossary.html#term-meta-estimator",
     "meta-estimators": SKLEARN + "glossary.html#term-meta-estimators",
 }
-#: TEMPORARY repairs of docstrings in files being edited elsewhere; each applies only to
-#: objects of the named module, and only while the bug is there. Remove once fixed:
-#:
-#: - "feature_names_in_ : ndarray of shape (n_features_in_,)" (``_ATTRIBUTES`` in
-#:   _multitask.py): reST reads ``n_features_in_`` in the type as a link ("Unknown target
-#:   name: n_features_in"); quoted here as a literal.
-#: - ``_RETRIEVAL_ATTRIBUTE`` ("retrieval_ : ...") is appended after ``_ATTRIBUTES``, which
-#:   ends with the Notes section, so the attribute lands in Notes as plain text ("Unknown
-#:   target name: retrieval", "Unexpected indentation"); moved back to Attributes here.
-REPAIRS = {
-    "sk_mtl.estimators._multitask": ("shape (n_features_in_,)", "attribute in Notes"),
-    "sk_mtl.estimators._fusion": ("shape (n_features_in_,)",),
-}
-_ATTRIBUTE_ENTRY = re.compile(r"^[A-Za-z_]\w*_ : \S")
 _ROLE = re.compile(r":(ref|term):`([^`<]*?)\s*(?:<([^`>]+)>)?`")
 
 
@@ -130,60 +113,6 @@ def _constant_comment(name: str, obj) -> list[str]:
     return []
 
 
-def _section_headers(lines: list[str]) -> list[int]:
-    return [
-        i for i in range(len(lines) - 1)
-        if lines[i].strip() and set(lines[i + 1].strip()) == {"-"}
-        and len(lines[i + 1].strip()) == len(lines[i].strip())
-    ]
-
-
-def _move_attributes_out_of_notes(lines: list[str]) -> bool:
-    """Move ``name_ : type`` entries found in a Notes section that directly follows an
-    Attributes section to the end of the Attributes section."""
-    headers = _section_headers(lines)
-    for n, i in enumerate(headers):
-        if lines[i].strip() != "Notes" or n == 0 or lines[headers[n - 1]].strip() != "Attributes":
-            continue
-        end = headers[n + 1] if n + 1 < len(headers) else len(lines)
-        for k in range(i + 2, end):
-            if _ATTRIBUTE_ENTRY.match(lines[k]):
-                stop = k + 1
-                while stop < end and lines[stop].startswith(" "):
-                    stop += 1
-                block = lines[k:stop]
-                del lines[k:stop]
-                at = i
-                while at > 0 and not lines[at - 1].strip():
-                    at -= 1
-                lines[at:at] = block
-                return True
-    return False
-
-
-def repair_docstring(app, what, name, obj, options, lines) -> None:
-    """Apply :data:`REPAIRS` (before numpydoc reads the docstring)."""
-    repairs = REPAIRS.get(getattr(obj, "__module__", None) or "", ())
-    applied = []
-    if "shape (n_features_in_,)" in repairs and any(
-        "shape (n_features_in_,)" in line for line in lines
-    ):
-        lines[:] = [
-            line.replace("shape (n_features_in_,)", "shape (``n_features_in_``,)")
-            for line in lines
-        ]
-        applied.append("n_features_in_ quoted")
-    if "attribute in Notes" in repairs and _move_attributes_out_of_notes(lines):
-        applied.append("attribute moved from Notes to Attributes")
-    if applied:
-        from sphinx.util import logging
-
-        logging.getLogger(__name__).info(
-            "sk_mtl_docs: TEMPORARY docstring repair of %s (%s): %s", name, obj.__module__,
-            "; ".join(applied),
-        )
-
-
 def process_docstring(app, what, name, obj, options, lines) -> None:
     if what == "data":
         # A constant has no docstring of its own (autodoc hands over its type's, e.g. dict's).
@@ -195,6 +124,5 @@ def process_docstring(app, what, name, obj, options, lines) -> None:
 
 
 def setup(app):
-    app.connect("autodoc-process-docstring", repair_docstring, priority=400)  # before numpydoc
     app.connect("autodoc-process-docstring", process_docstring)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

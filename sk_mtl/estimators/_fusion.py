@@ -30,6 +30,7 @@ from ._base import MAX_WEIGHT, BaseMultiTaskNet, _host, _n_rows
 from ._multitask import (
     _ATTRIBUTES,
     _CLASSES_DOC,
+    _NOTES,
     _PARAMETERS,
     ClassificationTasksMixin,
     MultiTaskNet,
@@ -178,8 +179,7 @@ def _fusion_doc(summary: str, infer: str, classes: str, examples: str) -> str:
         "    n_features_in_ : int or dict of str to int\n        Number of features seen "
         "during fit: an int for a single 2-D block, else per modality.",
     )
-    attributes, notes = attributes.split("\n\n    Notes\n")
-    notes = "\n\n    Notes\n" + notes.rstrip()
+    notes = "\n" + _NOTES.rstrip()
     return summary + params + attributes + _FUSION_ATTRIBUTES + notes + "\n" + examples
 
 

@@ -168,7 +168,7 @@ _ATTRIBUTES = """
         Task weights used in the last fit.{classes}
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape ``(n_features_in_,)``
         Names of features seen during fit, when ``X`` has string column names.
     net_ : skorch.NeuralNet
         The private skorch net that trained the module: ``net_.save_params(f_params=...)``
@@ -180,7 +180,12 @@ _ATTRIBUTES = """
         plus penalties, what is minimised), ``weight_<task>``, ``dur``.
     module_ : torch.nn.Module
         The trained network: ``module_.trunk`` and one head per task.
+    class_weight_ : dict of str to ndarray
+        The class weights of the last fit, per task that ``class_weight`` weighs, ordered
+        as that task's classes (empty without class weights).
+"""
 
+_NOTES = """
     Notes
     -----
     A fit that raises leaves the estimator as it was (unfitted, or the earlier model).
@@ -322,6 +327,7 @@ class MultiTaskNet(_TableNet):
         + _RETRIEVAL_DOC
         + _ATTRIBUTES.format(classes=_CLASSES_DOC.format(none=" (``None`` for regression)"))
         + _RETRIEVAL_ATTRIBUTE
+        + _NOTES
         + """
     See Also
     --------
@@ -448,6 +454,7 @@ class MultiTaskNetClassifier(ClassificationTasksMixin, ClassifierMixin, MultiTas
         + _RETRIEVAL_DOC
         + _ATTRIBUTES.format(classes=_CLASSES_DOC.format(none=""))
         + _RETRIEVAL_ATTRIBUTE
+        + _NOTES
         + """
     See Also
     --------
@@ -491,6 +498,7 @@ class MultiTaskNetRegressor(RegressionTasksMixin, RegressorMixin, _TableNet):
         + _RETRIEVAL_DOC
         + _ATTRIBUTES.format(classes="")
         + _RETRIEVAL_ATTRIBUTE
+        + _NOTES
         + """
     See Also
     --------
