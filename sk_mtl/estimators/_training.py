@@ -196,7 +196,8 @@ class EpochProgressBar(Callback):
     (validation loss where there is a validation split, else training loss) in its postfix.
 
     ``tqdm.auto`` picks a notebook widget in Jupyter (a text bar where ipywidgets is
-    missing) and a text bar in a terminal. The bar stops where early stopping stops.
+    missing) and a text bar in a terminal. The bar stops where early stopping stops, and
+    then says so.
 
     Parameters
     ----------
@@ -240,6 +241,9 @@ class EpochProgressBar(Callback):
         bar.update(1)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
+        bar = getattr(self, "bar_", None)
+        if bar is not None and getattr(net, "stopped_early_", False):
+            bar.set_description(f"{self.desc} (stopped early)", refresh=False)
         self._close()
 
     def _close(self) -> None:

@@ -45,7 +45,8 @@ def test_the_bar_stops_where_early_stopping_stops(capsys):
     net = MultiTaskNet(progress_bar=True, **params).fit(X, y)
     n = len(net.history_)
     assert n < 200
-    assert f"{n}/200" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"{n}/200" in err and "MultiTaskNet (stopped early)" in err
 
 
 @pytest.fixture
