@@ -61,8 +61,9 @@ def test_grid_search_on_the_cluster_equals_the_local_one(client):
     grid = {"multitasknet__task_weights__quality": [0.5, 2.0]}
     scoring = task_scorers({"quality": "neg_mean_absolute_error", "color": "accuracy"})
     kwargs = dict(scoring=scoring, refit="quality_neg_mean_absolute_error", cv=2)
-    with joblib.parallel_backend("dask"):
+    with distributed.get_task_stream(client) as stream, joblib.parallel_backend("dask"):
         remote = GridSearchCV(pipe, grid, n_jobs=-1, **kwargs).fit(X, y)
+    assert len(stream.data) >= 4  # the 2 candidates x 2 folds ran on the cluster
     local = GridSearchCV(pipe, grid, **kwargs).fit(X, y)
     for key in ("mean_test_quality_neg_mean_absolute_error", "mean_test_color_accuracy"):
         # One torch thread per fit on both sides, the same seeds: the same numbers.

@@ -37,11 +37,11 @@ def resolve_class_weights(class_weight, tasks: dict, labels: Mapping[str, np.nda
     Parameters
     ----------
     class_weight : None, "balanced" or dict
-        ``"balanced"`` weighs every classification task's classes by
+        ``"balanced"`` weighs the classes of every binary and multiclass task by
         ``n_labelled / (n_classes * count)``, as scikit-learn does. A dict keyed by task names
         gives each task ``"balanced"``, a dict class -> weight (classes left out weigh 1), or
-        ``None``. With exactly one classification task, a dict keyed by its classes is that
-        task's weights (scikit-learn's form).
+        ``None``. A dict whose values are all numbers is scikit-learn's form, class ->
+        weight, for the one classification task.
     tasks : dict of str to Task
         The fitted tasks (their ``classes_`` and ``kind``).
     labels : mapping of str to ndarray of int
@@ -68,27 +68,34 @@ def resolve_class_weights(class_weight, tasks: dict, labels: Mapping[str, np.nda
         return {}
     classifiers = [n for n, t in tasks.items() if t.is_classification]
     if isinstance(class_weight, str):
-        if not classifiers:
+        weighable = [n for n in classifiers if tasks[n].kind in _SINGLE_LABEL]
+        if not weighable:
             raise ValueError(
-                f"class_weight={class_weight!r} weighs classes, but no task is a "
-                f"classification task (tasks: {list(tasks)})."
+                f"class_weight={class_weight!r} weighs the classes of binary and multiclass "
+                f"tasks, and there is none (tasks: "
+                f"{ {n: t.kind for n, t in tasks.items()} })."
             )
-        per_task = dict.fromkeys(classifiers, class_weight)
-    elif class_weight and all(isinstance(k, str) and k in tasks for k in class_weight):
-        per_task = dict(class_weight)
-    elif len(classifiers) == 1 and not any(
-        isinstance(k, str) and k in tasks for k in class_weight
-    ):
+        per_task = dict.fromkeys(weighable, class_weight)
+    elif all(_is_weight(w) for w in class_weight.values()):
+        # Numbers for values: scikit-learn's dict class -> weight, for the one task it has.
+        if len(classifiers) != 1:
+            raise ValueError(
+                f"class_weight={class_weight!r} maps classes to weights, which is read as the "
+                f"weights of the one classification task, but there are {len(classifiers)} "
+                f"({classifiers}); key it by task, e.g. "
+                f"{{{(classifiers or ['task'])[0]!r}: {{class: weight}}}}."
+            )
         per_task = {classifiers[0]: class_weight}
     else:
         unknown = [k for k in class_weight if not (isinstance(k, str) and k in tasks)]
-        raise ValueError(
-            f"class_weight has key(s) {unknown} that are not tasks; the tasks are "
-            f"{list(tasks)}. Key it by task (e.g. {{{classifiers[0] if classifiers else 'task'!r}"
-            f": 'balanced'}}); a dict class -> weight alone is read as the classes of the one "
-            "classification task, and there "
-            + ("are several." if len(classifiers) > 1 else "is none.")
-        )
+        if unknown:
+            raise ValueError(
+                f"class_weight has key(s) {unknown} that are not tasks; the tasks are "
+                f"{list(tasks)}. Key it by task, each with 'balanced', a dict class -> weight "
+                "or None (or give one dict class -> weight, with numbers, for a single "
+                "classification task)."
+            )
+        per_task = dict(class_weight)
     out = {}
     for name, spec in per_task.items():
         if spec is None:
@@ -125,6 +132,10 @@ def resolve_class_weights(class_weight, tasks: dict, labels: Mapping[str, np.nda
             )
         out[name] = weights
     return out
+
+
+def _is_weight(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _class_dict(name: str, spec: Mapping, classes: np.ndarray) -> np.ndarray:

@@ -45,7 +45,6 @@ from ._net import MultiTaskCriterion, MultiTaskSkorchNet
 from ._training import (
     LR_SCHEDULES,
     MIN_VALID_ROWS,
-    PROGRESS_DELAY_S,
     EpochProgressBar,
     ResumableEarlyStopping,
     show_progress,
@@ -661,8 +660,13 @@ class BaseMultiTaskNet(BaseEstimator):
                 tasks, weighting, valid, seed, device, early_stopping, schedule=not partial,
                 n_train=len(data),
             )
+            self.net_.progress_delay_ = self._progress_delay(partial)
             self.net_.partial_fit(data, None, epochs=1 if partial else None)
         return self._after_training(data)
+
+    def _progress_delay(self, partial: bool) -> float | None:
+        """Seconds before this call's epoch progress bar appears; ``None``: no bar."""
+        return show_progress(self.progress_bar, partial=partial, verbose=int(self.verbose))
 
     def _new_module(self, tasks, weighting) -> nn.Module:
         """The untrained torch module for ``tasks``, reading the task weights when
@@ -734,6 +738,7 @@ class BaseMultiTaskNet(BaseEstimator):
         net.max_epochs = self.max_epochs
         net.train_split = _fixed_split(valid)
         devices = [device] if device.type == "cuda" else []
+        net.progress_delay_ = self._progress_delay(partial)
         with torch.random.fork_rng(devices=devices), torch_threads(self.n_threads):
             net.resume(data, max(epochs, 0))
         return self._after_training(data)
@@ -761,6 +766,15 @@ class BaseMultiTaskNet(BaseEstimator):
             for name in encoded:
                 w = row_weights.get(name)
                 row_weights[name] = sample_weight if w is None else w * sample_weight
+        for name, w in row_weights.items():
+            labelled = masks[name]
+            if (labelled is None or labelled.any()) and not (
+                w if labelled is None else w[labelled]
+            ).sum() > 0:
+                raise ValueError(
+                    f"Every labelled row of task {name!r} has weight 0 (sample_weight times "
+                    "class_weight): the task would not be trained."
+                )
         weights = {
             name: torch.from_numpy(np.asarray(w, dtype=np.float32)).to(device)
             for name, w in row_weights.items()
@@ -902,16 +916,12 @@ class BaseMultiTaskNet(BaseEstimator):
     def _build_net(self, module, criterion, weighting, valid, seed, device, early_stopping,
                    schedule: bool = True):
         callbacks = list(copy.deepcopy(self.callbacks) or [])
-        partial = not schedule  # partial_fit trains without a schedule, an epoch per call
         schedule = LR_SCHEDULES[self.lr_schedule] if schedule else None
         if schedule is not None:
             callbacks.append(("lr_schedule", schedule(self.max_epochs)))
-        if show_progress(self.progress_bar, partial=partial):
-            # Before early stopping, which ends the fit from its own on_epoch_end.
-            delay = PROGRESS_DELAY_S if self.progress_bar == "auto" else 0.0
-            callbacks.append(
-                ("progress_bar", EpochProgressBar(delay=delay, desc=type(self).__name__))
-            )
+        # Always there, drawing only when the call that trains says so (progress_delay_);
+        # before early stopping, which ends the fit from its own on_epoch_end.
+        callbacks.append(("progress_bar", EpochProgressBar(delay=None, desc=type(self).__name__)))
         if early_stopping:
             callbacks.append(
                 ("early_stopping", ResumableEarlyStopping(

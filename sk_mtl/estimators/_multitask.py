@@ -46,15 +46,16 @@ _PARAMETERS = """
         takes effect at the next fit), so ``GridSearchCV`` can search it.
     class_weight : "balanced", dict or None, default=None
         Weights of the classes in the losses of binary and multiclass tasks (regression
-        tasks have none). ``"balanced"`` weighs each class of every classification task by
-        ``n_labelled / (n_classes * count)`` over the labelled training rows, as
-        scikit-learn does. A dict keyed by task names weighs tasks one by one, each with
-        ``"balanced"``, a dict class -> weight (classes left out weigh 1) or ``None``:
-        ``class_weight={{"fraud": "balanced"}}``; ``set_params(class_weight__<task>=...)``
-        sets one entry, so ``GridSearchCV`` can search it. With a single classification
-        task, a dict class -> weight (scikit-learn's form) is that task's. A row's weight in
-        a task's loss is its ``sample_weight`` times its class's weight; the loss stays a
-        weighted mean. The validation rows are weighted the same way.
+        and multilabel tasks take none). ``"balanced"`` weighs each class of every binary
+        and multiclass task by ``n_labelled / (n_classes * count)`` over the labelled
+        training rows, as scikit-learn does. A dict keyed by task names weighs tasks one by
+        one, each with ``"balanced"``, a dict class -> weight (classes left out weigh 1) or
+        ``None``: ``class_weight={{"fraud": "balanced"}}``;
+        ``set_params(class_weight__<task>=...)`` sets one entry, so ``GridSearchCV`` can
+        search it. A dict whose values are all numbers is scikit-learn's form, class ->
+        weight, for the single classification task. A row's weight in a task's loss is its
+        ``sample_weight`` times its class's weight; the loss stays a weighted mean. The
+        validation rows are weighted the same way.
     auxiliary_tasks : list of str, default=None
         Tasks (columns of ``y``) that are trained, and so shape the shared trunk, but are not
         returned by ``predict``/``predict_proba`` nor counted by ``score``. With one predicted
@@ -126,9 +127,10 @@ _PARAMETERS = """
         A tqdm bar over the epochs, with each task's latest loss (validation, else
         training) in its postfix: a widget in Jupyter, a text bar on a terminal. ``"auto"``
         draws it when someone is watching (a Jupyter kernel, or stderr on a terminal) and
-        the fit lasts over 2 seconds, but never inside a search or cross-validation (many
-        short fits; ``GridSearchCV(verbose=...)`` reports those) nor for ``partial_fit``.
-        ``True`` always draws it, at once; ``False`` never.
+        the fit lasts over 2 seconds, but not when the fit is called by code that fits many
+        copies (searches and their refit, cross-validation, ensembles, joblib and Dask
+        workers; ``GridSearchCV(verbose=...)`` reports those), for ``partial_fit``, nor with
+        ``verbose`` > 0. ``True`` always draws it, at once; ``False`` never.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, dropout and the validation split, without
         touching torch's global random state. On CPU two fits with the same int give the same

@@ -453,6 +453,11 @@ class MultiTaskSkorchNet(NeuralNet):
             self.fit_loop(X, y, epochs=epochs, _routing_method=routing_method, **fit_params)
         except KeyboardInterrupt:
             self.interrupted_ = not (self.stopped_early_ or self.diverged_)
+        except BaseException:
+            for _, callback in self.callbacks_:  # a live progress bar ends with the fit
+                if hasattr(callback, "close_bar"):
+                    callback.close_bar()
+            raise
         self.notify("on_train_end", X=X, y=y)
         self.resuming_ = False
         if not self.interrupted_:

@@ -144,20 +144,23 @@ def torch_threads(n_threads: int | None) -> Iterator[None]:
 #: fits stay silent.
 PROGRESS_DELAY_S = 2.0
 
-#: Functions that fit one candidate of a search or one fold of a cross-validation:
-#: scikit-learn's (``GridSearchCV``, ``RandomizedSearchCV``, ``HalvingGridSearchCV``,
-#: ``cross_validate``, ``learning_curve``, ...) and ``TaskWeightSearchCV``'s.
-_SEARCH_FITS = frozenset({
-    ("sklearn.model_selection._validation", "_fit_and_score"),
-    ("sk_mtl.model_selection", "_fit_and_score_fold"),
-})
+#: Callers that fit many copies of an estimator: a fit called from code in these modules
+#: draws no bar under ``"auto"`` (searches and their refit, ``cross_validate``,
+#: ``cross_val_predict``, ``learning_curve``, bagging, calibration, one-vs-rest, ...,
+#: ``TaskWeightSearchCV``, ``compare_single_task``, joblib and Dask workers)...
+_QUIET_CALLERS = ("sklearn.", "joblib.", "distributed.", "dask.", "sk_mtl.model_selection",
+                  "sk_mtl.diagnostics")
+#: ...except these, which fit the estimator once: ``Pipeline``, ``ColumnTransformer`` and
+#: ``TransformedTargetRegressor``, and scikit-learn's fit wrappers.
+_SINGLE_FIT_CALLERS = ("sklearn.pipeline", "sklearn.compose", "sklearn.base", "sklearn.utils")
 
 
 def _in_search() -> bool:
-    """Whether this call runs inside a search's or a cross-validation's fit of one fold."""
+    """Whether this fit was called by code that fits many copies of an estimator."""
     frame = sys._getframe(1)
     while frame is not None:
-        if (frame.f_globals.get("__name__"), frame.f_code.co_name) in _SEARCH_FITS:
+        module = frame.f_globals.get("__name__") or ""
+        if module.startswith(_QUIET_CALLERS) and not module.startswith(_SINGLE_FIT_CALLERS):
             return True
         frame = frame.f_back
     return False
@@ -171,24 +174,29 @@ def _interactive() -> bool:
     return bool(stream is not None and hasattr(stream, "isatty") and stream.isatty())
 
 
-def show_progress(progress_bar, partial: bool = False) -> bool:
-    """Whether a fit draws its epoch progress bar.
+def show_progress(progress_bar, partial: bool = False, verbose: int = 0) -> float | None:
+    """The delay in seconds before a fit's epoch progress bar appears, or ``None`` for no
+    bar.
 
-    ``True`` and ``False`` decide. ``"auto"`` draws it when someone is watching (a Jupyter
-    kernel, or a terminal on stderr), except inside a search or cross-validation (many
-    short fits; the search has its own ``verbose``) and for ``partial_fit`` (one epoch per
-    call).
+    ``True`` draws it at once, ``False`` never. ``"auto"`` draws it after
+    :data:`PROGRESS_DELAY_S` when someone is watching (a Jupyter kernel, or a terminal on
+    stderr), except when the fit is called by code that fits many copies (a search and its
+    refit, a cross-validation, an ensemble: the search's own ``verbose`` reports those), for
+    ``partial_fit`` (one epoch per call) and with ``verbose`` > 0 (skorch's per-epoch table
+    reports the epochs instead).
 
     Examples
     --------
     >>> show_progress(True), show_progress(False)
-    (True, False)
+    (0.0, None)
     """
     if isinstance(progress_bar, bool):
-        return progress_bar
+        return 0.0 if progress_bar else None
     if progress_bar != "auto":
         raise ValueError(f"progress_bar must be True, False or 'auto', got {progress_bar!r}.")
-    return not partial and _interactive() and not _in_search()
+    if partial or verbose or not _interactive() or _in_search():
+        return None
+    return PROGRESS_DELAY_S
 
 
 class EpochProgressBar(Callback):
@@ -201,24 +209,28 @@ class EpochProgressBar(Callback):
 
     Parameters
     ----------
-    delay : float, default=0.0
+    delay : float or None, default=0.0
         Seconds before the bar appears (tqdm's ``delay``): a fit that ends sooner draws
-        nothing.
+        nothing; ``None`` draws none. A net's ``progress_delay_``, which the estimators set
+        before each call that trains, takes precedence.
     desc : str, default="fit"
         Label in front of the bar.
     file : file-like, default=None
         Where the bar is written (tqdm's default: ``sys.stderr``).
     """
 
-    def __init__(self, delay: float = 0.0, desc: str = "fit", file=None) -> None:
+    def __init__(self, delay: float | None = 0.0, desc: str = "fit", file=None) -> None:
         self.delay = delay
         self.desc = desc
         self.file = file
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        self._close()
+        self.close_bar()
+        delay = getattr(net, "progress_delay_", self.delay)
+        if delay is None:
+            return
         total = max(int(net.max_epochs) - len(net.history), 0)
-        options = dict(total=total, unit="epoch", desc=self.desc, delay=self.delay,
+        options = dict(total=total, unit="epoch", desc=self.desc, delay=delay,
                        file=self.file, leave=True, dynamic_ncols=True)
         try:
             from tqdm.auto import tqdm
@@ -244,9 +256,10 @@ class EpochProgressBar(Callback):
         bar = getattr(self, "bar_", None)
         if bar is not None and getattr(net, "stopped_early_", False):
             bar.set_description(f"{self.desc} (stopped early)", refresh=False)
-        self._close()
+        self.close_bar()
 
-    def _close(self) -> None:
+    def close_bar(self) -> None:
+        """Close the bar, if one is drawn."""
         bar = getattr(self, "bar_", None)
         if bar is not None:
             bar.close()

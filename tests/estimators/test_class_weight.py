@@ -71,10 +71,30 @@ def test_bad_class_weights_name_the_task_and_class(class_weight, message):
 def test_multilabel_and_regression_only_are_refused():
     tags = MultilabelTask().fit(np.array([["a"], ["b"]], dtype=object), "tags")
     with pytest.raises(ValueError, match="task 'tags' is 'multilabel'"):
-        resolve_class_weights("balanced", {"tags": tags}, {"tags": np.zeros((2, 2))})
-    price = {"price": _tasks()["price"]}
-    with pytest.raises(ValueError, match="no task is a classification task"):
-        resolve_class_weights("balanced", price, {})
+        resolve_class_weights({"tags": "balanced"}, {"tags": tags}, {"tags": np.zeros((2, 2))})
+    # "balanced" for every task weighs the binary and multiclass ones, not multilabel ones.
+    both = {**_tasks(), "tags": tags}
+    assert sorted(resolve_class_weights("balanced", both, _labels())) == ["fraud", "grade"]
+    for only in ({"price": _tasks()["price"]}, {"tags": tags}):
+        with pytest.raises(ValueError, match="binary and multiclass tasks, and there is none"):
+            resolve_class_weights("balanced", only, {})
+
+
+def test_a_dict_of_numbers_is_sklearns_form_even_when_a_class_is_named_like_the_task():
+    X = np.random.RandomState(0).normal(size=(80, 3))
+    y = np.where(X[:, 0] > 0.5, "y", "n")  # a 1-D y: its task is named "y" too
+    net = MultiTaskNetClassifier(class_weight={"y": 5.0}, **{**EXACT, "max_epochs": 2})
+    np.testing.assert_allclose(net.fit(X, y).class_weight_["y"], [1.0, 5.0])
+    with pytest.raises(ValueError, match=r"there are 2 \(\['fraud', 'grade'\]\); key it by"):
+        resolve_class_weights({"yes": 3.0}, _tasks(), _labels())
+
+
+def test_weight_zero_on_every_labelled_row_of_a_task_is_refused():
+    X, y = _binary_data()
+    w = np.where(y["a"] == "yes", 0.0, 1.0)  # class "no" weighs 0, sample weight 0 on "yes"
+    with pytest.raises(ValueError, match="Every labelled row of task 'a' has weight 0"):
+        MultiTaskNetClassifier(class_weight={"a": {"no": 0.0}}, **EXACT).fit(
+            X, y, sample_weight=w)
 
 
 def _binary_data(n=120, seed=0):

@@ -5,7 +5,10 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.model_selection import GridSearchCV, cross_validate
+from sklearn.ensemble import BaggingClassifier
+from sklearn.model_selection import GridSearchCV, cross_val_predict, cross_validate
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from sk_mtl import MultiTaskNet, MultiTaskNetClassifier
 from sk_mtl.estimators import _training
@@ -53,21 +56,36 @@ def test_the_bar_stops_where_early_stopping_stops(capsys):
 def watched(monkeypatch):
     """As if in a terminal or notebook, with no delay before the bar appears."""
     monkeypatch.setattr(_training, "_interactive", lambda: True)
-    monkeypatch.setattr("sk_mtl.estimators._base.PROGRESS_DELAY_S", 0.0)
+    monkeypatch.setattr(_training, "PROGRESS_DELAY_S", 0.0)
 
 
 def test_auto_draws_for_a_watched_fit_but_not_in_searches(watched, capsys):
     X, y = _data()
     MultiTaskNet(**FAST).fit(X, y)
     assert "MultiTaskNet" in capsys.readouterr().err
-    GridSearchCV(MultiTaskNet(**FAST), {"lr": [0.01, 0.02]}, cv=2, refit=False).fit(X, y)
+    make_pipeline(StandardScaler(), MultiTaskNet(**FAST)).fit(X, y)  # a Pipeline fits once
+    assert "MultiTaskNet" in capsys.readouterr().err
+    GridSearchCV(MultiTaskNet(**FAST), {"lr": [0.01, 0.02]}, cv=2).fit(X, y)  # refit too
     cross_validate(MultiTaskNet(**FAST), X, y, cv=2)
+    cross_val_predict(MultiTaskNetClassifier(**FAST), X, y["color"], cv=2)
+    BaggingClassifier(MultiTaskNetClassifier(**FAST), n_estimators=2).fit(X, y["color"])
+    MultiTaskNet(verbose=1, **FAST).fit(X, y)  # skorch's table reports the epochs
+    capsys.readouterr()  # (that table goes to stdout)
     conditioned = MultiTaskNet(weighting="conditioned", **FAST)
     TaskWeightSearchCV(conditioned, {"price": [0.5, 2.0]}, cv=2, refit=False).fit(X, y)
     net = MultiTaskNet(**FAST)
     for _ in range(3):
         net.partial_fit(X, y)
     assert capsys.readouterr().err == ""
+    # Decided at each call: partial_fit after a watched fit draws none either, and a fit
+    # after partial_fit does.
+    net = MultiTaskNet(**FAST).fit(X, y)
+    capsys.readouterr()
+    net.partial_fit(X, y)
+    assert capsys.readouterr().err == ""
+    net = MultiTaskNet(warm_start=True, **FAST).partial_fit(X, y)
+    net.set_params(max_epochs=8).fit(X, y)
+    assert "MultiTaskNet" in capsys.readouterr().err
     # progress_bar=True asks for it inside a search too.
     GridSearchCV(MultiTaskNet(progress_bar=True, **FAST), {"lr": [0.01]}, cv=2,
                  refit=False).fit(X, y)
