@@ -9,6 +9,7 @@ from sklearn.ensemble import BaggingClassifier
 from sklearn.model_selection import GridSearchCV, cross_val_predict, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from skorch.callbacks import Callback
 
 from sk_mtl import MultiTaskNet, MultiTaskNetClassifier
 from sk_mtl.estimators import _training
@@ -104,3 +105,20 @@ def test_a_bad_setting_is_refused_before_training():
     X, y = _data()
     with pytest.raises(ValueError, match="progress_bar must be True, False or 'auto'"):
         MultiTaskNetClassifier(progress_bar="yes", **FAST).fit(X, y["color"])
+
+
+class _Boom(Callback):
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == 2:
+            raise RuntimeError("boom")
+
+
+def test_a_fit_that_raises_closes_its_bar(capsys):
+    from tqdm import tqdm
+
+    X, y = _data()
+    with pytest.raises(RuntimeError, match="boom") as raised:
+        MultiTaskNet(progress_bar=True, callbacks=[("boom", _Boom())], **FAST).fit(X, y)
+    # The traceback (kept alive here, as a notebook keeps the last one) holds the net.
+    assert raised.traceback
+    assert not [bar for bar in tqdm._instances if "MultiTaskNet" in str(bar.desc)]
