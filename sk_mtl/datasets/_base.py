@@ -20,8 +20,10 @@ from ..exceptions import DataFileNotFoundError
 
 __all__ = [
     "get_data_home",
+    "load_suite_table",
     "load_wine_quality",
     "load_womens_clothing_reviews",
+    "suite_names",
 ]
 
 _DATA_HOME_ENV_VAR = "SK_MTL_DATA"
@@ -405,3 +407,168 @@ def load_womens_clothing_reviews(
     845
     """
     return _load("womens_clothing_reviews", data_home=data_home, return_X_y=return_X_y)
+
+
+_SUITE_FOLDER = "suite"
+_SUITE_MANIFEST = "manifest.json"
+
+
+def _suite_manifest(data_home: str | os.PathLike[str] | None) -> tuple[Path, dict]:
+    """The suite folder and its manifest, or a clear error when they are not there."""
+    import json
+
+    folder = get_data_home(data_home) / _SUITE_FOLDER
+    path = folder / _SUITE_MANIFEST
+    if not path.is_file():
+        raise DataFileNotFoundError(
+            f"The multi-task table suite was not found: no {_SUITE_MANIFEST!r} in '{folder}'.\n"
+            "It holds 20 public multi-task tables (Mulan, UCI and others; each table's "
+            "licence is in the manifest).\nsk_mtl never downloads data. Put the suite "
+            "folder there, or pass `data_home=` the folder that holds `suite/`, or set the "
+            f"{_DATA_HOME_ENV_VAR} environment variable to that folder."
+        )
+    with open(path, encoding="utf-8") as fh:
+        return folder, json.load(fh)
+
+
+def suite_names(*, data_home: str | os.PathLike[str] | None = None) -> list[str]:
+    """Return the names of the tables of the multi-task suite, smallest first.
+
+    Parameters
+    ----------
+    data_home : str or path-like, default=None
+        The folder that holds ``suite/manifest.json``. If `None`, the folder
+        given by :func:`get_data_home` is used.
+
+    Returns
+    -------
+    names : list of str
+        The table names, ordered by number of rows.
+
+    Raises
+    ------
+    DataFileNotFoundError
+        If the suite is not in the data folder.
+
+    See Also
+    --------
+    load_suite_table : Load one table of the suite.
+
+    Examples
+    --------
+    >>> from sk_mtl.datasets import suite_names
+    >>> suite_names()[:3]  # doctest: +SKIP
+    ['slump', 'flags', 'atp1d']
+    """
+    _, manifest = _suite_manifest(data_home)
+    entries = sorted(manifest["datasets"], key=lambda d: (d["rows"], d["name"]))
+    return [d["name"] for d in entries]
+
+
+def load_suite_table(
+    name: str,
+    *,
+    data_home: str | os.PathLike[str] | None = None,
+    return_X_y: bool = False,
+) -> Bunch | tuple[pd.DataFrame, pd.DataFrame]:
+    """Load one table of the 20-table multi-task suite.
+
+    The suite (``suite/`` in the data folder, described by its
+    ``manifest.json``) holds real multi-task tables from 103 to 36,733 rows:
+    multi-target regression, multi-label and mixed kinds, some with
+    categorical features and missing values. It is what sk_mtl's defaults are
+    chosen on (``benchmarks/bench_suite.py``). The table's group column (a
+    split indicator such as a year or a fold number) is dropped; categorical
+    features are returned with pandas' ``category`` dtype, missing values as
+    NaN.
+
+    Parameters
+    ----------
+    name : str
+        The table's name, one of :func:`suite_names`.
+
+    data_home : str or path-like, default=None
+        The folder that holds ``suite/``. If `None`, the folder given by
+        :func:`get_data_home` is used.
+
+    return_X_y : bool, default=False
+        If True, returns ``(data, target)`` instead of a Bunch object.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object, with the following attributes.
+
+        data : pandas DataFrame of shape (n_samples, n_features)
+            The features.
+        target : pandas DataFrame of shape (n_samples, n_tasks)
+            The targets, one column per task (NaN where a label is missing).
+        tasks : dict of str to str
+            The kind of each task (``"regression"``, ``"binary"`` or
+            ``"multiclass"``), as the manifest gives it; ready for ``tasks=``.
+        categorical_features : list of str
+            The categorical feature columns.
+        feature_names : list of str
+            The names of the feature columns.
+        target_names : list of str
+            The names of the target columns.
+        DESCR : str
+            The table's origin, licence and notes.
+
+    (data, target) : tuple if ``return_X_y`` is True
+        A tuple of two DataFrames.
+
+    Raises
+    ------
+    DataFileNotFoundError
+        If the suite or the table's file is not in the data folder.
+    ValueError
+        If ``name`` is not a table of the suite.
+
+    See Also
+    --------
+    suite_names : The names of the suite's tables.
+
+    Examples
+    --------
+    >>> from sk_mtl.datasets import load_suite_table
+    >>> enb = load_suite_table("enb")  # doctest: +SKIP
+    >>> enb.data.shape, enb.tasks  # doctest: +SKIP
+    ((768, 8), {'heating_load': 'regression', 'cooling_load': 'regression'})
+    """
+    folder, manifest = _suite_manifest(data_home)
+    entries = {d["name"]: d for d in manifest["datasets"]}
+    if name not in entries:
+        raise ValueError(f"{name!r} is not a table of the suite; the tables are {sorted(entries)}.")
+    entry = entries[name]
+    path = folder / entry["file"]
+    if not path.is_file():
+        raise DataFileNotFoundError(
+            f"Suite table file {entry['file']!r} was not found in '{folder}' (listed in its "
+            f"manifest). Source: {entry['original_source']}. Licence: {entry['licence']}."
+        )
+    frame = pd.read_csv(path)
+    features = list(entry["feature_columns"])
+    categorical = list(entry["categorical_columns"])
+    targets = [t["name"] for t in entry["targets"]]
+    data = frame[features].copy()
+    for column in categorical:
+        data[column] = data[column].astype("category")
+    target = frame[targets]
+    if return_X_y:
+        return data, target
+    descr = (
+        f"Suite table {name!r}: {entry['rows']} rows, {len(features)} features "
+        f"({len(categorical)} categorical), {len(targets)} targets.\n\n"
+        f"Source: {entry['original_source']}.\nLicence: {entry['licence']}.\n"
+        + "".join(f"\n- {note}" for note in entry.get("notes", []))
+    )
+    return Bunch(
+        data=data,
+        target=target,
+        tasks={t["name"]: t["kind"] for t in entry["targets"]},
+        categorical_features=categorical,
+        feature_names=features,
+        target_names=targets,
+        DESCR=descr,
+    )

@@ -1,0 +1,398 @@
+"""The default network against gradient boosting and random forests on the 20-table suite.
+
+Per table of ``../shared/data/suite`` (``sk_mtl.datasets.load_suite_table``): K-fold CV
+(``KFold(n_splits, shuffle=True, random_state=seed)``) of
+
+- the network candidates named by ``--models`` (``defaults``: ``MultiTaskNet(tasks=...)``
+  behind the preprocessing a user needs for it, see below; ``today``: the defaults before the
+  suite, ``sk_mtl.PRE_SUITE_DEFAULTS``, behind impute + ``StandardScaler`` + one-hot, the
+  starting row; ``fusion``: ``FusionNet(tasks=...)`` on the raw table, only where it has
+  categorical columns; ``legacy``: ``sk_mtl.LEGACY_DEFAULTS`` behind the same preprocessing
+  as ``today``), every task in one network;
+- one ``HistGradientBoosting*`` per task on the raw table (categories as pandas categories,
+  NaN native), one ``RandomForest*`` (scikit-learn's defaults) per task behind median
+  imputation with missing indicators and one-hot, and the trivial model (training mean /
+  class prior) per task; rows with a missing label are left out of that task's fit.
+
+``defaults`` and ``legacy`` see the numeric columns median-imputed with missing indicators
+(``MultiTaskNet`` refuses NaN) and the categorical ones one-hot encoded, and no scaler: the
+network scales its own numeric input.
+
+Each task is scored on its pooled out-of-fold predictions over the rows that have its label:
+R^2 for regression, ROC AUC for binary, accuracy for multiclass (pooling keeps AUC defined
+for rare labels). The summary gives, for each network, the share of (table, task) pairs where
+it is at least as good as HGB and as the better of HGB and RF, both over all pairs and with
+each table weighted equally (a table with 19 labels does not outvote one with 2), the mean
+score difference to HGB (table-weighted), the mean rank among the network, HGB and RF, the
+tasks where the network is at or below the trivial model while a tree is above it, and the
+median fit time per fold.
+
+Tree and trivial results depend on nothing of sk_mtl: they are kept in ``--cache`` (a JSON
+file per table, fold plan and model) and reused; ``--no-cache`` recomputes them. Usage::
+
+    python benchmarks/bench_suite.py [--tables enb slump ...] [--models defaults today]
+        [--folds 3] [--seed 0] [--quick] [--data-home DIR] [--cache DIR] [--json OUT]
+
+``--quick`` runs three small tables with ``max_epochs=5`` and 10-tree forests: a smoke test
+of seconds whose figures mean nothing (CI runs it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.impute import SimpleImputer
+from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
+from sklearn.model_selection import KFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+import sk_mtl
+from sk_mtl import FusionNet, MultiTaskNet
+from sk_mtl.datasets import load_suite_table, suite_names
+
+QUICK_TABLES = ("slump", "flags", "palmer_penguins")
+TREES = ("HGB", "RF", "trivial")
+
+
+# ----------------------------------------------------------------------------- models
+def _preprocess(bunch, scale: bool):
+    """Median imputation with missing indicators (+ scaling) and one-hot categories."""
+    numeric = [c for c in bunch.feature_names if c not in bunch.categorical_features]
+    steps = [SimpleImputer(strategy="median", add_indicator=True)]
+    if scale:
+        steps.append(StandardScaler())
+    parts = [("num", make_pipeline(*steps), numeric)]
+    if bunch.categorical_features:
+        parts.append((
+            "cat",
+            make_pipeline(
+                SimpleImputer(strategy="constant", fill_value="missing"),
+                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+            ),
+            bunch.categorical_features,
+        ))
+    return ColumnTransformer(parts, verbose_feature_names_out=False)
+
+
+def _with_object_categories(X, bunch):
+    """The categorical columns as plain strings (NaN kept), as a user's raw table has them."""
+    X = X.copy()
+    for c in bunch.categorical_features:
+        X[c] = X[c].astype(object)
+    return X
+
+
+def make_network(model: str, bunch, quick: bool, seed: int):
+    """The estimator of the network candidate ``model`` for one table, and whether it reads
+    the raw table (``FusionNet``) rather than the preprocessed one."""
+    extra = {"max_epochs": 5} if quick else {}
+    if model == "defaults":
+        net = MultiTaskNet(tasks=bunch.tasks, random_state=seed, **extra)
+        return make_pipeline(_preprocess(bunch, scale=False), net), False
+    if model == "today":
+        net = MultiTaskNet(tasks=bunch.tasks, random_state=seed,
+                           **{**getattr(sk_mtl, "PRE_SUITE_DEFAULTS", {}), **extra})
+        return make_pipeline(_preprocess(bunch, scale=True), net), False
+    if model == "legacy":
+        net = MultiTaskNet(tasks=bunch.tasks, random_state=seed,
+                           **{**sk_mtl.LEGACY_DEFAULTS, **extra})
+        return make_pipeline(_preprocess(bunch, scale=True), net), False
+    if model == "fusion":
+        return FusionNet(tasks=bunch.tasks, random_state=seed, **extra), True
+    raise ValueError(f"unknown model {model!r}")
+
+
+def _tree(model: str, kind: str, bunch, quick: bool, seed: int):
+    if model == "HGB":
+        est = (HistGradientBoostingRegressor if kind == "regression"
+               else HistGradientBoostingClassifier)(
+            categorical_features="from_dtype", random_state=seed)
+        return est, True
+    if model == "RF":
+        n = 10 if quick else 100
+        est = (RandomForestRegressor if kind == "regression" else RandomForestClassifier)(
+            n_estimators=n, random_state=seed, n_jobs=2)
+        return make_pipeline(_preprocess(bunch, scale=False), est), False
+    raise ValueError(model)
+
+
+# ----------------------------------------------------------------------------- scoring
+def _score(kind: str, y_true: np.ndarray, pred: np.ndarray) -> float:
+    if kind == "regression":
+        return float(r2_score(y_true.astype(float), pred.astype(float)))
+    if kind == "binary":
+        return float(roc_auc_score(y_true, pred))
+    return float(accuracy_score(y_true.astype(str), pred.astype(str)))
+
+
+class _OOF:
+    """Out-of-fold predictions of one model per task: positive-class probability for binary
+    tasks (against the table's sorted classes), the label otherwise."""
+
+    def __init__(self, bunch):
+        self.bunch = bunch
+        n = len(bunch.target)
+        self.pred = {t: np.full(n, np.nan, dtype=object) for t in bunch.tasks}
+        self.times: list[float] = []
+
+    def scores(self) -> dict[str, float]:
+        out = {}
+        for task, kind in self.bunch.tasks.items():
+            y = self.bunch.target[task]
+            labelled = y.notna().to_numpy()
+            yt = y.to_numpy()[labelled]
+            pred = self.pred[task][labelled]
+            if kind == "binary":
+                positive = np.sort(pd.unique(yt))[-1]
+                out[task] = _score(kind, (yt == positive).astype(int), pred.astype(float))
+            else:
+                out[task] = _score(kind, yt, pred)
+        return out
+
+
+def _positive_column(classes, proba, table_classes):
+    classes = list(classes)
+    positive = table_classes[-1]
+    if positive in classes:
+        return proba[:, classes.index(positive)]
+    return np.zeros(len(proba))  # the fold never saw the positive class
+
+
+def run_network(model, bunch, folds, quick, seed, verbose=False):
+    oof = _OOF(bunch)
+    X = _with_object_categories(bunch.data, bunch)
+    y = bunch.target
+    for k, (tr, te) in enumerate(folds):
+        est, raw = make_network(model, bunch, quick, seed)
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est.fit(X.iloc[tr], y.iloc[tr])
+            oof.times.append(time.perf_counter() - t0)
+            labels = np.asarray(est.predict(X.iloc[te]), dtype=object)
+            if labels.ndim == 1:
+                labels = labels[:, None]
+            proba = est.predict_proba(X.iloc[te]) if any(
+                kind != "regression" for kind in bunch.tasks.values()) else None
+        classes = est.classes_ if hasattr(est, "classes_") else est[-1].classes_
+        if len(bunch.tasks) == 1:
+            proba, classes = [proba], [classes]
+        for j, (task, kind) in enumerate(bunch.tasks.items()):
+            if kind == "binary":
+                table_classes = np.sort(pd.unique(y[task].dropna()))
+                oof.pred[task][te] = _positive_column(classes[j], proba[j], table_classes)
+            else:
+                oof.pred[task][te] = labels[:, j]
+        if verbose:
+            print(f"    fold {k}: {oof.times[-1]:.1f} s", flush=True)
+    return oof
+
+
+def run_trees(model, bunch, folds, quick, seed):
+    oof = _OOF(bunch)
+    X_raw = bunch.data
+    X_obj = _with_object_categories(bunch.data, bunch)
+    y = bunch.target
+    for tr, te in folds:
+        elapsed = 0.0
+        for task, kind in bunch.tasks.items():
+            yt = y[task].iloc[tr]
+            keep = yt.notna().to_numpy()
+            yk = yt[keep]
+            t0 = time.perf_counter()
+            if model == "trivial" or yk.nunique() < 2 and kind != "regression":
+                if kind == "regression":
+                    pred = np.full(len(te), float(yk.astype(float).mean()))
+                elif kind == "binary":
+                    positive = np.sort(pd.unique(y[task].dropna()))[-1]
+                    pred = np.full(len(te), float((yk == positive).mean()))
+                else:
+                    pred = np.full(len(te), yk.mode().iloc[0], dtype=object)
+            else:
+                est, raw = _tree(model, kind, bunch, quick, seed)
+                X = X_raw if raw else X_obj
+                yk_fit = yk.astype(float) if kind == "regression" else yk.astype(str)
+                est.fit(X.iloc[tr][keep], yk_fit)
+                if kind == "binary":
+                    positive = str(np.sort(pd.unique(y[task].dropna()))[-1])
+                    pred = _positive_column(est.classes_, est.predict_proba(X.iloc[te]),
+                                            [positive])
+                else:
+                    pred = est.predict(X.iloc[te])
+            elapsed += time.perf_counter() - t0
+            if kind == "multiclass":
+                pred = np.asarray(pred).astype(str)
+            oof.pred[task][te] = pred
+        oof.times.append(elapsed)
+    if any(k == "multiclass" for k in bunch.tasks.values()):
+        # trees were fitted on string labels: compare strings
+        for task, kind in bunch.tasks.items():
+            if kind == "multiclass":
+                oof.pred[task] = oof.pred[task].astype(str).astype(object)
+    return oof
+
+
+def _cache_key(name, model, n_folds, seed, quick):
+    return f"{name}-{model}-k{n_folds}-s{seed}{'-quick' if quick else ''}"
+
+
+def tree_result(model, name, bunch, folds, args):
+    key = _cache_key(name, model, args.folds, args.seed, args.quick)
+    path = Path(args.cache) / f"{key}.json" if args.cache else None
+    if path is not None and path.is_file() and not args.no_cache:
+        stored = json.loads(path.read_text())
+        if stored.get("targets") == _targets_digest(bunch):
+            return stored["scores"], stored["times"]
+    oof = run_trees(model, bunch, folds, args.quick, args.seed)
+    scores, times = oof.scores(), oof.times
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"scores": scores, "times": times,
+                                    "targets": _targets_digest(bunch)}))
+    return scores, times
+
+
+def _targets_digest(bunch) -> str:
+    h = hashlib.sha256(pd.util.hash_pandas_object(bunch.target, index=False).to_numpy())
+    h.update(pd.util.hash_pandas_object(bunch.data, index=False).to_numpy())
+    return h.hexdigest()[:16]
+
+
+# ----------------------------------------------------------------------------- summary
+def summarise(results: dict, networks: list[str]) -> list[dict]:
+    """One summary row per network model over ``results[table][model] = (scores, times)``."""
+    rows = []
+    for model in networks:
+        per_table = []
+        for name, res in results.items():
+            if model not in res:
+                continue
+            net, hgb, rf, triv = (res[m][0] for m in (model, "HGB", "RF", "trivial"))
+            tasks = list(net)
+            vs_hgb = [net[t] >= hgb[t] for t in tasks]
+            vs_best = [net[t] >= max(hgb[t], rf[t]) for t in tasks]
+            diff = [net[t] - hgb[t] for t in tasks]
+            ranks = []
+            for t in tasks:
+                trio = [net[t], hgb[t], rf[t]]
+                ranks.append(1 + sum(v > net[t] for v in trio))
+            below = [t for t in tasks
+                     if net[t] <= triv[t] + 1e-9 and max(hgb[t], rf[t]) > triv[t] + 1e-9]
+            per_table.append(dict(name=name, n=len(tasks), vs_hgb=vs_hgb, vs_best=vs_best,
+                                  diff=diff, ranks=ranks, below=below,
+                                  time=statistics.median(res[model][1])))
+        if not per_table:
+            continue
+        pairs = sum(p["n"] for p in per_table)
+        rows.append(dict(
+            model=model,
+            tables=len(per_table),
+            tasks=pairs,
+            hgb_pairs=sum(sum(p["vs_hgb"]) for p in per_table) / pairs,
+            hgb_tables=float(np.mean([np.mean(p["vs_hgb"]) for p in per_table])),
+            best_pairs=sum(sum(p["vs_best"]) for p in per_table) / pairs,
+            best_tables=float(np.mean([np.mean(p["vs_best"]) for p in per_table])),
+            diff=float(np.mean([np.mean(p["diff"]) for p in per_table])),
+            rank=float(np.mean([np.mean(p["ranks"]) for p in per_table])),
+            below=[f"{p['name']}:{t}" for p in per_table for t in p["below"]],
+            max_time=max(p["time"] for p in per_table),
+            total_time=sum(p["time"] for p in per_table),
+        ))
+    return rows
+
+
+def print_table(name, bunch, res, models):
+    print(f"\n== {name}: {len(bunch.target)} rows, {bunch.data.shape[1]} features "
+          f"({len(bunch.categorical_features)} categorical), {len(bunch.tasks)} tasks")
+    head = f"{'task':28s} {'kind':10s}" + "".join(f"{m:>10s}" for m in models)
+    print(head)
+    print("-" * len(head))
+    for task, kind in bunch.tasks.items():
+        cells = "".join(f"{res[m][0][task]:10.4f}" for m in models)
+        print(f"{task[:28]:28s} {kind[:10]:10s}{cells}")
+    times = "".join(f"{statistics.median(res[m][1]):10.1f}" for m in models)
+    print(f"{'fit s per fold (median)':39s}{times}", flush=True)
+
+
+def print_summary(rows, weighted_note=True):
+    print("\nSummary (score >= HGB / >= the better of HGB and RF: over all (table, task) pairs"
+          " and with each table weighted equally; diff: mean score - HGB's, table-weighted;"
+          " rank among net, HGB, RF)")
+    head = (f"{'model':10s} {'tables':>6s} {'tasks':>5s} {'>=HGB':>6s} {'tbl':>6s} "
+            f"{'>=best':>6s} {'tbl':>6s} {'diff':>8s} {'rank':>5s} {'max s':>7s} "
+            f"{'sum s':>7s}  at/below trivial")
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        print(f"{r['model']:10s} {r['tables']:6d} {r['tasks']:5d} {r['hgb_pairs']:6.0%} "
+              f"{r['hgb_tables']:6.0%} {r['best_pairs']:6.0%} {r['best_tables']:6.0%} "
+              f"{r['diff']:+8.4f} {r['rank']:5.2f} {r['max_time']:7.1f} {r['total_time']:7.1f}"
+              f"  {', '.join(r['below']) or '-'}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tables", nargs="+", help="table names (default: all, or the three "
+                        "quick ones with --quick)")
+    parser.add_argument("--models", nargs="+", default=["defaults", "today"],
+                        help="network models: defaults today legacy fusion")
+    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--data-home", default=None)
+    parser.add_argument("--cache", default=str(Path.home() / ".cache" / "sk_mtl" / "bench_suite"),
+                        help="folder for the tree/trivial results ('' for none)")
+    parser.add_argument("--no-cache", action="store_true")
+    parser.add_argument("--json", default=None, help="write every score and time here")
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args(argv)
+
+    names = args.tables or (list(QUICK_TABLES) if args.quick
+                            else suite_names(data_home=args.data_home))
+    print(f"suite: {len(names)} tables, {args.folds}-fold CV (seed {args.seed}), networks "
+          f"{args.models}" + ("  [--quick: figures mean nothing]" if args.quick else ""),
+          flush=True)
+    results = {}
+    for name in names:
+        bunch = load_suite_table(name, data_home=args.data_home)
+        folds = list(KFold(args.folds, shuffle=True, random_state=args.seed).split(bunch.data))
+        res = {}
+        for model in TREES:
+            res[model] = tree_result(model, name, bunch, folds, args)
+        shown = []
+        for model in args.models:
+            if model == "fusion" and not bunch.categorical_features:
+                continue
+            oof = run_network(model, bunch, folds, args.quick, args.seed, args.verbose)
+            res[model] = (oof.scores(), oof.times)
+            shown.append(model)
+        results[name] = res
+        print_table(name, bunch, res, shown + list(TREES))
+    rows = summarise(results, args.models)
+    print_summary(rows)
+    if args.json:
+        Path(args.json).write_text(json.dumps(
+            {n: {m: {"scores": s, "times": t} for m, (s, t) in r.items()}
+             for n, r in results.items()}, indent=1))
+    return results, rows
+
+
+if __name__ == "__main__":
+    sys.exit(main() and 0)
