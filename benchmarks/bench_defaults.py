@@ -49,7 +49,13 @@ from sklearn.model_selection import GridSearchCV, KFold, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sk_mtl import LEGACY_DEFAULTS, FusionNet, MultiTaskNet, MultiTaskNetClassifier
+from sk_mtl import (
+    LEGACY_DEFAULTS,
+    PRE_SUITE_DEFAULTS,
+    FusionNet,
+    MultiTaskNet,
+    MultiTaskNetClassifier,
+)
 from sk_mtl.datasets import load_wine_quality
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -77,8 +83,10 @@ def _scores(y_true, quality, color):
     )
 
 
-def _net_run(params, X_tr, y_tr, X_te, y_te):
-    net = make_pipeline(StandardScaler(), MultiTaskNet(tasks=TASKS, **params))
+def _net_run(params, X_tr, y_tr, X_te, y_te, scaler=True):
+    net = MultiTaskNet(tasks=TASKS, **params)
+    if scaler:
+        net = make_pipeline(StandardScaler(), net)
     t0 = time.perf_counter()
     net.fit(X_tr, y_tr)
     seconds = time.perf_counter() - t0
@@ -108,10 +116,16 @@ def _table(title, rows):
 
 def part_wine(X, y):
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, random_state=0)
-    rows = {name: [] for name in ("defaults", "defaults, retrieval=None", "LEGACY_DEFAULTS",
-                                  "HistGradientBoosting", "RandomForest(300)")}
+    rows = {name: [] for name in ("defaults", "defaults, raw columns (no scaler)",
+                                  "defaults, retrieval=None", "PRE_SUITE_DEFAULTS",
+                                  "LEGACY_DEFAULTS", "HistGradientBoosting",
+                                  "RandomForest(300)")}
     for seed in SEEDS:
         rows["defaults"].append(_net_run({"random_state": seed}, X_tr, y_tr, X_te, y_te))
+        rows["defaults, raw columns (no scaler)"].append(
+            _net_run({"random_state": seed}, X_tr, y_tr, X_te, y_te, scaler=False))
+        rows["PRE_SUITE_DEFAULTS"].append(
+            _net_run({**PRE_SUITE_DEFAULTS, "random_state": seed}, X_tr, y_tr, X_te, y_te))
         rows["defaults, retrieval=None"].append(
             _net_run({"random_state": seed, "retrieval": None}, X_tr, y_tr, X_te, y_te))
         rows["LEGACY_DEFAULTS"].append(

@@ -50,6 +50,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
@@ -61,7 +62,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
 from sklearn.model_selection import KFold
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, QuantileTransformer, StandardScaler
 
 import sk_mtl
 from sk_mtl import FusionNet, MultiTaskNet
@@ -72,12 +73,16 @@ TREES = ("HGB", "RF", "trivial")
 
 
 # ----------------------------------------------------------------------------- models
-def _preprocess(bunch, scale: bool):
-    """Median imputation with missing indicators (+ scaling) and one-hot categories."""
+def _preprocess(bunch, scale):
+    """Median imputation with missing indicators (+ a scaler) and one-hot categories.
+
+    ``scale``: False, True (``StandardScaler``) or a transformer."""
     numeric = [c for c in bunch.feature_names if c not in bunch.categorical_features]
     steps = [SimpleImputer(strategy="median", add_indicator=True)]
-    if scale:
+    if scale is True:
         steps.append(StandardScaler())
+    elif scale is not False:
+        steps.append(scale)
     parts = [("num", make_pipeline(*steps), numeric)]
     if bunch.categorical_features:
         parts.append((
@@ -99,16 +104,32 @@ def _with_object_categories(X, bunch):
     return X
 
 
+#: Network candidates tried while choosing the defaults (``--models``): the scaler in front
+#: of the network (False: none) and the parameters that differ from the defaults.
+CANDIDATES = {
+    "std": (True, {}),
+    "qt": (QuantileTransformer(output_distribution="normal", random_state=0), {}),
+}
+#: Parameters given to every candidate network (``--params``).
+EXTRA_PARAMS: dict = {}
+
+
 def make_network(model: str, bunch, quick: bool, seed: int):
     """The estimator of the network candidate ``model`` for one table, and whether it reads
     the raw table (``FusionNet``) rather than the preprocessed one."""
     extra = {"max_epochs": 5} if quick else {}
+    if model in CANDIDATES:
+        scale, params = CANDIDATES[model]
+        net = MultiTaskNet(tasks=bunch.tasks, random_state=seed,
+                           **{**params, **EXTRA_PARAMS, **extra})
+        return make_pipeline(_preprocess(bunch, scale=clone(scale) if scale not in (
+            True, False) else scale), net), False
     if model == "defaults":
-        net = MultiTaskNet(tasks=bunch.tasks, random_state=seed, **extra)
+        net = MultiTaskNet(tasks=bunch.tasks, random_state=seed, **{**EXTRA_PARAMS, **extra})
         return make_pipeline(_preprocess(bunch, scale=False), net), False
     if model == "today":
         net = MultiTaskNet(tasks=bunch.tasks, random_state=seed,
-                           **{**getattr(sk_mtl, "PRE_SUITE_DEFAULTS", {}), **extra})
+                           **{**sk_mtl.PRE_SUITE_DEFAULTS, **extra})
         return make_pipeline(_preprocess(bunch, scale=True), net), False
     if model == "legacy":
         net = MultiTaskNet(tasks=bunch.tasks, random_state=seed,
@@ -180,7 +201,7 @@ def run_network(model, bunch, folds, quick, seed, verbose=False):
     X = _with_object_categories(bunch.data, bunch)
     y = bunch.target
     for k, (tr, te) in enumerate(folds):
-        est, raw = make_network(model, bunch, quick, seed)
+        est, _ = make_network(model, bunch, quick, seed)
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -217,7 +238,7 @@ def run_trees(model, bunch, folds, quick, seed):
             keep = yt.notna().to_numpy()
             yk = yt[keep]
             t0 = time.perf_counter()
-            if model == "trivial" or yk.nunique() < 2 and kind != "regression":
+            if model == "trivial" or (yk.nunique() < 2 and kind != "regression"):
                 if kind == "regression":
                     pred = np.full(len(te), float(yk.astype(float).mean()))
                 elif kind == "binary":
@@ -362,7 +383,10 @@ def main(argv=None):
     parser.add_argument("--no-cache", action="store_true")
     parser.add_argument("--json", default=None, help="write every score and time here")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--params", default="{}",
+                        help="JSON dict of parameters for every candidate network")
     args = parser.parse_args(argv)
+    EXTRA_PARAMS.update(json.loads(args.params))
 
     names = args.tables or (list(QUICK_TABLES) if args.quick
                             else suite_names(data_home=args.data_home))

@@ -6,6 +6,7 @@ any scikit-learn estimator (``Pipeline``, ``GridSearchCV``, ``cross_validate``).
 
 from .estimators import (
     LEGACY_DEFAULTS,
+    PRE_SUITE_DEFAULTS,
     FusionNet,
     FusionNetClassifier,
     FusionNetRegressor,
@@ -17,6 +18,7 @@ from .persistence import load, save
 
 __all__ = [
     "LEGACY_DEFAULTS",
+    "PRE_SUITE_DEFAULTS",
     "FusionNet",
     "FusionNetClassifier",
     "FusionNetRegressor",

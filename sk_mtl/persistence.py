@@ -35,6 +35,7 @@ import torch
 from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
 from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import QuantileTransformer, StandardScaler
 from torch import nn
 
 from .data import (
@@ -107,6 +108,8 @@ _OBJECTS: dict[str, type] = {
         TextModality,
     )),
     **_named("sklearn.feature_extraction.text", (TfidfTransformer, TfidfVectorizer)),
+    # The network's own input scaling (input_scaling=).
+    **_named("sklearn.preprocessing", (QuantileTransformer, StandardScaler)),
 }
 #: Classes a description may name as a value (``optimizer=``, ``activation=``, ``dtype=``).
 _TORCH_OPTIMIZERS = (

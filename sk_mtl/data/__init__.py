@@ -25,10 +25,12 @@ from ._modalities import (
     split_modalities,
 )
 from ._retrieval import NeighbourTargets
+from ._scaling import INPUT_SCALINGS, make_input_scaler
 from ._targets import TargetColumns, encode_targets, missing_mask, split_targets
 
 __all__ = [
     "DEFAULT_CACHE_MAX_BYTES",
+    "INPUT_SCALINGS",
     "BatchIterator",
     "CategoricalModality",
     "ImageModality",
@@ -48,6 +50,7 @@ __all__ = [
     "infer_column_kind",
     "infer_modality_kind",
     "load_sentence_model",
+    "make_input_scaler",
     "make_modality",
     "missing_mask",
     "plan_modalities",

@@ -539,7 +539,9 @@ def load_suite_table(
     folder, manifest = _suite_manifest(data_home)
     entries = {d["name"]: d for d in manifest["datasets"]}
     if name not in entries:
-        raise ValueError(f"{name!r} is not a table of the suite; the tables are {sorted(entries)}.")
+        raise ValueError(
+            f"{name!r} is not a table of the suite; the tables are {sorted(entries)}."
+        )
     entry = entries[name]
     path = folder / entry["file"]
     if not path.is_file():

@@ -2,10 +2,11 @@
 
 from ._fusion import FusionNet, FusionNetClassifier, FusionNetRegressor
 from ._multitask import MultiTaskNet, MultiTaskNetClassifier, MultiTaskNetRegressor
-from ._training import LEGACY_DEFAULTS
+from ._training import LEGACY_DEFAULTS, PRE_SUITE_DEFAULTS
 
 __all__ = [
     "LEGACY_DEFAULTS",
+    "PRE_SUITE_DEFAULTS",
     "FusionNet",
     "FusionNetClassifier",
     "FusionNetRegressor",

@@ -6,11 +6,13 @@ import numbers
 
 import numpy as np
 import scipy.sparse as sp
+import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils import ClassifierTags, RegressorTags
 from sklearn.utils.metaestimators import available_if
 
-from ..data import NeighbourTargets
+from ..data import INPUT_SCALINGS, NeighbourTargets, make_input_scaler
+from ..modules import EnsembleMLPTrunk, MultiTaskModule
 from ..trunks import TrunkSpec
 from ._base import BaseMultiTaskNet
 
@@ -254,6 +256,8 @@ class _TableNet(BaseMultiTaskNet):
         warm_start=False,
         on_divergence="raise",
         retrieval="auto",
+        input_scaling="quantile",
+        ensemble_size=1,
     ):
         super().__init__(
             tasks=tasks, task_weights=task_weights, auxiliary_tasks=auxiliary_tasks,
@@ -270,6 +274,45 @@ class _TableNet(BaseMultiTaskNet):
             warm_start=warm_start, on_divergence=on_divergence,
         )
         self.retrieval = retrieval
+        self.input_scaling = input_scaling
+        self.ensemble_size = ensemble_size
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if self.input_scaling not in INPUT_SCALINGS:
+            raise ValueError(
+                f"input_scaling={self.input_scaling!r} is not known; use one of "
+                f"{sorted(INPUT_SCALINGS, key=str)}."
+            )
+        k = self.ensemble_size
+        if not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1:
+            raise ValueError(f"ensemble_size must be a positive integer, got {k!r}.")
+
+    def _input_data(self, X, reset: bool):
+        """Validate ``X``; dense input is scaled by ``input_scaler_`` (fitted when
+        ``reset``), sparse input is kept as it is."""
+        X = self._validate_X(X, reset=reset)
+        if reset:
+            self.input_scaler_ = make_input_scaler(self.input_scaling, X)
+        if self.input_scaler_ is not None and not sp.issparse(X):
+            X = np.asarray(self.input_scaler_.transform(X), dtype=np.float32)
+        return X if sp.issparse(X) else torch.from_numpy(np.ascontiguousarray(X))
+
+    def _ensembled(self) -> bool:
+        return self.ensemble_size > 1 and self.trunk is None
+
+    def _build_module(self, tasks, n_conditions: int = 0):
+        if not self._ensembled():
+            return super()._build_module(tasks, n_conditions)
+        n_features = self.n_features_in_ + n_conditions
+        if self.retrieval_ is not None:
+            n_features += self.retrieval_.n_features_out_
+        trunk = EnsembleMLPTrunk(n_features, self._hidden_dims(), self.activation,
+                                 self.dropout, k=self.ensemble_size)
+        return MultiTaskModule(
+            trunk, trunk.out_features, {n: t.n_outputs_ for n, t in tasks.items()},
+            member_averages={n: t.member_average for n, t in tasks.items()},
+        )
 
     def _make_retrieval(self, X_data) -> NeighbourTargets | None:
         # A custom trunk module or callable was written for the input's width: leave it.

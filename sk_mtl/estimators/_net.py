@@ -59,6 +59,7 @@ class MultiTaskCriterion(nn.Module):
         self, preds: Mapping[str, Tensor], targets: Mapping[str, tuple[Tensor, Tensor | None]]
     ) -> dict[str, Tensor]:
         names = self.task_names
+        preds, targets = _flatten_members(preds, targets)
         out: dict[str, Tensor] = {}
         for group in self._batched:
             group_names = [names[i] for i in group]
@@ -77,6 +78,20 @@ class MultiTaskCriterion(nn.Module):
         for i in self._single:
             out[names[i]] = self.losses[i](preds[names[i]], *targets[names[i]])
         return {name: out[name] for name in names}
+
+
+def _flatten_members(preds, targets):
+    """Ensemble members' outputs ``(n, k, d)`` as ``n * k`` rows, each row's target and mask
+    repeated per member: every member's loss, averaged (the mean of the members' losses)."""
+    k = next((p.shape[1] for p in preds.values() if p.ndim == 3), None)
+    if k is None:
+        return preds, targets
+    preds = {n: p.reshape(-1, p.shape[-1]) for n, p in preds.items()}
+    targets = {
+        n: (t.repeat_interleave(k, dim=0), None if m is None else m.repeat_interleave(k, dim=0))
+        for n, (t, m) in targets.items()
+    }
+    return preds, targets
 
 
 class MultiTaskSkorchNet(NeuralNet):

@@ -18,6 +18,7 @@ __all__ = [
     "LEGACY_DEFAULTS",
     "LR_SCHEDULES",
     "MIN_VALID_ROWS",
+    "PRE_SUITE_DEFAULTS",
     "PROGRESS_DELAY_S",
     "CosineDecay",
     "EpochProgressBar",
@@ -41,6 +42,17 @@ LEGACY_DEFAULTS: dict = {
     "early_stopping": False,
     "n_threads": None,
     "retrieval": None,
+    "input_scaling": None,
+    "ensemble_size": 1,
+}
+
+#: The ``MultiTaskNet*`` defaults chosen on the wine table alone, before they were chosen on
+#: the 20-table suite (``benchmarks/bench_suite.py``, ``docs/defaults.md``):
+#: ``MultiTaskNet(**PRE_SUITE_DEFAULTS)`` trains as those did (no input scaling of its own,
+#: one network rather than an ensemble); put a ``StandardScaler`` in front, as they needed.
+PRE_SUITE_DEFAULTS: dict = {
+    "input_scaling": None,
+    "ensemble_size": 1,
 }
 
 #: ``early_stopping="auto"`` stops early only when the validation split has this many rows;

@@ -12,6 +12,7 @@ from ._encoders import (
     SparseMLPEncoder,
     TokenBagEncoder,
 )
+from ._ensemble import MEMBER_AVERAGES, EnsembleMLPTrunk, average_members
 from ._fusion import (
     AttentionFusion,
     ConcatFusion,
@@ -38,6 +39,7 @@ from ._trunks import ACTIVATIONS, MLPTrunk, infer_out_features, make_activation
 
 __all__ = [
     "ACTIVATIONS",
+    "MEMBER_AVERAGES",
     "AttentionFusion",
     "BinaryCrossEntropyLoss",
     "CNNEncoder",
@@ -45,6 +47,7 @@ __all__ = [
     "ConcatFusion",
     "ConditionedTrunk",
     "CrossEntropyLoss",
+    "EnsembleMLPTrunk",
     "FusionTrunk",
     "GRUTextEncoder",
     "GatedFusion",
@@ -64,6 +67,7 @@ __all__ = [
     "TokenBagEncoder",
     "WeightedSumFusion",
     "WidePath",
+    "average_members",
     "infer_out_features",
     "make_activation",
     "symmetric_info_nce",

@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ._ensemble import average_members
+
 __all__ = ["MultiTaskModule"]
 
 
@@ -26,6 +28,12 @@ class MultiTaskModule(nn.Module):
     wide : nn.Module, optional
         A wide path (Wide & Deep): maps the input to ``(n, sum(head_sizes))``, added to the
         heads' outputs (e.g. :class:`WidePath`, linear in sparse n-grams).
+    member_averages : mapping of str to str, optional
+        For a trunk that returns one representation per ensemble member, ``(n, k, width)``
+        (:class:`EnsembleMLPTrunk`): how each task's members are averaged, a name in
+        :data:`MEMBER_AVERAGES` per task. Each member then has its own heads; in training the
+        forward pass returns each task's ``(n, k, head_size)`` (one loss per member), in
+        evaluation the average ``(n, head_size)``.
 
     The forward pass returns ``{task_name: Tensor(n, head_size)}``. The heads are the row
     blocks of one ``nn.Linear`` (``head``; task ``t`` owns rows ``head_slices[t]``), so that a
@@ -45,13 +53,23 @@ class MultiTaskModule(nn.Module):
     """
 
     def __init__(self, trunk: nn.Module, trunk_width: int, head_sizes: Mapping[str, int],
-                 wide: nn.Module | None = None):
+                 wide: nn.Module | None = None,
+                 member_averages: Mapping[str, str] | None = None):
         super().__init__()
         self.trunk = trunk
         self.wide = wide
         self.task_names = list(head_sizes)
         self.head_sizes = [int(size) for size in head_sizes.values()]
-        self.head = nn.Linear(trunk_width, sum(self.head_sizes))
+        k = getattr(trunk, "k", None) if member_averages is not None else None
+        self.member_averages = None if k is None else [
+            member_averages[name] for name in self.task_names
+        ]
+        if k is None:
+            self.head = nn.Linear(trunk_width, sum(self.head_sizes))
+        else:
+            import tabm
+
+            self.head = tabm.LinearEnsemble(trunk_width, sum(self.head_sizes), k=k)
         starts = [0]
         for size in self.head_sizes:
             starts.append(starts[-1] + size)
@@ -73,5 +91,9 @@ class MultiTaskModule(nn.Module):
             return out
         z = self.head(h)
         if wide is not None:
-            z = z + wide
-        return dict(zip(self.task_names, torch.split(z, self.head_sizes, dim=1)))
+            z = z + (wide if z.ndim == 2 else wide.unsqueeze(1))
+        out = dict(zip(self.task_names, torch.split(z, self.head_sizes, dim=-1)))
+        if self.member_averages is None or self.training:
+            return out
+        return {name: average_members(o, how)
+                for (name, o), how in zip(out.items(), self.member_averages)}

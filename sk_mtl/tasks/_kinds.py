@@ -88,6 +88,9 @@ class BinaryTask(_ClassificationTask):
     array(['red', 'white'], dtype='<U5')
     """
 
+    #: How an ensemble's members are averaged (``sk_mtl.modules.MEMBER_AVERAGES``).
+    member_average = "sigmoid"
+
     kind: ClassVar[str] = "binary"
 
     def _n_outputs(self, n_classes: int) -> int:
@@ -134,6 +137,9 @@ class MulticlassTask(_ClassificationTask):
     >>> task.decode(np.array([[0.1, 2.0, -1.0]]))
     array([5])
     """
+
+    #: How an ensemble's members are averaged (``sk_mtl.modules.MEMBER_AVERAGES``).
+    member_average = "softmax"
 
     kind: ClassVar[str] = "multiclass"
 
@@ -183,6 +189,9 @@ class MultilabelTask(_ClassificationTask):
     >>> task.decode(np.array([[1.0, -1.0, 2.0]]))[0]
     ('dry', 'sweet')
     """
+
+    #: How an ensemble's members are averaged (``sk_mtl.modules.MEMBER_AVERAGES``).
+    member_average = "sigmoid"
 
     kind: ClassVar[str] = "multilabel"
 
@@ -258,6 +267,9 @@ class RegressionTask(Task):
     >>> task.decode(np.array([[1.0]]))
     array([3.])
     """
+
+    #: How an ensemble's members are averaged (``sk_mtl.modules.MEMBER_AVERAGES``).
+    member_average = "mean"
 
     kind: ClassVar[str] = "regression"
 

@@ -1,0 +1,114 @@
+"""An efficient ensemble of MLP trunks in one forward pass (TabM, through the ``tabm`` package).
+
+TabM (Gorishniy et al., ICLR 2025) trains ``k`` MLPs that share most of their weights
+(BatchEnsemble: one shared weight matrix per layer, scaled per member) in one forward pass,
+each member with its own loss, and averages their predictions. The layers are the authors'
+own (``tabm.make_tabm_backbone``, ``tabm.LinearEnsemble``); this file only fits them into the
+shared-trunk / one-head-per-task shape of :class:`MultiTaskModule`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from ._trunks import ACTIVATIONS
+
+__all__ = ["MEMBER_AVERAGES", "EnsembleMLPTrunk", "average_members"]
+
+
+def _mean(out: Tensor) -> Tensor:
+    return out.mean(dim=1)
+
+
+def _sigmoid_mean(out: Tensor) -> Tensor:
+    # The logit of the members' mean probability: decoding it gives that probability.
+    p = torch.sigmoid(out).mean(dim=1).clamp(1e-7, 1 - 1e-7)
+    return torch.log(p) - torch.log1p(-p)
+
+
+def _softmax_mean(out: Tensor) -> Tensor:
+    # The log of the members' mean probabilities: its softmax is that mean.
+    return torch.logsumexp(torch.log_softmax(out, dim=-1), dim=1) - torch.log(
+        torch.tensor(float(out.shape[1]), dtype=out.dtype, device=out.device)
+    )
+
+
+#: How the members' outputs ``(n, k, d)`` of a task become one output ``(n, d)``, by the
+#: name a task gives (``Task.member_average``): so that the task's usual decoding of the one
+#: output gives the mean of the members' predictions (mean value, mean probability).
+MEMBER_AVERAGES = {"mean": _mean, "sigmoid": _sigmoid_mean, "softmax": _softmax_mean}
+
+
+def average_members(out: Tensor, how: str) -> Tensor:
+    """Average members' outputs ``(n, k, d)`` to ``(n, d)`` as ``MEMBER_AVERAGES[how]``."""
+    return MEMBER_AVERAGES[how](out)
+
+
+class EnsembleMLPTrunk(nn.Module):
+    """``k`` MLP trunks sharing most weights (TabM's BatchEnsemble), in one forward pass.
+
+    Maps ``(n, in_features)`` to ``(n, k, width)``: one representation per member.
+
+    Parameters
+    ----------
+    in_features : int
+        Width of the input.
+    hidden_dims : sequence of int
+        Widths of the hidden layers; all equal (TabM's blocks have one width).
+    activation : str, default="relu"
+        A name in :data:`ACTIVATIONS`.
+    dropout : float, default=0.0
+        Dropout after each block.
+    k : int, default=8
+        Number of members.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_mtl.modules import EnsembleMLPTrunk
+    >>> trunk = EnsembleMLPTrunk(4, (16, 16), k=3)
+    >>> trunk(torch.zeros(5, 4)).shape
+    torch.Size([5, 3, 16])
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        hidden_dims: Sequence[int],
+        activation: str = "relu",
+        dropout: float = 0.0,
+        k: int = 8,
+    ) -> None:
+        import tabm
+
+        super().__init__()
+        dims = [int(d) for d in hidden_dims]
+        if not dims or len(set(dims)) != 1:
+            raise ValueError(
+                f"An ensemble trunk needs hidden layers of one width, got hidden_dims={dims}."
+            )
+        if not isinstance(activation, str) or activation not in ACTIVATIONS:
+            raise ValueError(
+                f"An ensemble trunk takes an activation by name, one of {sorted(ACTIVATIONS)}; "
+                f"got {activation!r}."
+            )
+        self.k = int(k)
+        self.view = tabm.EnsembleView(k=self.k)
+        self.backbone = tabm.make_tabm_backbone(
+            d_in=in_features,
+            n_blocks=len(dims),
+            d_block=dims[0],
+            dropout=float(dropout),
+            activation=ACTIVATIONS[activation].__name__,
+            k=self.k,
+            arch_type="tabm",
+            start_scaling_init="random-signs",
+            start_scaling_init_chunks=[1] * in_features,
+        )
+        self.out_features = dims[0]
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.backbone(self.view(x))
