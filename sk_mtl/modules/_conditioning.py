@@ -53,6 +53,8 @@ class ConditionedTrunk(nn.Module):
 
     def _film(self, h: Tensor) -> Tensor:
         gamma, beta = self.film(self._current()).chunk(2, dim=-1)
+        if h.ndim == 3 and gamma.ndim == 2:  # (n, k, width): one output per ensemble member
+            gamma, beta = gamma.unsqueeze(1), beta.unsqueeze(1)
         return h * (1 + gamma) + beta
 
     def forward(self, x):

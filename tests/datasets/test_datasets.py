@@ -196,3 +196,48 @@ def test_return_X_y(filename, loader):
 def test_loaders_are_keyword_only(loader):
     with pytest.raises(TypeError):
         loader(None)
+
+
+# ============================================================================ the suite
+def _suite_or_skip():
+    from sk_mtl.datasets import suite_names
+
+    try:
+        return suite_names()
+    except DataFileNotFoundError as exc:
+        pytest.skip(f"suite not found: {exc}")
+
+
+def test_suite_names_lists_the_twenty_tables_smallest_first():
+    names = _suite_or_skip()
+    assert len(names) == 20
+    assert names[0] == "slump" and names[-1] == "gas_turbine_emissions"
+
+
+def test_load_suite_table_returns_features_targets_and_kinds():
+    from sk_mtl.datasets import load_suite_table
+
+    _suite_or_skip()
+    penguins = load_suite_table("palmer_penguins")
+    assert isinstance(penguins, Bunch)
+    assert penguins.tasks == {"species": "multiclass", "sex": "binary",
+                              "body_mass_g": "regression"}
+    assert list(penguins.target.columns) == list(penguins.tasks)
+    assert penguins.categorical_features == ["island"]
+    assert penguins.data["island"].dtype == "category"
+    assert penguins.target["sex"].isna().sum() == 11  # missing labels stay NaN
+    X, y = load_suite_table("enb", return_X_y=True)
+    assert X.shape == (768, 8) and y.shape == (768, 2)
+    # The group column (a split indicator) is not a feature.
+    X, _ = load_suite_table("gas_turbine_emissions", return_X_y=True)
+    assert "year" not in X.columns
+
+
+def test_load_suite_table_errors_name_the_table_and_the_folder(tmp_path):
+    from sk_mtl.datasets import load_suite_table
+
+    with pytest.raises(DataFileNotFoundError, match="suite"):
+        load_suite_table("enb", data_home=tmp_path)
+    _suite_or_skip()
+    with pytest.raises(ValueError, match="'nope' is not a table of the suite"):
+        load_suite_table("nope")

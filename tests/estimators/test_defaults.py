@@ -288,3 +288,72 @@ def test_default_fusion_net_on_the_wine_table_beats_gradient_boosting():
     assert mean_absolute_error(y_te["quality"], pred["quality"]) < hgb_mae
     assert r2_score(y_te["quality"], pred["quality"]) > hgb_r2
     assert accuracy_score(y_te["color"], pred["color"]) >= 0.99
+
+
+# ============================================================================ input scaling
+def test_quantile_input_scaling_makes_a_scaler_in_front_change_nothing():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = _data(200)
+    X = X * np.array([1e3, 1.0, 1e-3, 50.0], dtype=np.float32) + 7.0  # raw, unscaled units
+    raw = MultiTaskNet(**SMALL).fit(X, y)
+    scaled = make_pipeline(StandardScaler(), MultiTaskNet(**SMALL)).fit(X, y)
+    # A monotone per-column map leaves every quantile, so every network input, in place.
+    np.testing.assert_allclose(raw.predict_proba(X)[1], scaled.predict_proba(X)[1],
+                               atol=1e-4)
+    inputs = raw._input_data(X, reset=False).numpy()
+    assert np.abs(np.median(inputs, axis=0)).max() < 0.1  # roughly standard normal
+    assert 0.8 < inputs.std(axis=0).min() and inputs.std(axis=0).max() < 1.3
+
+
+def test_input_scaling_choices_and_sparse_input():
+    X, y = _data(200)
+    net = MultiTaskNet(input_scaling="standard", **SMALL).fit(X * 100, y)
+    inputs = net._input_data(X * 100, reset=False).numpy()
+    np.testing.assert_allclose(inputs.mean(axis=0), 0.0, atol=1e-4)
+    assert MultiTaskNet(input_scaling=None, **SMALL).fit(X, y).input_scaler_ is None
+    # Sparse input stays sparse and unscaled.
+    assert MultiTaskNet(**SMALL).fit(sp.csr_matrix(X), y).input_scaler_ is None
+    with pytest.raises(ValueError, match="input_scaling='robust' is not known"):
+        MultiTaskNet(input_scaling="robust", **SMALL).fit(X, y)
+
+
+# ============================================================================ ensembles
+def test_ensemble_trains_each_member_and_predicts_their_mean():
+    from sk_mtl.modules import EnsembleMLPTrunk
+
+    X, y = _data(200)
+    net = MultiTaskNet(ensemble_size=4, hidden_dims=(16, 16), max_epochs=4,
+                       random_state=0).fit(X, y)
+    assert isinstance(net.module_.trunk, EnsembleMLPTrunk) and net.module_.trunk.k == 4
+    module = net.module_
+    Xt = net._network_input(net._input_data(X[:9], reset=False))
+    module.train(False)
+    with torch.no_grad():
+        module.train(True)
+        for m in module.modules():  # dropout off, members on
+            if isinstance(m, nn.Dropout):
+                m.eval()
+        members = module(Xt)
+        module.eval()
+    classes = torch.sigmoid(members["c"]).mean(dim=1).squeeze(-1).numpy()
+    np.testing.assert_allclose(net.predict_proba(X[:9])[1][:, 1], classes, rtol=1e-5)
+    regression = members["r"].mean(dim=1).squeeze(-1).numpy()
+    scaler = net.tasks_["r"]
+    np.testing.assert_allclose(net.predict_tasks(X[:9])["r"],
+                               scaler.decode(regression[:, None]), rtol=1e-5)
+    # Two fits with one seed give the same predictions.
+    again = MultiTaskNet(ensemble_size=4, hidden_dims=(16, 16), max_epochs=4,
+                         random_state=0).fit(X, y)
+    np.testing.assert_array_equal(again.predict_proba(X)[1], net.predict_proba(X)[1])
+
+
+def test_ensemble_size_one_or_a_custom_trunk_is_one_network():
+    X, y = _data(120)
+    assert not hasattr(MultiTaskNet(ensemble_size=1, **SMALL).fit(X, y).module_.trunk, "k")
+    mmoe = MultiTaskNet(ensemble_size=4, trunk=MMoE(n_experts=2, expert_dims=(8,)), **SMALL)
+    assert mmoe.fit(X, y).predict(X).shape == (120, 2)
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="ensemble_size must be a positive integer"):
+            MultiTaskNet(ensemble_size=bad, **SMALL).fit(X, y)

@@ -387,3 +387,54 @@ def test_symmetric_info_nce_hand_computed_and_the_aligner_skips_rows_without_bot
     lonely = {"x": torch.tensor([True, False, False]), "y": None}
     loss = aligner(hs, lonely)  # one shared row: nothing to align
     assert float(loss.detach()) == 0.0 and loss.requires_grad
+
+
+# ============================================================================ ensembles
+def test_ensemble_trunk_gives_one_representation_per_member():
+    from sk_mtl.modules import EnsembleMLPTrunk
+
+    torch.manual_seed(0)
+    trunk = EnsembleMLPTrunk(5, (8, 8), "relu", 0.0, k=4)
+    out = trunk(torch.randn(3, 5))
+    assert out.shape == (3, 4, 8)
+    # Members differ (their own scalings), though they share the weight matrices.
+    assert not torch.allclose(out[:, 0], out[:, 1])
+    with pytest.raises(ValueError, match="one width"):
+        EnsembleMLPTrunk(5, (8, 4), k=2)
+
+
+def test_member_averages_decode_to_the_mean_prediction():
+    from sk_mtl.modules import average_members
+
+    torch.manual_seed(0)
+    out = torch.randn(6, 4, 3)
+    # Regression: the mean output.
+    torch.testing.assert_close(average_members(out[..., :1], "mean"), out[..., :1].mean(1))
+    # Binary: the sigmoid of the average is the members' mean probability.
+    torch.testing.assert_close(
+        torch.sigmoid(average_members(out[..., :1], "sigmoid")),
+        torch.sigmoid(out[..., :1]).mean(1),
+    )
+    # Multiclass: the softmax of the average is the members' mean probabilities.
+    torch.testing.assert_close(
+        torch.softmax(average_members(out, "softmax"), dim=-1),
+        torch.softmax(out, dim=-1).mean(1),
+    )
+
+
+def test_multitask_module_with_ensemble_trunk_trains_members_and_averages_in_eval():
+    from sk_mtl.modules import EnsembleMLPTrunk
+
+    torch.manual_seed(0)
+    trunk = EnsembleMLPTrunk(4, (8,), k=3)
+    net = MultiTaskModule(trunk, 8, {"r": 1, "c": 3},
+                          member_averages={"r": "mean", "c": "softmax"})
+    x = torch.randn(5, 4)
+    net.train()
+    members = net(x)
+    assert members["r"].shape == (5, 3, 1) and members["c"].shape == (5, 3, 3)
+    net.eval()
+    averaged = net(x)
+    torch.testing.assert_close(averaged["r"], members["r"].mean(1))
+    torch.testing.assert_close(torch.softmax(averaged["c"], -1),
+                               torch.softmax(members["c"], -1).mean(1))
