@@ -92,6 +92,11 @@ INPUT_SCALINGS = {
 def make_input_scaler(input_scaling, X):
     """The scaler ``input_scaling`` names, fitted on the dense ``X``; None for none or for
     sparse input (kept sparse, unscaled)."""
+    if not isinstance(input_scaling, (str, type(None))) or input_scaling not in INPUT_SCALINGS:
+        raise ValueError(
+            f"input_scaling={input_scaling!r} is not known; use one of "
+            f"{sorted(INPUT_SCALINGS, key=str)}."
+        )
     make = INPUT_SCALINGS[input_scaling]
     if make is None or sp.issparse(X) or X.shape[0] < 2:
         return None

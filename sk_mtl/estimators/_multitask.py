@@ -10,9 +10,10 @@ import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils import ClassifierTags, RegressorTags
 from sklearn.utils.metaestimators import available_if
+from torch import nn
 
-from ..data import INPUT_SCALINGS, NeighbourTargets, make_input_scaler
-from ..modules import EnsembleMLPTrunk, MultiTaskModule
+from ..data import NeighbourTargets, make_input_scaler
+from ..modules import EnsembleMLPTrunk, MLPTrunk, MultiTaskModule, PeriodicInput
 from ..trunks import TrunkSpec
 from ._base import BaseMultiTaskNet
 
@@ -24,6 +25,9 @@ AUTO_RETRIEVAL_MAX_FEATURES = 64
 #: ...and at most this many training rows: the exact search is quadratic in the rows (20,000
 #: x 32 columns: 1.4 s at fit; 50,000 x 64: 11 s, as long as the whole fit).
 AUTO_RETRIEVAL_MAX_ROWS = 20_000
+
+#: ``numeric_embedding=`` names: the module each puts in front of the trunk.
+NUMERIC_EMBEDDINGS = {"periodic": PeriodicInput, None: None}
 
 __all__ = [
     "ClassificationTasksMixin",
@@ -258,6 +262,7 @@ class _TableNet(BaseMultiTaskNet):
         retrieval="auto",
         input_scaling="quantile",
         ensemble_size=1,
+        numeric_embedding=None,
     ):
         super().__init__(
             tasks=tasks, task_weights=task_weights, auxiliary_tasks=auxiliary_tasks,
@@ -276,17 +281,7 @@ class _TableNet(BaseMultiTaskNet):
         self.retrieval = retrieval
         self.input_scaling = input_scaling
         self.ensemble_size = ensemble_size
-
-    def _check_params(self) -> None:
-        super()._check_params()
-        if self.input_scaling not in INPUT_SCALINGS:
-            raise ValueError(
-                f"input_scaling={self.input_scaling!r} is not known; use one of "
-                f"{sorted(INPUT_SCALINGS, key=str)}."
-            )
-        k = self.ensemble_size
-        if not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1:
-            raise ValueError(f"ensemble_size must be a positive integer, got {k!r}.")
+        self.numeric_embedding = numeric_embedding
 
     def _input_data(self, X, reset: bool):
         """Validate ``X``; dense input is scaled by ``input_scaler_`` (fitted when
@@ -298,21 +293,40 @@ class _TableNet(BaseMultiTaskNet):
             X = np.asarray(self.input_scaler_.transform(X), dtype=np.float32)
         return X if sp.issparse(X) else torch.from_numpy(np.ascontiguousarray(X))
 
-    def _ensembled(self) -> bool:
-        return self.ensemble_size > 1 and self.trunk is None
-
     def _build_module(self, tasks, n_conditions: int = 0):
-        if not self._ensembled():
+        k = self.ensemble_size
+        if not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1:
+            raise ValueError(f"ensemble_size must be a positive integer, got {k!r}.")
+        if self.numeric_embedding not in NUMERIC_EMBEDDINGS:
+            raise ValueError(
+                f"numeric_embedding={self.numeric_embedding!r} is not known; use one of "
+                f"{sorted(NUMERIC_EMBEDDINGS, key=str)}."
+            )
+        if self.trunk is not None or (self.ensemble_size == 1 and not self.numeric_embedding):
             return super()._build_module(tasks, n_conditions)
         n_features = self.n_features_in_ + n_conditions
         if self.retrieval_ is not None:
             n_features += self.retrieval_.n_features_out_
-        trunk = EnsembleMLPTrunk(n_features, self._hidden_dims(), self.activation,
-                                 self.dropout, k=self.ensemble_size)
-        return MultiTaskModule(
-            trunk, trunk.out_features, {n: t.n_outputs_ for n, t in tasks.items()},
-            member_averages={n: t.member_average for n, t in tasks.items()},
-        )
+        front = None
+        if self.numeric_embedding is not None:
+            front = NUMERIC_EMBEDDINGS[self.numeric_embedding](n_features)
+            n_features = front.out_features
+        heads = {n: t.n_outputs_ for n, t in tasks.items()}
+        if self.ensemble_size > 1:
+            trunk = EnsembleMLPTrunk(n_features, self._hidden_dims(), self.activation,
+                                     self.dropout, k=self.ensemble_size)
+            averages = {n: t.member_average for n, t in tasks.items()}
+        else:
+            trunk = MLPTrunk(n_features, self._hidden_dims(), self.activation, self.dropout,
+                             self.batch_norm)
+            averages = None
+        if front is not None:
+            k = getattr(trunk, "k", None)
+            trunk = nn.Sequential(front, trunk)
+            if k is not None:
+                trunk.k = k
+        return MultiTaskModule(trunk, trunk[-1].out_features if front is not None
+                               else trunk.out_features, heads, member_averages=averages)
 
     def _make_retrieval(self, X_data) -> NeighbourTargets | None:
         # A custom trunk module or callable was written for the input's width: leave it.

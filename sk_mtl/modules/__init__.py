@@ -12,7 +12,7 @@ from ._encoders import (
     SparseMLPEncoder,
     TokenBagEncoder,
 )
-from ._ensemble import MEMBER_AVERAGES, EnsembleMLPTrunk, average_members
+from ._ensemble import MEMBER_AVERAGES, EnsembleMLPTrunk, PeriodicInput, average_members
 from ._fusion import (
     AttentionFusion,
     ConcatFusion,
@@ -59,6 +59,7 @@ __all__ = [
     "ModalityWeights",
     "MultiTaskModule",
     "MultilabelLoss",
+    "PeriodicInput",
     "RegressionLoss",
     "SparseLinear",
     "SparseMLPEncoder",

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from ._trunks import ACTIVATIONS
 
-__all__ = ["MEMBER_AVERAGES", "EnsembleMLPTrunk", "average_members"]
+__all__ = ["MEMBER_AVERAGES", "EnsembleMLPTrunk", "PeriodicInput", "average_members"]
 
 
 def _mean(out: Tensor) -> Tensor:
@@ -112,3 +112,37 @@ class EnsembleMLPTrunk(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.backbone(self.view(x))
+
+
+class PeriodicInput(nn.Module):
+    """Periodic embeddings of every numeric input column, flattened (PLR, Gorishniy et al.,
+    NeurIPS 2022, through the authors' ``rtdl_num_embeddings``), in front of a trunk.
+
+    Maps ``(n, in_features)`` to ``(n, in_features * d_embedding)``.
+
+    Parameters
+    ----------
+    in_features : int
+        Width of the input.
+    d_embedding : int, default=16
+        Width of each column's embedding.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_mtl.modules import PeriodicInput
+    >>> PeriodicInput(3, d_embedding=4)(torch.zeros(2, 3)).shape
+    torch.Size([2, 12])
+    """
+
+    def __init__(self, in_features: int, d_embedding: int = 16) -> None:
+        import rtdl_num_embeddings
+
+        super().__init__()
+        self.embedding = rtdl_num_embeddings.PeriodicEmbeddings(
+            in_features, d_embedding, lite=True
+        )
+        self.out_features = in_features * d_embedding
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.embedding(x).flatten(1)

@@ -315,8 +315,14 @@ def test_input_scaling_choices_and_sparse_input():
     assert MultiTaskNet(input_scaling=None, **SMALL).fit(X, y).input_scaler_ is None
     # Sparse input stays sparse and unscaled.
     assert MultiTaskNet(**SMALL).fit(sp.csr_matrix(X), y).input_scaler_ is None
-    with pytest.raises(ValueError, match="input_scaling='robust' is not known"):
-        MultiTaskNet(input_scaling="robust", **SMALL).fit(X, y)
+    robust = MultiTaskNet(input_scaling="robust", **SMALL).fit(X * 100, y)
+    inputs = robust._input_data(X * 100, reset=False).numpy()
+    assert np.abs(inputs).max() < 3.0  # smoothly clipped
+    for bad in ("minmax", ["quantile"]):
+        with pytest.raises(ValueError, match="input_scaling=.* is not known"):
+            MultiTaskNet(input_scaling=bad, **SMALL).fit(X, y)
+    with pytest.raises(ValueError, match="numeric_embedding='fourier' is not known"):
+        MultiTaskNet(numeric_embedding="fourier", **SMALL).fit(X, y)
 
 
 # ============================================================================ ensembles
