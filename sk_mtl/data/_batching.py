@@ -36,6 +36,10 @@ class TensorData(torch.utils.data.Dataset):
         Row weights per task (sample weights times class weights; a task left out weighs
         every row 1). :class:`BatchIterator` then gives that task's batch the float mask
         ``weights * labelled``, which the masked losses read as a weighted mean.
+    members : Tensor of shape (n, k), optional
+        For an ensemble of ``k`` members that see different rows (cross-fitting): the weight
+        of each row in each member's loss (0: the member does not see the row). Every task's
+        batch mask then has shape ``(n, k)``, the row's mask times its member weights.
     """
 
     def __init__(
@@ -44,11 +48,13 @@ class TensorData(torch.utils.data.Dataset):
         targets: Mapping[str, Tensor] | None = None,
         masks: Mapping[str, Tensor | None] | None = None,
         weights: Mapping[str, Tensor] | None = None,
+        members: Tensor | None = None,
     ) -> None:
         self.X = X
         self.targets = dict(targets or {})
         self.masks = dict(masks or {})
         self.weights = dict(weights or {})
+        self.members = members
 
     def __len__(self) -> int:
         X = self.X
@@ -82,7 +88,12 @@ class TensorData(torch.utils.data.Dataset):
             {k: rows(v) for k, v in self.targets.items()},
             {k: rows(v) for k, v in self.masks.items()},
             {k: rows(v) for k, v in self.weights.items()},
+            rows(self.members),
         )
+
+    def with_members(self, members: Tensor | None) -> TensorData:
+        """The same rows (sharing every tensor) with other member weights."""
+        return TensorData(self.X, self.targets, self.masks, self.weights, members)
 
 
 class BatchIterator:
@@ -174,6 +185,9 @@ class BatchIterator:
                 if weights is not None:
                     weights = weights[rows]
                     mask = weights if mask is None else weights * mask
+                if data.members is not None:
+                    members = data.members[rows]
+                    mask = members if mask is None else members * mask.unsqueeze(-1)
                 ys[task] = (target[rows], mask)
             yield Xb, ys
 

@@ -873,11 +873,17 @@ class BaseMultiTaskNet(BaseEstimator):
             data.targets,
             data.masks,
             data.weights,
+            data.members,
         )
         if valid is not None:
-            extra = self.retrieval_.transform(self._retrieval_rows(valid.X), exclude_self=False)
+            valid_rows = self._retrieval_rows(valid.X)
+            # Validation rows that are the training rows themselves (cross-fitting) leave
+            # themselves out, as the training rows do.
+            extra = self.retrieval_.transform(
+                valid_rows, exclude_self=self.retrieval_.is_index(valid_rows)
+            )
             valid = TensorData(self._with_retrieval(valid.X, extra), valid.targets, valid.masks,
-                               valid.weights)
+                               valid.weights, valid.members)
         return data, valid
 
     def _network_input(self, X_data):

@@ -219,6 +219,36 @@ _RETRIEVAL_DOC = """    retrieval : "auto", int or None, default="auto"
 _RETRIEVAL_ATTRIBUTE = """    retrieval_ : NeighbourTargets or None
         The fitted retrieval-feature maker (training rows and their encoded labels), or
         ``None`` when no retrieval features were used.
+    input_scaler_ : transformer or None
+        The fitted scaling of the input (``input_scaling``), or ``None`` (no scaling, or a
+        sparse input).
+"""
+
+_TABLE_DOC = """    input_scaling : {"quantile", "robust", "standard"} or None, default="quantile"
+        How the network scales its own numeric input, fitted on the training rows in
+        ``fit`` (kept in ``input_scaler_``): ``"quantile"`` maps each column through its
+        empirical quantiles to a standard normal (scikit-learn's ``QuantileTransformer``,
+        up to 1,000 quantiles): skewed columns, sentinel values and outliers become
+        well-spread, and a scaler or any monotone transform in front changes nothing;
+        ``"robust"``: median and interquartile range with a smooth clip to (-3, 3)
+        (RealMLP's; :class:`sk_mtl.data.RobustSmoothClip`); ``"standard"``: mean and
+        standard deviation; ``None``: the input as given. Sparse input is never scaled.
+    ensemble_size : int, default=8
+        Members of an efficient ensemble (TabM's BatchEnsemble, ``tabm`` package): the
+        members share each hidden layer's weight matrix, each with its own scalings, biases
+        and task heads, in one forward pass; each member has its own loss in training, and
+        predictions are the members' mean (mean value, mean probability). ``1`` trains one
+        plain network. Applies to the default MLP trunk (``trunk=None``); any other trunk
+        is one network.
+    cross_fit : bool, default=False
+        Train ensemble member ``j`` on all rows but fold ``j`` of ``ensemble_size`` folds
+        (stratified by ``stratify`` when given), with independent weights, and stop early
+        on the out-of-fold loss (each row judged by the member that did not train on it);
+        no validation split is held out (``validation_fraction`` is not used). Needs
+        ``ensemble_size >= 2``.
+    numeric_embedding : {"periodic"} or None, default=None
+        ``"periodic"``: periodic embeddings of every input column (PLR-lite, from
+        ``rtdl_num_embeddings``) in front of the trunk; ``None``: the columns as they are.
 """
 
 
@@ -261,7 +291,8 @@ class _TableNet(BaseMultiTaskNet):
         on_divergence="raise",
         retrieval="auto",
         input_scaling="quantile",
-        ensemble_size=1,
+        ensemble_size=8,
+        cross_fit=False,
         numeric_embedding=None,
     ):
         super().__init__(
@@ -281,6 +312,7 @@ class _TableNet(BaseMultiTaskNet):
         self.retrieval = retrieval
         self.input_scaling = input_scaling
         self.ensemble_size = ensemble_size
+        self.cross_fit = cross_fit
         self.numeric_embedding = numeric_embedding
 
     def _input_data(self, X, reset: bool):
@@ -292,6 +324,41 @@ class _TableNet(BaseMultiTaskNet):
         if self.input_scaler_ is not None and not sp.issparse(X):
             X = np.asarray(self.input_scaler_.transform(X), dtype=np.float32)
         return X if sp.issparse(X) else torch.from_numpy(np.ascontiguousarray(X))
+
+    def _cross_fitted(self) -> bool:
+        """Whether the members are cross-fitted: checked, and only for an ensemble trunk."""
+        if self.cross_fit not in (True, False):
+            raise ValueError(f"cross_fit must be True or False, got {self.cross_fit!r}.")
+        if not self.cross_fit:
+            return False
+        if self.trunk is not None or not (
+            isinstance(self.ensemble_size, numbers.Integral) and self.ensemble_size >= 2
+        ):
+            raise ValueError(
+                "cross_fit=True trains each ensemble member on all but one fold of the rows: "
+                f"it needs the default trunk (trunk=None) and ensemble_size >= 2, got "
+                f"trunk={self.trunk!r}, ensemble_size={self.ensemble_size!r}."
+            )
+        return True
+
+    def _split(self, data, codes):
+        """Cross-fitting: member ``j`` trains on the rows outside fold ``j`` and is validated
+        on fold ``j`` (the out-of-fold loss), so every row trains and validates; else the
+        usual validation split."""
+        if not self._cross_fitted():
+            return super()._split(data, codes)
+        k, n = self.ensemble_size, len(data)
+        if n < k:
+            raise ValueError(
+                f"cross_fit=True with ensemble_size={k} needs at least {k} training rows, "
+                f"got {n}."
+            )
+        fold = cross_fit_folds(n, k, codes, self._seed)
+        held_out = torch.zeros(n, k)
+        held_out[torch.arange(n), torch.from_numpy(fold)] = 1.0
+        device = data.targets[next(iter(data.targets))].device
+        held_out = held_out.to(device)
+        return data.with_members(1.0 - held_out), data.with_members(held_out)
 
     def _build_module(self, tasks, n_conditions: int = 0):
         k = self.ensemble_size
@@ -312,9 +379,16 @@ class _TableNet(BaseMultiTaskNet):
             front = NUMERIC_EMBEDDINGS[self.numeric_embedding](n_features)
             n_features = front.out_features
         heads = {n: t.n_outputs_ for n, t in tasks.items()}
+        if self.ensemble_size > 1 and self.batch_norm:
+            raise ValueError(
+                f"batch_norm=True is not available in the ensemble trunk (ensemble_size="
+                f"{self.ensemble_size}); set ensemble_size=1 for a single network with "
+                "BatchNorm layers."
+            )
         if self.ensemble_size > 1:
             trunk = EnsembleMLPTrunk(n_features, self._hidden_dims(), self.activation,
-                                     self.dropout, k=self.ensemble_size)
+                                     self.dropout, k=self.ensemble_size,
+                                     shared=not self._cross_fitted())
             averages = {n: t.member_average for n, t in tasks.items()}
         else:
             trunk = MLPTrunk(n_features, self._hidden_dims(), self.activation, self.dropout,
@@ -332,6 +406,20 @@ class _TableNet(BaseMultiTaskNet):
         # A custom trunk module or callable was written for the input's width: leave it.
         custom = self.trunk is not None and not isinstance(self.trunk, (str, TrunkSpec))
         return make_retrieval(self.retrieval, X_data.shape, sp.issparse(X_data), custom)
+
+
+def cross_fit_folds(n: int, k: int, codes, seed: int) -> np.ndarray:
+    """The fold (0 to ``k - 1``) of each of ``n`` rows: stratified on ``codes`` (integer
+    class codes of the ``stratify`` task) where each class has ``k`` rows, else shuffled."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    fold = np.empty(n, dtype=np.int64)
+    splitter = KFold(k, shuffle=True, random_state=seed)
+    if codes is not None and np.bincount(np.asarray(codes)).min(initial=k) >= k:
+        splitter = StratifiedKFold(k, shuffle=True, random_state=seed)
+    for j, (_, rows) in enumerate(splitter.split(np.zeros(n), codes)):
+        fold[rows] = j
+    return fold
 
 
 def make_retrieval(
@@ -384,6 +472,7 @@ class MultiTaskNet(_TableNet):
             )
         )
         + _RETRIEVAL_DOC
+        + _TABLE_DOC
         + _ATTRIBUTES.format(classes=_CLASSES_DOC.format(none=" (``None`` for regression)"))
         + _RETRIEVAL_ATTRIBUTE
         + _NOTES
@@ -511,6 +600,7 @@ class MultiTaskNetClassifier(ClassificationTasksMixin, ClassifierMixin, MultiTas
             )
         )
         + _RETRIEVAL_DOC
+        + _TABLE_DOC
         + _ATTRIBUTES.format(classes=_CLASSES_DOC.format(none=""))
         + _RETRIEVAL_ATTRIBUTE
         + _NOTES
@@ -555,6 +645,7 @@ class MultiTaskNetRegressor(RegressionTasksMixin, RegressorMixin, _TableNet):
 """
         + _PARAMETERS.format(infer=": every task is ``\"regression\"``")
         + _RETRIEVAL_DOC
+        + _TABLE_DOC
         + _ATTRIBUTES.format(classes="")
         + _RETRIEVAL_ATTRIBUTE
         + _NOTES

@@ -81,17 +81,27 @@ class MultiTaskCriterion(nn.Module):
 
 
 def _flatten_members(preds, targets):
-    """Ensemble members' outputs ``(n, k, d)`` as ``n * k`` rows, each row's target and mask
-    repeated per member: every member's loss, averaged (the mean of the members' losses)."""
+    """Ensemble members' outputs ``(n, k, d)`` as ``n * k`` rows, each row's target repeated
+    per member, and its mask too, unless the mask is already per member ``(n, k)`` (rows that
+    a member does not see weigh 0 in its loss): the members' losses, averaged."""
     k = next((p.shape[1] for p in preds.values() if p.ndim == 3), None)
     if k is None:
         return preds, targets
     preds = {n: p.reshape(-1, p.shape[-1]) for n, p in preds.items()}
-    targets = {
-        n: (t.repeat_interleave(k, dim=0), None if m is None else m.repeat_interleave(k, dim=0))
-        for n, (t, m) in targets.items()
-    }
+    targets = {n: (t.repeat_interleave(k, dim=0), _member_mask(m, k))
+               for n, (t, m) in targets.items()}
     return preds, targets
+
+
+def _member_mask(mask: Tensor | None, k: int) -> Tensor | None:
+    if mask is None:
+        return None
+    return mask.reshape(-1) if mask.ndim == 2 else mask.repeat_interleave(k, dim=0)
+
+
+def _per_member(yi) -> bool:
+    """Whether a batch's masks are per ensemble member (cross-fitted validation rows)."""
+    return any(m is not None and m.ndim == 2 for _, m in yi.values())
 
 
 class MultiTaskSkorchNet(NeuralNet):
@@ -278,8 +288,15 @@ class MultiTaskSkorchNet(NeuralNet):
     def validation_step(self, batch, **fit_params):
         self._set_training(False)
         Xi, yi = batch
+        # Cross-fitted members are validated one by one on the rows they did not see (the
+        # out-of-fold loss), not averaged.
+        members = _per_member(yi)
         with torch.no_grad():
-            y_pred = self.infer(Xi, **fit_params)
+            self.module_.member_outputs = members
+            try:
+                y_pred = self.infer(Xi, **fit_params)
+            finally:
+                self.module_.member_outputs = False
             objective, task_losses = self.get_loss(y_pred, yi, X=Xi, training=False)
             alignment = self._pop_alignment()
         step = {"loss": objective, "y_pred": y_pred, "task_losses": task_losses}

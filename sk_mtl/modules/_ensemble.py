@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ._trunks import ACTIVATIONS
+from ._trunks import make_activation
 
 __all__ = ["MEMBER_AVERAGES", "EnsembleMLPTrunk", "PeriodicInput", "average_members"]
 
@@ -50,68 +50,75 @@ def average_members(out: Tensor, how: str) -> Tensor:
 class EnsembleMLPTrunk(nn.Module):
     """``k`` MLP trunks sharing most weights (TabM's BatchEnsemble), in one forward pass.
 
-    Maps ``(n, in_features)`` to ``(n, k, width)``: one representation per member.
+    Maps ``(n, in_features)`` to ``(n, k, width)``: one representation per member. The
+    layers are ``tabm.LinearBatchEnsemble`` (one weight matrix shared by the members, each
+    member with its own input and output scalings and biases, the first scaling drawn as
+    random signs and the others starting at one: TabM's initialisation), or
+    ``tabm.LinearEnsemble`` for independent members; each followed by the activation and
+    dropout, as :class:`MLPTrunk`.
 
     Parameters
     ----------
     in_features : int
         Width of the input.
     hidden_dims : sequence of int
-        Widths of the hidden layers; all equal (TabM's blocks have one width).
-    activation : str, default="relu"
-        A name in :data:`ACTIVATIONS`.
+        Width of each hidden layer (at least one).
+    activation : str or nn.Module class, default="relu"
+        Non-linearity after each hidden layer.
     dropout : float, default=0.0
-        Dropout after each block.
+        Dropout probability after each hidden layer.
     k : int, default=8
         Number of members.
+    shared : bool, default=True
+        TabM's BatchEnsemble: the members share each layer's weight matrix. ``False``: fully
+        independent members ("TabM-packed"), as members trained on different rows need, so
+        that a member's held-out rows reach it through no shared weight.
 
     Examples
     --------
     >>> import torch
     >>> from sk_mtl.modules import EnsembleMLPTrunk
-    >>> trunk = EnsembleMLPTrunk(4, (16, 16), k=3)
+    >>> trunk = EnsembleMLPTrunk(4, (16, 8), k=3)
     >>> trunk(torch.zeros(5, 4)).shape
-    torch.Size([5, 3, 16])
+    torch.Size([5, 3, 8])
     """
 
     def __init__(
         self,
         in_features: int,
         hidden_dims: Sequence[int],
-        activation: str = "relu",
+        activation: str | type[nn.Module] = "relu",
         dropout: float = 0.0,
         k: int = 8,
+        shared: bool = True,
     ) -> None:
         import tabm
 
         super().__init__()
         dims = [int(d) for d in hidden_dims]
-        if not dims or len(set(dims)) != 1:
-            raise ValueError(
-                f"An ensemble trunk needs hidden layers of one width, got hidden_dims={dims}."
-            )
-        if not isinstance(activation, str) or activation not in ACTIVATIONS:
-            raise ValueError(
-                f"An ensemble trunk takes an activation by name, one of {sorted(ACTIVATIONS)}; "
-                f"got {activation!r}."
-            )
+        if not dims:
+            raise ValueError("An ensemble trunk needs at least one hidden layer.")
         self.k = int(k)
         self.view = tabm.EnsembleView(k=self.k)
-        self.backbone = tabm.make_tabm_backbone(
-            d_in=in_features,
-            n_blocks=len(dims),
-            d_block=dims[0],
-            dropout=float(dropout),
-            activation=ACTIVATIONS[activation].__name__,
-            k=self.k,
-            arch_type="tabm",
-            start_scaling_init="random-signs",
-            start_scaling_init_chunks=[1] * in_features,
-        )
-        self.out_features = dims[0]
+        layers: list[nn.Module] = []
+        width = in_features
+        for i, dim in enumerate(dims):
+            if shared:
+                layers.append(tabm.LinearBatchEnsemble(
+                    width, dim, k=self.k,
+                    scaling_init=("random-signs", "ones") if i == 0 else "ones",
+                ))
+            else:
+                layers.append(tabm.LinearEnsemble(width, dim, k=self.k))
+            layers.append(make_activation(activation))
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+            width = dim
+        self.layers = nn.Sequential(*layers)
+        self.out_features = width
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.backbone(self.view(x))
+        return self.layers(self.view(x))
 
 
 class PeriodicInput(nn.Module):

@@ -60,6 +60,9 @@ class MultiTaskModule(nn.Module):
         self.wide = wide
         self.task_names = list(head_sizes)
         self.head_sizes = [int(size) for size in head_sizes.values()]
+        #: Whether evaluation returns each member's outputs rather than their average (set
+        #: while cross-fitted members are validated on their held-out rows).
+        self.member_outputs = False
         k = getattr(trunk, "k", None) if member_averages is not None else None
         self.member_averages = None if k is None else [
             member_averages[name] for name in self.task_names
@@ -93,7 +96,7 @@ class MultiTaskModule(nn.Module):
         if wide is not None:
             z = z + (wide if z.ndim == 2 else wide.unsqueeze(1))
         out = dict(zip(self.task_names, torch.split(z, self.head_sizes, dim=-1)))
-        if self.member_averages is None or self.training:
+        if self.member_averages is None or self.training or self.member_outputs:
             return out
         return {name: average_members(o, how)
                 for (name, o), how in zip(out.items(), self.member_averages)}

@@ -319,7 +319,7 @@ def test_input_scaling_choices_and_sparse_input():
     inputs = robust._input_data(X * 100, reset=False).numpy()
     assert np.abs(inputs).max() < 3.0  # smoothly clipped
     for bad in ("minmax", ["quantile"]):
-        with pytest.raises(ValueError, match="input_scaling=.* is not known"):
+        with pytest.raises(ValueError, match=r"input_scaling=.* is not known"):
             MultiTaskNet(input_scaling=bad, **SMALL).fit(X, y)
     with pytest.raises(ValueError, match="numeric_embedding='fourier' is not known"):
         MultiTaskNet(numeric_embedding="fourier", **SMALL).fit(X, y)
@@ -363,3 +363,59 @@ def test_ensemble_size_one_or_a_custom_trunk_is_one_network():
     for bad in (0, 2.5, True):
         with pytest.raises(ValueError, match="ensemble_size must be a positive integer"):
             MultiTaskNet(ensemble_size=bad, **SMALL).fit(X, y)
+
+
+def test_cross_fit_members_see_all_but_their_fold_and_stop_on_the_out_of_fold_loss():
+    from sk_mtl.modules import EnsembleMLPTrunk
+
+    X, y = _data(160)
+    net = MultiTaskNet(ensemble_size=4, cross_fit=True, hidden_dims=(16,), max_epochs=6,
+                       random_state=0)
+    data, valid = None, None
+    captured = {}
+    original = MultiTaskNet._split
+
+    def spy(self, data, codes):
+        out = original(self, data, codes)
+        captured["parts"] = out
+        return out
+
+    MultiTaskNet._split = spy
+    try:
+        net.fit(X, y)
+    finally:
+        MultiTaskNet._split = original
+    data, valid = captured["parts"]
+    # Every row trains and validates; each row is held out by exactly one member.
+    assert len(data) == len(valid) == 160
+    np.testing.assert_array_equal(valid.members.sum(1).numpy(), 1.0)
+    np.testing.assert_array_equal((data.members + valid.members).numpy(), 1.0)
+    assert np.bincount(valid.members.argmax(1).numpy()).tolist() == [40, 40, 40, 40]
+    # Independent members (no shared weight matrix), early stopping on the 160 rows.
+    trunk = net.module_.trunk
+    assert isinstance(trunk, EnsembleMLPTrunk) and trunk.layers[0].weight.ndim == 3
+    assert "valid_loss" in net.history_[-1]
+    assert net.predict(X).shape == (160, 2)
+    with pytest.raises(ValueError, match="cross_fit=True .* ensemble_size >= 2"):
+        MultiTaskNet(cross_fit=True, ensemble_size=1, **SMALL).fit(X, y)
+    with pytest.raises(ValueError, match="cross_fit must be True or False"):
+        MultiTaskNet(cross_fit="yes", **SMALL).fit(X, y)
+
+
+def test_cross_fit_validation_rows_leave_themselves_out_of_retrieval(monkeypatch):
+    # The validation rows are the training rows: their retrieval columns must be the same
+    # leave-one-out ones (a row that found itself would read its own label).
+    X, y = _data(120)
+    captured = {}
+    original = MultiTaskNet._add_retrieval
+
+    def spy(self, data, valid, tasks, refit=True):
+        out = original(self, data, valid, tasks, refit)
+        captured["parts"] = out
+        return out
+
+    monkeypatch.setattr(MultiTaskNet, "_add_retrieval", spy)
+    net = MultiTaskNet(ensemble_size=2, cross_fit=True, **SMALL).fit(X, y)
+    assert net.retrieval_ is not None
+    data, valid = captured["parts"]
+    torch.testing.assert_close(valid.X, data.X)

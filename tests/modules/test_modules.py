@@ -399,8 +399,9 @@ def test_ensemble_trunk_gives_one_representation_per_member():
     assert out.shape == (3, 4, 8)
     # Members differ (their own scalings), though they share the weight matrices.
     assert not torch.allclose(out[:, 0], out[:, 1])
-    with pytest.raises(ValueError, match="one width"):
-        EnsembleMLPTrunk(5, (8, 4), k=2)
+    assert EnsembleMLPTrunk(5, (8, 4), k=2)(torch.randn(3, 5)).shape == (3, 2, 4)
+    with pytest.raises(ValueError, match="at least one hidden layer"):
+        EnsembleMLPTrunk(5, (), k=2)
 
 
 def test_member_averages_decode_to_the_mean_prediction():
