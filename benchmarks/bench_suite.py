@@ -61,11 +61,12 @@ from sklearn.ensemble import (
 from sklearn.impute import SimpleImputer
 from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
 from sklearn.model_selection import KFold
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, QuantileTransformer, StandardScaler
 
 import sk_mtl
 from sk_mtl import FusionNet, MultiTaskNet
+from sk_mtl.data import RobustSmoothClip
 from sk_mtl.datasets import load_suite_table, suite_names
 
 QUICK_TABLES = ("slump", "flags", "palmer_penguins")
@@ -109,6 +110,15 @@ def _with_object_categories(X, bunch):
 CANDIDATES = {
     "std": (True, {}),
     "qt": (QuantileTransformer(output_distribution="normal", random_state=0), {}),
+    # Both views of each column: its quantiles and its standardized value.
+    "qs": (FeatureUnion([
+        ("q", QuantileTransformer(output_distribution="normal", random_state=0)),
+        ("s", StandardScaler()),
+    ]), {"input_scaling": None}),
+    "qr": (FeatureUnion([
+        ("q", QuantileTransformer(output_distribution="normal", random_state=0)),
+        ("r", RobustSmoothClip()),
+    ]), {"input_scaling": None}),
 }
 #: Parameters given to every candidate network (``--params``).
 EXTRA_PARAMS: dict = {}

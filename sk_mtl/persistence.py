@@ -42,6 +42,7 @@ from .data import (
     CategoricalModality,
     ImageModality,
     NeighbourTargets,
+    QuantileRobust,
     RobustSmoothClip,
     TabularModality,
     TextEmbedder,
@@ -105,8 +106,8 @@ _OBJECTS: dict[str, type] = {
     **_named("sk_mtl.encoders", ENCODERS.values()),
     **_named("sk_mtl.fusion", FUSIONS.values()),
     **_named("sk_mtl.data", (
-        CategoricalModality, ImageModality, NeighbourTargets, RobustSmoothClip, TabularModality,
-        TextEmbedder, TextModality,
+        CategoricalModality, ImageModality, NeighbourTargets, QuantileRobust, RobustSmoothClip,
+        TabularModality, TextEmbedder, TextModality,
     )),
     **_named("sklearn.feature_extraction.text", (TfidfTransformer, TfidfVectorizer)),
     # The network's own input scaling (input_scaling=).

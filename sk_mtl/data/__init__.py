@@ -25,7 +25,7 @@ from ._modalities import (
     split_modalities,
 )
 from ._retrieval import NeighbourTargets
-from ._scaling import INPUT_SCALINGS, RobustSmoothClip, make_input_scaler
+from ._scaling import INPUT_SCALINGS, QuantileRobust, RobustSmoothClip, make_input_scaler
 from ._targets import TargetColumns, encode_targets, missing_mask, split_targets
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "ImageModality",
     "Modality",
     "NeighbourTargets",
+    "QuantileRobust",
     "RobustSmoothClip",
     "TabularModality",
     "TargetColumns",

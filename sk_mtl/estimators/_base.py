@@ -896,11 +896,15 @@ class BaseMultiTaskNet(BaseEstimator):
     def _build_module(self, tasks: dict[str, Task], n_conditions: int = 0) -> nn.Module:
         """The untrained network; ``n_conditions`` more input columns for a weight-conditioned
         network that reads the weights as inputs."""
-        n_features = self.n_features_in_ + n_conditions
+        n_features = self._input_width() + n_conditions
         if self.retrieval_ is not None:
             n_features += self.retrieval_.n_features_out_
         trunk, width = self._make_trunk(n_features, list(tasks))
         return MultiTaskModule(trunk, width, {n: t.n_outputs_ for n, t in tasks.items()})
+
+    def _input_width(self) -> int:
+        """Columns of the converted input the network reads (before retrieval columns)."""
+        return self.n_features_in_
 
     def _make_trunk(self, n_features: int, task_names: list[str]) -> tuple[nn.Module, int]:
         """The shared trunk over ``n_features`` inputs, and its output width."""

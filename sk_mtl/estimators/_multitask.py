@@ -12,7 +12,7 @@ from sklearn.utils import ClassifierTags, RegressorTags
 from sklearn.utils.metaestimators import available_if
 from torch import nn
 
-from ..data import NeighbourTargets, make_input_scaler
+from ..data import NeighbourTargets, QuantileRobust, make_input_scaler
 from ..modules import EnsembleMLPTrunk, MLPTrunk, MultiTaskModule, PeriodicInput
 from ..trunks import TrunkSpec
 from ._base import BaseMultiTaskNet
@@ -224,9 +224,16 @@ _RETRIEVAL_ATTRIBUTE = """    retrieval_ : NeighbourTargets or None
         sparse input).
 """
 
-_TABLE_DOC = """    input_scaling : {"quantile", "robust", "standard"} or None, default="quantile"
+_TABLE_DOC = """    input_scaling : str or None, default="auto"
+        One of ``"auto"``, ``"quantile+robust"``, ``"quantile"``, ``"robust"``,
+        ``"standard"`` or ``None``.
         How the network scales its own numeric input, fitted on the training rows in
-        ``fit`` (kept in ``input_scaler_``): ``"quantile"`` maps each column through its
+        ``fit`` (kept in ``input_scaler_``). ``"quantile+robust"`` gives the network two
+        views of each column side by side (:class:`sk_mtl.data.QuantileRobust`): the
+        quantile one below, and the robust one, whose linear scale near the centre keeps
+        nearly linear relations nearly linear; ``"auto"`` is ``"quantile+robust"``, and
+        ``"quantile"`` for a custom ``trunk`` module or callable (written for the input's
+        width). ``"quantile"`` maps each column through its
         empirical quantiles to a standard normal (scikit-learn's ``QuantileTransformer``,
         up to 1,000 quantiles): skewed columns, sentinel values and outliers become
         well-spread, and a scaler or any monotone transform in front changes nothing;
@@ -290,7 +297,7 @@ class _TableNet(BaseMultiTaskNet):
         warm_start=False,
         on_divergence="raise",
         retrieval="auto",
-        input_scaling="quantile",
+        input_scaling="auto",
         ensemble_size=8,
         cross_fit=False,
         numeric_embedding=None,
@@ -320,10 +327,25 @@ class _TableNet(BaseMultiTaskNet):
         ``reset``), sparse input is kept as it is."""
         X = self._validate_X(X, reset=reset)
         if reset:
-            self.input_scaler_ = make_input_scaler(self.input_scaling, X)
+            scaling = self.input_scaling
+            if scaling == "auto":
+                # A custom trunk module or callable was written for the input's width: one
+                # view per column for it, two for the networks sk_mtl builds.
+                scaling = "quantile" if self._custom_trunk() else "quantile+robust"
+            self.input_scaler_ = make_input_scaler(scaling, X)
         if self.input_scaler_ is not None and not sp.issparse(X):
             X = np.asarray(self.input_scaler_.transform(X), dtype=np.float32)
         return X if sp.issparse(X) else torch.from_numpy(np.ascontiguousarray(X))
+
+    def _custom_trunk(self) -> bool:
+        return self.trunk is not None and not isinstance(self.trunk, (str, TrunkSpec))
+
+    def _input_width(self) -> int:
+        scaler = getattr(self, "input_scaler_", None)
+        if scaler is None:
+            return self.n_features_in_
+        return 2 * self.n_features_in_ if isinstance(scaler, QuantileRobust) else (
+            self.n_features_in_)
 
     def _cross_fitted(self) -> bool:
         """Whether the members are cross-fitted: checked, and only for an ensemble trunk."""
@@ -371,7 +393,7 @@ class _TableNet(BaseMultiTaskNet):
             )
         if self.trunk is not None or (self.ensemble_size == 1 and not self.numeric_embedding):
             return super()._build_module(tasks, n_conditions)
-        n_features = self.n_features_in_ + n_conditions
+        n_features = self._input_width() + n_conditions
         if self.retrieval_ is not None:
             n_features += self.retrieval_.n_features_out_
         front = None
@@ -404,7 +426,7 @@ class _TableNet(BaseMultiTaskNet):
 
     def _make_retrieval(self, X_data) -> NeighbourTargets | None:
         # A custom trunk module or callable was written for the input's width: leave it.
-        custom = self.trunk is not None and not isinstance(self.trunk, (str, TrunkSpec))
+        custom = self._custom_trunk()
         return make_retrieval(self.retrieval, X_data.shape, sp.issparse(X_data), custom)
 
 

@@ -396,7 +396,7 @@ def test_cross_fit_members_see_all_but_their_fold_and_stop_on_the_out_of_fold_lo
     assert isinstance(trunk, EnsembleMLPTrunk) and trunk.layers[0].weight.ndim == 3
     assert "valid_loss" in net.history_[-1]
     assert net.predict(X).shape == (160, 2)
-    with pytest.raises(ValueError, match="cross_fit=True .* ensemble_size >= 2"):
+    with pytest.raises(ValueError, match=r"cross_fit=True .* ensemble_size >= 2"):
         MultiTaskNet(cross_fit=True, ensemble_size=1, **SMALL).fit(X, y)
     with pytest.raises(ValueError, match="cross_fit must be True or False"):
         MultiTaskNet(cross_fit="yes", **SMALL).fit(X, y)
