@@ -25,12 +25,11 @@ from ._modalities import (
     split_modalities,
 )
 from ._retrieval import NeighbourTargets
-from ._scaling import INPUT_SCALINGS, QuantileRobust, RobustSmoothClip, make_input_scaler
+from ._scaling import QuantileRobust, RobustSmoothClip
 from ._targets import TargetColumns, encode_targets, missing_mask, split_targets
 
 __all__ = [
     "DEFAULT_CACHE_MAX_BYTES",
-    "INPUT_SCALINGS",
     "BatchIterator",
     "CategoricalModality",
     "ImageModality",
@@ -52,7 +51,6 @@ __all__ = [
     "infer_column_kind",
     "infer_modality_kind",
     "load_sentence_model",
-    "make_input_scaler",
     "make_modality",
     "missing_mask",
     "plan_modalities",

@@ -112,6 +112,12 @@ class BatchIterator:
         Source of the permutations, so shuffling is reproducible.
     device : str or torch.device, default="cpu"
         Device that the dense tensors live on and sparse batches are densified onto.
+    pad : bool, default=False
+        Pad a last, shorter batch with zero rows (rows without their modalities) to
+        ``batch_size`` rows, so that every batch has one shape: float32 kernels then run the
+        same way for a row whatever else is in the batch, and a row's output does not depend
+        on which rows were sent with it (prediction). The caller drops the padded rows'
+        outputs (the first ``len(data)`` rows are the real ones).
 
     Examples
     --------
@@ -129,12 +135,14 @@ class BatchIterator:
         shuffle: bool = False,
         generator: torch.Generator | None = None,
         device: str | torch.device = "cpu",
+        pad: bool = False,
     ) -> None:
         self.data = data
         self.batch_size = len(data) if batch_size == -1 else batch_size
         self.shuffle = shuffle
         self.generator = generator
         self.device = torch.device(device)
+        self.pad = pad
 
     def __len__(self) -> int:
         n = len(self.data)
@@ -158,6 +166,7 @@ class BatchIterator:
         ends = [*starts[1:], n]
         modal = isinstance(data.X, dict)
         for start, end in zip(starts, ends):
+            missing = bs - (end - start) if self.pad and not self.shuffle else 0
             if self.shuffle:
                 rows = perm[start:end]
                 x_rows = perm_np[start:end] if sparse else rows
@@ -167,16 +176,19 @@ class BatchIterator:
             if modal:
                 Xb = {
                     m: (
-                        self._modality_rows(v, rows, np_rows),
-                        None if p is None else p[rows].to(self.device, non_blocking=True),
+                        self._modality_rows(v, rows, np_rows, missing),
+                        _pad(None if p is None else p[rows], missing, end - start,
+                             self.device),
                     )
                     for m, (v, p) in data.X.items()
                 }
             else:
                 Xb = data.X[x_rows]
                 if sparse:
-                    Xb = torch.from_numpy(Xb.toarray())
+                    Xb = torch.from_numpy(_pad_csr(Xb, missing).toarray())
                 Xb = Xb.to(self.device, non_blocking=True)  # no-op when already there
+                if missing and not sparse:
+                    Xb = torch.cat([Xb, Xb.new_zeros((missing, *Xb.shape[1:]))])
             ys = {}
             for task, target in data.targets.items():
                 mask = data.masks.get(task)
@@ -191,10 +203,31 @@ class BatchIterator:
                 ys[task] = (target[rows], mask)
             yield Xb, ys
 
-    def _modality_rows(self, values, rows, np_rows):
+    def _modality_rows(self, values, rows, np_rows, missing: int = 0):
         if sp.issparse(values):
-            return SparseRows.from_csr(values[np_rows], self.device)
-        return values[rows].to(self.device, non_blocking=True)
+            return SparseRows.from_csr(_pad_csr(values[np_rows], missing), self.device)
+        out = values[rows].to(self.device, non_blocking=True)
+        if missing:
+            out = torch.cat([out, out.new_zeros((missing, *out.shape[1:]))])
+        return out
+
+
+def _pad_csr(matrix, missing: int):
+    """``matrix`` with ``missing`` empty rows below."""
+    if not missing:
+        return matrix
+    return sp.vstack([matrix, sp.csr_matrix((missing, matrix.shape[1]), dtype=matrix.dtype)],
+                     format="csr")
+
+
+def _pad(present: Tensor | None, missing: int, n: int, device) -> Tensor | None:
+    """A modality's present-mask of ``n`` rows with ``missing`` absent rows below."""
+    if not missing:
+        return None if present is None else present.to(device, non_blocking=True)
+    if present is None:
+        present = torch.ones(n, dtype=torch.bool)
+    present = present.to(device, non_blocking=True)
+    return torch.cat([present, present.new_zeros(missing)])
 
 
 def validation_split(

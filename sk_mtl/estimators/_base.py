@@ -1013,7 +1013,9 @@ class BaseMultiTaskNet(BaseEstimator):
             for out in self.net_.forward_iter(TensorData(self._network_input(X_data))):
                 for name in self.task_names_:
                     chunks[name].append(out[name].numpy())
-        outputs = {name: np.concatenate(parts) for name, parts in chunks.items()}
+        # The last prediction block is padded to the block size: keep the real rows.
+        n_rows = _n_rows(X_data)
+        outputs = {name: np.concatenate(parts)[:n_rows] for name, parts in chunks.items()}
         for name, values in outputs.items():
             finite = np.isfinite(values)
             if not finite.all():

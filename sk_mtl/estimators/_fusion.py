@@ -192,6 +192,10 @@ class FusionMixin:
     _named_specs = {**BaseMultiTaskNet._named_specs, "fusion": make_fusion}
     _spec_dicts = {"encoders": make_encoder}
 
+    def _cross_fitted(self) -> bool:
+        # The fusion estimators have no cross-fitted ensemble (MultiTaskNet's cross_fit).
+        return False
+
     # Defaults differ from MultiTaskNet's where text makes a network overfit within a few
     # epochs: dropout=0.5 (trunk and encoders), early stopping with patience 3 on the 10%
     # validation split, batch_size=256, max_epochs=50 (measured on the clothing reviews in

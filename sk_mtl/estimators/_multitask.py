@@ -12,7 +12,8 @@ from sklearn.utils import ClassifierTags, RegressorTags
 from sklearn.utils.metaestimators import available_if
 from torch import nn
 
-from ..data import NeighbourTargets, QuantileRobust, make_input_scaler
+from ..data import NeighbourTargets, QuantileRobust
+from ..data._scaling import make_input_scaler
 from ..modules import EnsembleMLPTrunk, MLPTrunk, MultiTaskModule, PeriodicInput
 from ..trunks import TrunkSpec
 from ._base import BaseMultiTaskNet

@@ -23,8 +23,12 @@ from ..weighting import Weighting
 
 __all__ = ["EVAL_BATCH_SIZE", "MultiTaskCriterion", "MultiTaskSkorchNet"]
 
-#: Smallest batch for validation and prediction passes (rows).
+#: Smallest batch for validation passes (rows).
 EVAL_BATCH_SIZE = 1024
+#: Rows of every prediction batch: inputs are predicted in blocks of this many rows, the
+#: last one padded, so that a row's output does not depend on the rows sent with it
+#: (float32 kernels may round differently for other shapes).
+PREDICT_BLOCK_SIZE = 256
 #: Tasks of one loss kind computed in one call from this many on (for fewer, the stacking
 #: costs more than the separate calls it saves).
 _MIN_BATCHED_TASKS = 4
@@ -178,6 +182,8 @@ class MultiTaskSkorchNet(NeuralNet):
             if getattr(self, "shuffle_generator_", None) is None:
                 self.shuffle_generator_ = torch.Generator().manual_seed(self.shuffle_seed)
             generator = self.shuffle_generator_
+        elif not dataset.targets:  # prediction: fixed, padded blocks
+            return BatchIterator(dataset, PREDICT_BLOCK_SIZE, device=self.device, pad=True)
         elif batch_size != -1:
             # Validation and prediction need no small batches: fewer, larger ones make the
             # validation pass cost about one forward pass over its rows.
