@@ -23,8 +23,12 @@ from sk_mtl.data import TensorData
 from sk_mtl.diagnostics import GradientCosine, compare_single_task, plot_history
 from sk_mtl.metrics import task_scorer
 
+# One plain network on the input as given (ensemble_size=1, input_scaling=None): these tests
+# check one thing each on an MLP's own layers, heads and gradients; the ensemble and the
+# input scaling have their tests in test_defaults.py.
 FAST = dict(
-    hidden_dims=(16,), lr=0.02, max_epochs=3, batch_size=64, retrieval=None, random_state=0
+    hidden_dims=(16,), lr=0.02, max_epochs=3, batch_size=64, retrieval=None, random_state=0,
+    ensemble_size=1, input_scaling=None,
 )
 
 

@@ -17,7 +17,10 @@ from sk_mtl.metrics import task_scorers
 from sk_mtl.model_selection import TaskWeightSearchCV, pareto_mask
 from sk_mtl.weighting import WeightConditioning
 
-FAST = dict(hidden_dims=(16,), max_epochs=8, lr=0.01, random_state=0, retrieval=None)
+# One plain network on the input as given: these tests read the trunk's input width and
+# compare fronts of small fits; the ensemble and input scaling are tested in test_defaults.py.
+FAST = dict(hidden_dims=(16,), max_epochs=8, lr=0.01, random_state=0, retrieval=None,
+            ensemble_size=1, input_scaling=None)
 
 
 def _data(n=240, seed=0, tasks=2):

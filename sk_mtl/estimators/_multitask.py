@@ -402,16 +402,11 @@ class _TableNet(BaseMultiTaskNet):
             front = NUMERIC_EMBEDDINGS[self.numeric_embedding](n_features)
             n_features = front.out_features
         heads = {n: t.n_outputs_ for n, t in tasks.items()}
-        if self.ensemble_size > 1 and self.batch_norm:
-            raise ValueError(
-                f"batch_norm=True is not available in the ensemble trunk (ensemble_size="
-                f"{self.ensemble_size}); set ensemble_size=1 for a single network with "
-                "BatchNorm layers."
-            )
         if self.ensemble_size > 1:
             trunk = EnsembleMLPTrunk(n_features, self._hidden_dims(), self.activation,
                                      self.dropout, k=self.ensemble_size,
-                                     shared=not self._cross_fitted())
+                                     shared=not self._cross_fitted(),
+                                     batch_norm=self.batch_norm)
             averages = {n: t.member_average for n, t in tasks.items()}
         else:
             trunk = MLPTrunk(n_features, self._hidden_dims(), self.activation, self.dropout,

@@ -62,11 +62,15 @@ class EnsembleMLPTrunk(nn.Module):
     in_features : int
         Width of the input.
     hidden_dims : sequence of int
-        Width of each hidden layer (at least one).
+        Width of each hidden layer; empty: each member reads the input as it is (its own
+        linear heads then make it a linear model).
     activation : str or nn.Module class, default="relu"
         Non-linearity after each hidden layer.
     dropout : float, default=0.0
         Dropout probability after each hidden layer.
+    batch_norm : bool, default=False
+        Batch normalisation per member (``tabm.BatchNorm1dEnsemble``) before each
+        activation.
     k : int, default=8
         Number of members.
     shared : bool, default=True
@@ -91,13 +95,12 @@ class EnsembleMLPTrunk(nn.Module):
         dropout: float = 0.0,
         k: int = 8,
         shared: bool = True,
+        batch_norm: bool = False,
     ) -> None:
         import tabm
 
         super().__init__()
         dims = [int(d) for d in hidden_dims]
-        if not dims:
-            raise ValueError("An ensemble trunk needs at least one hidden layer.")
         self.k = int(k)
         self.view = tabm.EnsembleView(k=self.k)
         layers: list[nn.Module] = []
@@ -110,6 +113,8 @@ class EnsembleMLPTrunk(nn.Module):
                 ))
             else:
                 layers.append(tabm.LinearEnsemble(width, dim, k=self.k))
+            if batch_norm:
+                layers.append(tabm.BatchNorm1dEnsemble(dim, k=self.k))
             layers.append(make_activation(activation))
             if dropout:
                 layers.append(nn.Dropout(dropout))

@@ -12,9 +12,12 @@ from sk_mtl import MultiTaskNet, MultiTaskNetRegressor
 from sk_mtl.trunks import MMoE
 from sk_mtl.weighting import WEIGHTINGS, GradNormWeighting, UncertaintyWeighting
 
+# One plain network on the input as given (ensemble_size=1, input_scaling=None): these tests
+# check one thing each on an MLP's own layers, heads and gradients; the ensemble and the
+# input scaling have their tests in test_defaults.py.
 FAST = dict(
     hidden_dims=(16,), lr=0.01, max_epochs=6, batch_size=32, dropout=0.0, lr_schedule=None,
-    random_state=0,
+    random_state=0, ensemble_size=1, input_scaling=None,
 )
 
 

@@ -193,7 +193,7 @@ def test_retrieval_auto_is_on_for_narrow_dense_tables_only():
     X, y = _data(120)
     net = MultiTaskNet(**SMALL).fit(X, y)
     assert isinstance(net.retrieval_, NeighbourTargets)
-    width = X.shape[1] + net.retrieval_.n_features_out_
+    width = 2 * X.shape[1] + net.retrieval_.n_features_out_  # two views of each column
     assert net.module_.trunk.layers[0].in_features == width
     assert net.n_features_in_ == X.shape[1]
     assert MultiTaskNet(**SMALL).fit(sp.csr_matrix(X), y).retrieval_ is None
@@ -297,14 +297,23 @@ def test_quantile_input_scaling_makes_a_scaler_in_front_change_nothing():
 
     X, y = _data(200)
     X = X * np.array([1e3, 1.0, 1e-3, 50.0], dtype=np.float32) + 7.0  # raw, unscaled units
-    raw = MultiTaskNet(**SMALL).fit(X, y)
-    scaled = make_pipeline(StandardScaler(), MultiTaskNet(**SMALL)).fit(X, y)
+    raw = MultiTaskNet(input_scaling="quantile", **SMALL).fit(X, y)
+    scaled = make_pipeline(StandardScaler(), MultiTaskNet(input_scaling="quantile", **SMALL))
+    scaled.fit(X, y)
     # A monotone per-column map leaves every quantile, so every network input, in place.
     np.testing.assert_allclose(raw.predict_proba(X)[1], scaled.predict_proba(X)[1],
                                atol=1e-4)
     inputs = raw._input_data(X, reset=False).numpy()
     assert np.abs(np.median(inputs, axis=0)).max() < 0.1  # roughly standard normal
     assert 0.8 < inputs.std(axis=0).min() and inputs.std(axis=0).max() < 1.3
+    # The default: the quantile view and the robust view, side by side; a scaler in front
+    # moves the robust view by an affine map only (the network's first layer absorbs it).
+    both = MultiTaskNet(**SMALL).fit(X, y)
+    inputs = both._input_data(X, reset=False).numpy()
+    assert inputs.shape == (200, 8)
+    np.testing.assert_allclose(inputs[:, :4], raw._input_data(X, reset=False).numpy(),
+                               atol=1e-5)
+    assert np.abs(inputs[:, 4:]).max() < 3.0  # robust, smoothly clipped
 
 
 def test_input_scaling_choices_and_sparse_input():

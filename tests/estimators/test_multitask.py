@@ -27,9 +27,12 @@ from sk_mtl.weighting import StaticWeighting
 # Small and fast; no dropout, a constant learning rate, all epochs and no retrieval
 # features, so that tests of the mechanics (missing labels, weights, optimizers, the trunk's
 # input) compare like with like. The defaults have their own tests (test_defaults.py).
+# One plain network on the input as given (ensemble_size=1, input_scaling=None): these tests
+# check one thing each on an MLP's own layers, heads and gradients; the ensemble and the
+# input scaling have their tests in test_defaults.py.
 FAST = dict(
     hidden_dims=(16,), lr=0.02, max_epochs=20, batch_size=64, dropout=0.0, lr_schedule=None,
-    early_stopping=False, retrieval=None, random_state=0,
+    early_stopping=False, retrieval=None, random_state=0, ensemble_size=1, input_scaling=None,
 )
 
 

@@ -400,8 +400,9 @@ def test_ensemble_trunk_gives_one_representation_per_member():
     # Members differ (their own scalings), though they share the weight matrices.
     assert not torch.allclose(out[:, 0], out[:, 1])
     assert EnsembleMLPTrunk(5, (8, 4), k=2)(torch.randn(3, 5)).shape == (3, 2, 4)
-    with pytest.raises(ValueError, match="at least one hidden layer"):
-        EnsembleMLPTrunk(5, (), k=2)
+    assert EnsembleMLPTrunk(5, (), k=2)(torch.randn(3, 5)).shape == (3, 2, 5)
+    bn = EnsembleMLPTrunk(5, (8,), k=2, batch_norm=True)
+    assert any("BatchNorm" in type(m).__name__ for m in bn.modules())
 
 
 def test_member_averages_decode_to_the_mean_prediction():
