@@ -18,6 +18,8 @@ from ..modules import EnsembleMLPTrunk, MLPTrunk, MultiTaskModule, PeriodicInput
 from ..trunks import TrunkSpec
 from ._base import BaseMultiTaskNet
 
+#: ``input_scaling="auto"`` gives two views of each column up to this many columns.
+AUTO_TWO_VIEWS_MAX_FEATURES = 64
 #: ``retrieval="auto"`` looks up this many neighbours...
 AUTO_RETRIEVAL_NEIGHBORS = 16
 #: ...for dense inputs of at most this many columns (nearest neighbours in wide inputs, e.g.
@@ -232,12 +234,14 @@ _TABLE_DOC = """    input_scaling : str or None, default="auto"
         ``fit`` (kept in ``input_scaler_``). ``"quantile+robust"`` gives the network two
         views of each column side by side (:class:`sk_mtl.data.QuantileRobust`): the
         quantile one below, and the robust one, whose linear scale near the centre keeps
-        nearly linear relations nearly linear; ``"auto"`` is ``"quantile+robust"``, and
-        ``"quantile"`` for a custom ``trunk`` module or callable (written for the input's
-        width). ``"quantile"`` maps each column through its
-        empirical quantiles to a standard normal (scikit-learn's ``QuantileTransformer``,
-        up to 1,000 quantiles): skewed columns, sentinel values and outliers become
-        well-spread, and a scaler or any monotone transform in front changes nothing;
+        nearly linear relations nearly linear; ``"auto"`` is ``"quantile+robust"`` for
+        dense inputs of at most 64 columns, and ``"quantile"`` for wider ones (where the
+        second view would double the cost of the widest layer) and for a custom ``trunk``
+        module or callable (written for the input's width). ``"quantile"`` maps each
+        column through its empirical quantiles to a standard normal (scikit-learn's
+        ``QuantileTransformer``, up to 1,000 quantiles): skewed columns, sentinel values
+        and outliers become well-spread, and a scaler or any monotone transform in front
+        changes nothing;
         ``"robust"``: median and interquartile range with a smooth clip to (-3, 3)
         (RealMLP's; :class:`sk_mtl.data.RobustSmoothClip`); ``"standard"``: mean and
         standard deviation; ``None``: the input as given. Sparse input is never scaled.
@@ -331,8 +335,11 @@ class _TableNet(BaseMultiTaskNet):
             scaling = self.input_scaling
             if scaling == "auto":
                 # A custom trunk module or callable was written for the input's width: one
-                # view per column for it, two for the networks sk_mtl builds.
-                scaling = "quantile" if self._custom_trunk() else "quantile+robust"
+                # view per column for it; two for the networks sk_mtl builds, up to
+                # AUTO_TWO_VIEWS_MAX_FEATURES columns (beyond, the second view doubles the
+                # widest layer's cost for tables whose many columns say enough already).
+                two = not self._custom_trunk() and X.shape[1] <= AUTO_TWO_VIEWS_MAX_FEATURES
+                scaling = "quantile+robust" if two else "quantile"
             self.input_scaler_ = make_input_scaler(scaling, X)
         if self.input_scaler_ is not None and not sp.issparse(X):
             X = np.asarray(self.input_scaler_.transform(X), dtype=np.float32)
@@ -423,7 +430,9 @@ class _TableNet(BaseMultiTaskNet):
     def _make_retrieval(self, X_data) -> NeighbourTargets | None:
         # A custom trunk module or callable was written for the input's width: leave it.
         custom = self._custom_trunk()
-        return make_retrieval(self.retrieval, X_data.shape, sp.issparse(X_data), custom)
+        # "auto" judges the table by its own columns, not by the scaled views of them.
+        shape = (X_data.shape[0], self.n_features_in_)
+        return make_retrieval(self.retrieval, shape, sp.issparse(X_data), custom)
 
 
 def cross_fit_folds(n: int, k: int, codes, seed: int) -> np.ndarray:
