@@ -122,6 +122,8 @@ def ours(batch_size, device):
         hidden_dims=HIDDEN, optimizer="sgd", lr=LR, max_epochs=EPOCHS, batch_size=batch_size,
         validation_fraction=None, lr_schedule=None, random_state=0, device=device,
         n_threads=None, retrieval=None, dropout=0.0,
+        # The hand loop's network: one MLP on the input as given.
+        ensemble_size=1, input_scaling=None,
     )
 
 

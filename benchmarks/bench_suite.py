@@ -11,8 +11,9 @@ Per table of ``../shared/data/suite`` (``sk_mtl.datasets.load_suite_table``): K-
   as ``today``), every task in one network;
 - one ``HistGradientBoosting*`` per task on the raw table (categories as pandas categories,
   NaN native), one ``RandomForest*`` (scikit-learn's defaults) per task behind median
-  imputation with missing indicators and one-hot, and the trivial model (training mean /
-  class prior) per task; rows with a missing label are left out of that task's fit.
+  imputation with missing indicators and one-hot, and the trivial model per task (the
+  training mean, the majority class, a constant score for binary tasks: AUC 0.5); rows with
+  a missing label are left out of that task's fit.
 
 ``defaults`` and ``legacy`` see the numeric columns median-imputed with missing indicators
 (``MultiTaskNet`` refuses NaN) and the categorical ones one-hot encoded, and no scaler: the
@@ -27,8 +28,8 @@ score difference to HGB (table-weighted), the mean rank among the network, HGB a
 tasks where the network is at or below the trivial model while a tree is above it, and the
 median fit time per fold.
 
-Tree and trivial results depend on nothing of sk_mtl: they are kept in ``--cache`` (a JSON
-file per table, fold plan and model) and reused; ``--no-cache`` recomputes them. Usage::
+Tree results depend on nothing of sk_mtl: they are kept in ``--cache`` (a JSON file per
+table, fold plan and model) and reused; ``--no-cache`` recomputes them. Usage::
 
     python benchmarks/bench_suite.py [--tables enb slump ...] [--models defaults today]
         [--folds 3] [--seed 0] [--quick] [--data-home DIR] [--cache DIR] [--json OUT]
@@ -252,8 +253,9 @@ def run_trees(model, bunch, folds, quick, seed):
                 if kind == "regression":
                     pred = np.full(len(te), float(yk.astype(float).mean()))
                 elif kind == "binary":
-                    positive = np.sort(pd.unique(y[task].dropna()))[-1]
-                    pred = np.full(len(te), float((yk == positive).mean()))
+                    # A constant score: AUC 0.5 however the folds are pooled (fold-wise
+                    # priors would rank the folds against each other).
+                    pred = np.full(len(te), 0.5)
                 else:
                     pred = np.full(len(te), yk.mode().iloc[0], dtype=object)
             else:
@@ -286,7 +288,7 @@ def _cache_key(name, model, n_folds, seed, quick):
 
 def tree_result(model, name, bunch, folds, args):
     key = _cache_key(name, model, args.folds, args.seed, args.quick)
-    path = Path(args.cache) / f"{key}.json" if args.cache else None
+    path = Path(args.cache) / f"{key}.json" if args.cache and model != "trivial" else None
     if path is not None and path.is_file() and not args.no_cache:
         stored = json.loads(path.read_text())
         if stored.get("targets") == _targets_digest(bunch):

@@ -41,3 +41,39 @@ def test_alignment_benchmark_quick(monkeypatch, capsys):
     runpy.run_path(str(path), run_name="__main__")
     out = capsys.readouterr().out
     assert out.count("table only") == 2 and out.count("text only") == 2
+
+
+def test_suite_benchmark_quick(monkeypatch, capsys, tmp_path):
+    from sk_mtl.datasets import suite_names
+    from sk_mtl.exceptions import DataFileNotFoundError
+
+    try:
+        suite_names()
+    except DataFileNotFoundError as exc:
+        pytest.skip(f"suite not found: {exc}")
+    path = BENCH.parent / "bench_suite.py"
+    out_json = tmp_path / "scores.json"
+    monkeypatch.setattr(sys, "argv", [str(path), "--quick", "--cache", str(tmp_path / "c"),
+                                      "--models", "defaults", "today", "fusion",
+                                      "--json", str(out_json)])
+    monkeypatch.syspath_prepend(str(BENCH.parent))
+    runpy.run_path(str(path), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "suite: 3 tables, 3-fold CV (seed 0)" in out
+    for table in ("slump", "flags", "palmer_penguins"):
+        assert f"== {table}:" in out
+    # One summary row per network; FusionNet only on the tables with categorical columns.
+    summary = out.split("Summary")[1]
+    assert "defaults        3    13" in summary and "today           3    13" in summary
+    assert "fusion          2    10" in summary
+    import json
+
+    scores = json.loads(out_json.read_text())
+    assert set(scores["palmer_penguins"]) == {"defaults", "today", "fusion", "HGB", "RF",
+                                              "trivial"}
+    # The trivial model's AUC is 0.5, its accuracy the majority share.
+    assert scores["flags"]["trivial"]["scores"]["red"] == 0.5
+    species = scores["palmer_penguins"]["trivial"]["scores"]["species"]
+    assert species == pytest.approx(152 / 344, abs=0.01)
+    # The tree results were cached for the next run (2 models x 3 tables).
+    assert len(list((tmp_path / "c").glob("*.json"))) == 6

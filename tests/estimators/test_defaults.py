@@ -255,25 +255,31 @@ def _hgb_quality(X_tr, X_te, y_tr, y_te):
     return mean_absolute_error(y_te["quality"], pred), r2_score(y_te["quality"], pred)
 
 
-def test_default_pipeline_beats_gradient_boosting_on_wine():
-    """The figures the defaults were chosen on (docs/defaults.md), for seed 0."""
+def test_default_pipeline_beats_the_trees_on_wine_with_or_without_a_scaler():
+    """The wine holdout of docs/defaults.md, seed 0: the defaults beat gradient boosting and
+    the random forest's figures (MAE 0.444, R² 0.507 over seeds 0-2), with a StandardScaler
+    in front or on the raw columns (the network scales its own input)."""
     from sklearn.metrics import accuracy_score, mean_absolute_error, r2_score
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     X_tr, X_te, y_tr, y_te = _wine_split()
-    net = make_pipeline(
-        StandardScaler(),
-        MultiTaskNet(tasks={"quality": "regression", "color": "binary"}, random_state=0),
-    ).fit(X_tr, y_tr)
-    pred = net.predict(X_te)
-    quality = pred[:, 0].astype(float)
     hgb_mae, hgb_r2 = _hgb_quality(X_tr, X_te, y_tr, y_te)
-    assert mean_absolute_error(y_te["quality"], quality) <= 0.49
-    assert mean_absolute_error(y_te["quality"], quality) < hgb_mae
-    assert r2_score(y_te["quality"], quality) >= 0.46
-    assert r2_score(y_te["quality"], quality) > hgb_r2
-    assert accuracy_score(y_te["color"], pred[:, 1]) >= 0.995
+    figures = []
+    for scaler in (True, False):
+        net = MultiTaskNet(tasks={"quality": "regression", "color": "binary"}, random_state=0)
+        if scaler:
+            net = make_pipeline(StandardScaler(), net)
+        pred = net.fit(X_tr, y_tr).predict(X_te)
+        quality = pred[:, 0].astype(float)
+        mae = mean_absolute_error(y_te["quality"], quality)
+        r2 = r2_score(y_te["quality"], quality)
+        assert mae <= 0.444 and mae < hgb_mae
+        assert r2 >= 0.507 and r2 > hgb_r2
+        assert accuracy_score(y_te["color"], pred[:, 1]) >= 0.994
+        figures.append((mae, r2))
+    (mae_a, r2_a), (mae_b, r2_b) = figures
+    assert abs(mae_a - mae_b) < 0.01 and abs(r2_a - r2_b) < 0.01
 
 
 def test_default_fusion_net_on_the_wine_table_beats_gradient_boosting():
