@@ -434,3 +434,20 @@ def test_cross_fit_validation_rows_leave_themselves_out_of_retrieval(monkeypatch
     assert net.retrieval_ is not None
     data, valid = captured["parts"]
     torch.testing.assert_close(valid.X, data.X)
+
+
+@pytest.mark.parametrize("params", [
+    {"cross_fit": True, "ensemble_size": 3},
+    {"batch_norm": True},
+    {"input_scaling": "robust", "numeric_embedding": "periodic"},
+])
+def test_ensembles_and_scalings_survive_save_and_load(tmp_path, params):
+    from sk_mtl import load, save
+
+    X, y = _data(150)
+    net = MultiTaskNet(**{**SMALL, **params}).fit(X * 10 + 3, y)
+    save(net, tmp_path / "net.safetensors")
+    again = load(tmp_path / "net.safetensors")
+    np.testing.assert_array_equal(again.predict_proba(X * 10 + 3)[1],
+                                  net.predict_proba(X * 10 + 3)[1])
+    np.testing.assert_array_equal(again.predict_tasks(X)["r"], net.predict_tasks(X)["r"])
