@@ -44,7 +44,6 @@ import argparse
 import hashlib
 import json
 import statistics
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -431,4 +430,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main() and 0)
+    main()
