@@ -233,8 +233,8 @@ _TABLE_DOC = """    input_scaling : str or None, default="auto"
         How the network scales its own numeric input, fitted on the training rows in
         ``fit`` (kept in ``input_scaler_``). ``"quantile+robust"`` gives the network two
         views of each column side by side (:class:`sk_mtl.data.QuantileRobust`): the
-        quantile one below, and the robust one, whose linear scale near the centre keeps
-        nearly linear relations nearly linear; ``"auto"`` is ``"quantile+robust"`` for
+        ``"quantile"`` one and the ``"robust"`` one, whose linear scale near the centre
+        keeps nearly linear relations nearly linear; ``"auto"`` is ``"quantile+robust"`` for
         dense inputs of at most 64 columns, and ``"quantile"`` for wider ones (where the
         second view would double the cost of the widest layer) and for a custom ``trunk``
         module or callable (written for the input's width). ``"quantile"`` maps each
