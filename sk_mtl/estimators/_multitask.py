@@ -14,7 +14,7 @@ from torch import nn
 
 from ..data import NeighbourTargets, QuantileRobust
 from ..data._scaling import make_input_scaler
-from ..modules import EnsembleMLPTrunk, MLPTrunk, MultiTaskModule, PeriodicInput
+from ..modules import EnsembleMLPTrunk, MultiTaskModule, PeriodicInput
 from ..trunks import TrunkSpec
 from ._base import BaseMultiTaskNet
 
@@ -416,8 +416,7 @@ class _TableNet(BaseMultiTaskNet):
                                      batch_norm=self.batch_norm)
             averages = {n: t.member_average for n, t in tasks.items()}
         else:
-            trunk = MLPTrunk(n_features, self._hidden_dims(), self.activation, self.dropout,
-                             self.batch_norm)
+            trunk = self._make_trunk(n_features, list(tasks))[0]
             averages = None
         if front is not None:
             k = getattr(trunk, "k", None)

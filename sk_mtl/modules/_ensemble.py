@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ._trunks import make_activation
+from ._trunks import mlp_layers
 
 __all__ = ["MEMBER_AVERAGES", "EnsembleMLPTrunk", "PeriodicInput", "average_members"]
 
@@ -103,24 +103,20 @@ class EnsembleMLPTrunk(nn.Module):
         dims = [int(d) for d in hidden_dims]
         self.k = int(k)
         self.view = tabm.EnsembleView(k=self.k)
-        layers: list[nn.Module] = []
-        width = in_features
-        for i, dim in enumerate(dims):
-            if shared:
-                layers.append(tabm.LinearBatchEnsemble(
-                    width, dim, k=self.k,
-                    scaling_init=("random-signs", "ones") if i == 0 else "ones",
-                ))
-            else:
-                layers.append(tabm.LinearEnsemble(width, dim, k=self.k))
-            if batch_norm:
-                layers.append(tabm.BatchNorm1dEnsemble(dim, k=self.k))
-            layers.append(make_activation(activation))
-            if dropout:
-                layers.append(nn.Dropout(dropout))
-            width = dim
-        self.layers = nn.Sequential(*layers)
-        self.out_features = width
+        k = self.k
+
+        def linear(i: int, width: int, dim: int) -> nn.Module:
+            if not shared:
+                return tabm.LinearEnsemble(width, dim, k=k)
+            # TabM's initialisation: random signs for the first scaling, ones elsewhere.
+            return tabm.LinearBatchEnsemble(
+                width, dim, k=k, scaling_init=("random-signs", "ones") if i == 0 else "ones"
+            )
+
+        self.layers, self.out_features = mlp_layers(
+            in_features, dims, activation, dropout, linear=linear,
+            norm=(lambda dim: tabm.BatchNorm1dEnsemble(dim, k=k)) if batch_norm else None,
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return self.layers(self.view(x))

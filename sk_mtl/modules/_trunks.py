@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -75,21 +75,41 @@ class MLPTrunk(nn.Module):
         batch_norm: bool = False,
     ) -> None:
         super().__init__()
-        layers: list[nn.Module] = []
-        width = in_features
-        for dim in hidden_dims:
-            layers.append(nn.Linear(width, dim))
-            if batch_norm:
-                layers.append(nn.BatchNorm1d(dim))
-            layers.append(make_activation(activation))
-            if dropout:
-                layers.append(nn.Dropout(dropout))
-            width = dim
-        self.layers = nn.Sequential(*layers)
-        self.out_features = width
+        self.layers, self.out_features = mlp_layers(
+            in_features, hidden_dims, activation, dropout,
+            linear=lambda i, width, dim: nn.Linear(width, dim),
+            norm=nn.BatchNorm1d if batch_norm else None,
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return self.layers(x)
+
+
+def mlp_layers(
+    in_features: int,
+    hidden_dims: Sequence[int],
+    activation: str | type[nn.Module],
+    dropout: float,
+    linear: Callable[[int, int, int], nn.Module],
+    norm: Callable[[int], nn.Module] | None = None,
+) -> tuple[nn.Sequential, int]:
+    """``Linear -> [norm] -> activation -> [Dropout]`` blocks and their output width.
+
+    ``linear(i, width, dim)`` makes the ``i``-th layer from ``width`` to ``dim`` features
+    (a plain ``nn.Linear``, or an ensemble's layer); ``norm(dim)``, when given, the
+    normalisation after it.
+    """
+    layers: list[nn.Module] = []
+    width = in_features
+    for i, dim in enumerate(hidden_dims):
+        layers.append(linear(i, width, dim))
+        if norm is not None:
+            layers.append(norm(dim))
+        layers.append(make_activation(activation))
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+        width = dim
+    return nn.Sequential(*layers), width
 
 
 def infer_out_features(trunk: nn.Module, in_features: int) -> int:
