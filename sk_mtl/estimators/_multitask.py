@@ -20,6 +20,12 @@ from ._base import BaseMultiTaskNet
 
 #: ``input_scaling="auto"`` gives two views of each column up to this many columns.
 AUTO_TWO_VIEWS_MAX_FEATURES = 64
+#: ``ensemble_size="auto"`` trains this many members...
+AUTO_ENSEMBLE_SIZE = 8
+#: ...on at most this many rows, and one network on more: on the suite's three tables above
+#: it (ujiindoorloc, gas_turbine_emissions, 14,000-24,000 training rows) eight members
+#: scored lower than one network and took 12-14 times as long (docs/defaults.md).
+AUTO_ENSEMBLE_MAX_ROWS = 10_000
 #: ``retrieval="auto"`` looks up this many neighbours...
 AUTO_RETRIEVAL_NEIGHBORS = 16
 #: ...for dense inputs of at most this many columns (nearest neighbours in wide inputs, e.g.
@@ -225,6 +231,9 @@ _RETRIEVAL_ATTRIBUTE = """    retrieval_ : NeighbourTargets or None
     input_scaler_ : transformer or None
         The fitted scaling of the input (``input_scaling``), or ``None`` (no scaling, or a
         sparse input).
+    ensemble_size_ : int
+        The number of ensemble members trained (``ensemble_size``, ``"auto"`` resolved by
+        the rows of the first fit).
 """
 
 _TABLE_DOC = """    input_scaling : str or None, default="auto"
@@ -245,13 +254,15 @@ _TABLE_DOC = """    input_scaling : str or None, default="auto"
         ``"robust"``: median and interquartile range with a smooth clip to (-3, 3)
         (RealMLP's; :class:`sk_mtl.data.RobustSmoothClip`); ``"standard"``: mean and
         standard deviation; ``None``: the input as given. Sparse input is never scaled.
-    ensemble_size : int, default=8
+    ensemble_size : int or "auto", default="auto"
         Members of an efficient ensemble (TabM's BatchEnsemble, ``tabm`` package): the
         members share each hidden layer's weight matrix, each with its own scalings, biases
         and task heads, in one forward pass; each member has its own loss in training, and
         predictions are the members' mean (mean value, mean probability). ``1`` trains one
-        plain network. Applies to the default MLP trunk (``trunk=None``); any other trunk
-        is one network.
+        plain network. ``"auto"``: 8 members for up to 10,000 rows, one network for more
+        (where the members measured no better and cost ~10 times the fit time), and 8
+        with ``cross_fit=True``; the number used is ``ensemble_size_``. Applies to the
+        default MLP trunk (``trunk=None``); any other trunk is one network.
     cross_fit : bool, default=False
         Train ensemble member ``j`` on all rows but fold ``j`` of ``ensemble_size`` folds
         (stratified by ``stratify`` when given), with independent weights, and stop early
@@ -303,7 +314,7 @@ class _TableNet(BaseMultiTaskNet):
         on_divergence="raise",
         retrieval="auto",
         input_scaling="auto",
-        ensemble_size=8,
+        ensemble_size="auto",
         cross_fit=False,
         numeric_embedding=None,
     ):
@@ -341,6 +352,7 @@ class _TableNet(BaseMultiTaskNet):
                 two = not self._custom_trunk() and X.shape[1] <= AUTO_TWO_VIEWS_MAX_FEATURES
                 scaling = "quantile+robust" if two else "quantile"
             self.input_scaler_ = make_input_scaler(scaling, X)
+            self.ensemble_size_ = self._resolve_ensemble_size(X.shape[0])
         if self.input_scaler_ is not None and not sp.issparse(X):
             X = np.asarray(self.input_scaler_.transform(X), dtype=np.float32)
         return X if sp.issparse(X) else torch.from_numpy(np.ascontiguousarray(X))
@@ -355,15 +367,26 @@ class _TableNet(BaseMultiTaskNet):
         return 2 * self.n_features_in_ if isinstance(scaler, QuantileRobust) else (
             self.n_features_in_)
 
+    def _resolve_ensemble_size(self, n_rows: int) -> int:
+        """``ensemble_size`` checked, ``"auto"`` made a number for a fit on ``n_rows`` rows."""
+        k = self.ensemble_size
+        if k == "auto":
+            if self.cross_fit is True or n_rows <= AUTO_ENSEMBLE_MAX_ROWS:
+                return AUTO_ENSEMBLE_SIZE
+            return 1
+        if not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1:
+            raise ValueError(
+                f'ensemble_size must be a positive integer or "auto", got {k!r}.'
+            )
+        return int(k)
+
     def _cross_fitted(self) -> bool:
         """Whether the members are cross-fitted: checked, and only for an ensemble trunk."""
         if self.cross_fit not in (True, False):
             raise ValueError(f"cross_fit must be True or False, got {self.cross_fit!r}.")
         if not self.cross_fit:
             return False
-        if self.trunk is not None or not (
-            isinstance(self.ensemble_size, numbers.Integral) and self.ensemble_size >= 2
-        ):
+        if self.trunk is not None or self.ensemble_size_ < 2:
             raise ValueError(
                 "cross_fit=True trains each ensemble member on all but one fold of the rows: "
                 f"it needs the default trunk (trunk=None) and ensemble_size >= 2, got "
@@ -377,7 +400,7 @@ class _TableNet(BaseMultiTaskNet):
         usual validation split."""
         if not self._cross_fitted():
             return super()._split(data, codes)
-        k, n = self.ensemble_size, len(data)
+        k, n = self.ensemble_size_, len(data)
         if n < k:
             raise ValueError(
                 f"cross_fit=True with ensemble_size={k} needs at least {k} training rows, "
@@ -391,15 +414,12 @@ class _TableNet(BaseMultiTaskNet):
         return data.with_members(1.0 - held_out), data.with_members(held_out)
 
     def _build_module(self, tasks, n_conditions: int = 0):
-        k = self.ensemble_size
-        if not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1:
-            raise ValueError(f"ensemble_size must be a positive integer, got {k!r}.")
         if self.numeric_embedding not in NUMERIC_EMBEDDINGS:
             raise ValueError(
                 f"numeric_embedding={self.numeric_embedding!r} is not known; use one of "
                 f"{sorted(NUMERIC_EMBEDDINGS, key=str)}."
             )
-        if self.trunk is not None or (self.ensemble_size == 1 and not self.numeric_embedding):
+        if self.trunk is not None or (self.ensemble_size_ == 1 and not self.numeric_embedding):
             return super()._build_module(tasks, n_conditions)
         n_features = self._input_width() + n_conditions
         if self.retrieval_ is not None:
@@ -409,9 +429,9 @@ class _TableNet(BaseMultiTaskNet):
             front = NUMERIC_EMBEDDINGS[self.numeric_embedding](n_features)
             n_features = front.out_features
         heads = {n: t.n_outputs_ for n, t in tasks.items()}
-        if self.ensemble_size > 1:
+        if self.ensemble_size_ > 1:
             trunk = EnsembleMLPTrunk(n_features, self._hidden_dims(), self.activation,
-                                     self.dropout, k=self.ensemble_size,
+                                     self.dropout, k=self.ensemble_size_,
                                      shared=not self._cross_fitted(),
                                      batch_norm=self.batch_norm)
             averages = {n: t.member_average for n, t in tasks.items()}

@@ -376,8 +376,24 @@ def test_ensemble_size_one_or_a_custom_trunk_is_one_network():
     mmoe = MultiTaskNet(ensemble_size=4, trunk=MMoE(n_experts=2, expert_dims=(8,)), **SMALL)
     assert mmoe.fit(X, y).predict(X).shape == (120, 2)
     for bad in (0, 2.5, True):
-        with pytest.raises(ValueError, match="ensemble_size must be a positive integer"):
+        with pytest.raises(ValueError, match="ensemble_size must be a positive integer or \"auto\""):
             MultiTaskNet(ensemble_size=bad, **SMALL).fit(X, y)
+
+
+def test_auto_ensemble_size_is_eight_members_up_to_the_row_limit_then_one_network(
+        monkeypatch):
+    from sk_mtl.estimators import _multitask
+    X, y = _data(120)
+    monkeypatch.setattr(_multitask, "AUTO_ENSEMBLE_MAX_ROWS", 120)
+    net = MultiTaskNet(**SMALL).fit(X, y)
+    assert net.ensemble_size_ == 8 and net.module_.trunk.k == 8
+    monkeypatch.setattr(_multitask, "AUTO_ENSEMBLE_MAX_ROWS", 119)
+    net = MultiTaskNet(**SMALL).fit(X, y)
+    assert net.ensemble_size_ == 1 and not hasattr(net.module_.trunk, "k")
+    # Cross-fitting asks for members: "auto" gives them whatever the rows.
+    assert MultiTaskNet(cross_fit=True, **SMALL).fit(X, y).ensemble_size_ == 8
+    # A number is taken as given.
+    assert MultiTaskNet(ensemble_size=3, **SMALL).fit(X, y).ensemble_size_ == 3
 
 
 def test_cross_fit_members_see_all_but_their_fold_and_stop_on_the_out_of_fold_loss():
