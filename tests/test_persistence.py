@@ -6,6 +6,7 @@ import os
 import pickle
 import struct
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -622,3 +623,87 @@ def test_params_compare_helper_sees_differences():
     with pytest.raises(AssertionError):
         assert_same_params(MultiTaskNet().get_params(), MultiTaskNet(lr=0.5).get_params())
     assert isinstance(MMoE(), BaseEstimator)
+# ------------------------------------------------------------------------------ files written before
+#: Model files written by ``sk_mtl.save`` at commit 956e160 (format version 1) and the outputs
+#: of the models that wrote them. Files written before must keep loading, with the same
+#: predictions, whatever becomes of the code that writes and reads them. Rewrite them only
+#: with an intended change of format: ``SK_MTL_WRITE_LEGACY_FILES=1 pytest -k written_before``.
+LEGACY = Path(__file__).with_name("persistence_files")
+WRITE_LEGACY = os.environ.get("SK_MTL_WRITE_LEGACY_FILES") == "1"
+#: As in tests/estimators/test_pinned_predictions.py: no tolerance on the machine that wrote them.
+EXACT_PINS = os.environ.get("SK_MTL_PINS_EXACT") == "1"
+LEGACY_WORDS = np.array([
+    "good", "great", "fine", "lovely", "soft", "warm", "neat", "bright", "comfy", "perfect",
+    "bad", "awful", "poor", "itchy", "thin", "loose", "dull", "torn", "stiff", "cheap",
+])
+
+
+def legacy_data(name):
+    rng = np.random.RandomState(21)
+    n = 24
+    if name == "fusion":
+        label = rng.randint(0, 2, size=n)
+        text = np.array([" ".join(rng.choice(LEGACY_WORDS[10 * (1 - k):10 * (2 - k)], 3))
+                         for k in label], dtype=object)
+        text[2] = None  # a row without text
+        X = {"text": text, "tab": rng.normal(size=(n, 2)).astype("float32")}
+        return X, np.where(label == 1, "yes", "no")  # a '<U3' array: classes_ as strings
+    if name == "pipeline":
+        X = rng.normal(size=(n, 3)) * 10.0 + 3.0
+        return X, pd.DataFrame({"a": np.digitize(X[:, 0], [0.0, 6.0]),
+                                "b": np.where(X[:, 1] > 3.0, "hi", "lo")})
+    X = sp.random(n, 8, density=0.4, format="csr", random_state=rng, dtype=np.float64)
+    return X, np.column_stack([X @ rng.normal(size=8), X @ rng.normal(size=8)])
+
+
+def legacy_model(name):
+    """The tiny fitted models of the files. Together their files hold every kind of value
+    that a fitted model's description does (arrays, string and object arrays, sparse rows,
+    vocabularies, numpy scalars, tuples, classes, a random state, optimizer tensors, sk_mtl
+    objects, a retrieval index, a skops archive)."""
+    X, y = legacy_data(name)
+    small = dict(FAST, hidden_dims=(4,))
+    if name == "fusion":
+        return FusionNetClassifier(
+            encoders={"text": "bag"}, retrieval=3, fusion_weights={"tab": 0.5},
+            **dict(FUSION_FAST, hidden_dims=(4,), encoder_dim=4, fusion_dim=4,
+                   random_state=np.random.RandomState(0)),
+        ).fit(X, y)
+    if name == "pipeline":
+        net = MultiTaskNetClassifier(
+            trunk=MMoE(n_experts=2, expert_dims=(4,)), weighting="conditioned",
+            task_weights={"a": 2.0}, activation=nn.Tanh, **small,
+        )
+        return Pipeline([("scale", StandardScaler()), ("net", net)]).fit(X, y)
+    return MultiTaskNetRegressor(retrieval=3, **small).fit(X, y)
+
+
+def model_outputs(model, X) -> dict[str, np.ndarray]:
+    out = {"predict": np.asarray(model.predict(X))}
+    if out["predict"].dtype == object:
+        out["predict"] = out["predict"].astype(str)
+    if hasattr(model, "predict_proba"):
+        proba = model.predict_proba(X)
+        for i, p in enumerate(proba if isinstance(proba, list) else [proba]):
+            out[f"proba{i}"] = np.asarray(p)
+    return out
+
+
+@pytest.mark.parametrize("name", ["fusion", "pipeline", "sparse"])
+def test_files_written_before_load_with_the_same_predictions(name):
+    path, outputs = LEGACY / f"{name}.safetensors", LEGACY / f"{name}.npz"
+    X, _ = legacy_data(name)
+    if WRITE_LEGACY:
+        model = legacy_model(name)
+        LEGACY.mkdir(exist_ok=True)
+        save(model, path, include_optimizer=name == "fusion")
+        np.savez_compressed(outputs, **model_outputs(model, X))
+    loaded = load(path)
+    expected = np.load(outputs)
+    found = model_outputs(loaded, X)
+    assert sorted(found) == sorted(expected.files)
+    for key in expected.files:
+        if EXACT_PINS or found[key].dtype.kind in "OUiub":
+            np.testing.assert_array_equal(found[key], expected[key])
+        else:  # another CPU's float32 kernels may round otherwise
+            np.testing.assert_allclose(found[key], expected[key], rtol=1e-5, atol=1e-6)
