@@ -623,7 +623,9 @@ def test_params_compare_helper_sees_differences():
     with pytest.raises(AssertionError):
         assert_same_params(MultiTaskNet().get_params(), MultiTaskNet(lr=0.5).get_params())
     assert isinstance(MMoE(), BaseEstimator)
-# ------------------------------------------------------------------------------ files written before
+
+
+# ---------------------------------------------------------------------------- files written before
 #: Model files written by ``sk_mtl.save`` at commit 956e160 (format version 1) and the outputs
 #: of the models that wrote them. Files written before must keep loading, with the same
 #: predictions, whatever becomes of the code that writes and reads them. Rewrite them only
