@@ -4,6 +4,7 @@ One network with a shared trunk and one head per task, trained through skorch an
 any scikit-learn estimator (``Pipeline``, ``GridSearchCV``, ``cross_validate``).
 """
 
+from ._version import __version__ as __version__
 from .estimators import (
     LEGACY_DEFAULTS,
     PRE_SUITE_DEFAULTS,
@@ -28,5 +29,3 @@ __all__ = [
     "load",
     "save",
 ]
-
-__version__ = "0.1.0.dev0"

@@ -38,6 +38,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import QuantileTransformer, StandardScaler
 from torch import nn
 
+from ._version import __version__ as _SK_MTL_VERSION
 from .data import (
     CategoricalModality,
     ImageModality,
@@ -211,7 +212,7 @@ def save(estimator, file, *, include_optimizer: bool = True) -> None:
         "format_version": str(FORMAT_VERSION),
         "description": text,
         "versions": json.dumps({
-            "sk_mtl": _sk_mtl_version(), "torch": torch.__version__,
+            "sk_mtl": _SK_MTL_VERSION, "torch": torch.__version__,
             "scikit-learn": sklearn.__version__, "numpy": np.__version__,
         }),
     }
@@ -478,12 +479,6 @@ def _param_names(cls) -> list[str]:
         p.name for p in signature.parameters.values()
         if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     ]
-
-
-def _sk_mtl_version() -> str:
-    from . import __version__
-
-    return __version__
 
 
 # ---------------------------------------------------------------------------------- load

@@ -484,6 +484,17 @@ def test_untampered_file_loads(model_bytes):
     assert isinstance(load(io.BytesIO(model_bytes)), MultiTaskNet)
 
 
+def test_file_records_the_versions(model_bytes):
+    import sk_mtl
+
+    (n,) = struct.unpack("<Q", model_bytes[:8])
+    versions = json.loads(json.loads(model_bytes[8 : 8 + n])["__metadata__"]["versions"])
+    assert versions["sk_mtl"] == sk_mtl.__version__
+    assert versions["torch"] == torch.__version__
+    pyproject = Path(__file__).parents[1] / "pyproject.toml"
+    assert f'\nversion = "{sk_mtl.__version__}"\n' in pyproject.read_text()
+
+
 @pytest.mark.parametrize("where", ["estimator", "task", "class", "weighting"])
 def test_class_outside_the_allow_lists_is_refused(model_bytes, tmp_path, where):
     marker = tmp_path / "marker"
