@@ -340,114 +340,13 @@ class _Writer:
         return key
 
     def encode(self, value: Any, path: str) -> Any:
-        if value is None or type(value) in (bool, str, int):
-            return value
-        if type(value) is float:
-            return value if math.isfinite(value) else {"$float": repr(value)}
-        if isinstance(value, np.generic):
-            return self._scalar(value, path)
-        if type(value) is list:
-            return [self.encode(v, f"{path}[{i}]") for i, v in enumerate(value)]
-        if type(value) is tuple:
-            return {"$tuple": [self.encode(v, f"{path}[{i}]") for i, v in enumerate(value)]}
-        if type(value) is dict:
-            return self._dict(value, path)
-        if type(value) is np.ndarray:
-            return self._array(value, path)
-        if type(value) in (sp.csr_matrix, sp.csr_array):
-            return {
-                "$csr": "array" if type(value) is sp.csr_array else "matrix",
-                "data": self.array(value.data), "indices": self.array(value.indices),
-                "indptr": self.array(value.indptr), "shape": [int(n) for n in value.shape],
-            }
-        if isinstance(value, type) and value in _CLASS_NAMES:
-            return {"$class": _CLASS_NAMES[value]}
-        if isinstance(value, np.dtype) and value.name in _NUMERIC_DTYPES:
-            return {"$dtype": value.name}
-        if type(value) is torch.Tensor and value.layout == torch.strided:
-            return {"$tensor": self.tensor(value)}
-        if type(value) is torch.device:
-            return {"$device": str(value)}
-        if type(value) is np.random.RandomState:
-            _, keys, pos, has_gauss, cached = value.get_state(legacy=True)
-            return {"$random_state": self.array(keys), "pos": int(pos),
-                    "has_gauss": int(has_gauss), "cached_gaussian": float(cached)}
-        if type(value) in _OBJECT_NAMES:
-            return self._object(value, path)
-        raise _unsupported(value, path)
-
-    def _scalar(self, value: np.generic, path: str):
-        if isinstance(value, np.str_):
-            return {"$np": "str", "value": str(value)}
-        if value.dtype.name not in _NUMERIC_DTYPES:
+        """The JSON node of ``value`` (``path`` names it in errors), by the value handlers."""
+        encoder = _ENCODERS.get(type(value))
+        if encoder is None:
+            encoder = next((enc for check, enc in _ENCODER_CHECKS if check(value)), None)
+        if encoder is None:
             raise _unsupported(value, path)
-        return {"$np": value.dtype.name, "value": self.encode(value.item(), path)}
-
-    def _dict(self, value: dict, path: str):
-        if len(value) >= _MIN_VOCAB and all(type(k) is str for k in value):
-            ids = list(value.values())
-            numpy_ints = all(type(i) is np.int64 for i in ids)
-            if numpy_ints or all(type(i) is int and -(2**63) <= i < 2**63 for i in ids):
-                return {"$vocab": list(value), "numpy": numpy_ints,
-                        "ids": self.array(np.array(ids, dtype=np.int64))}
-        return {"$dict": [
-            [self.encode(k, f"{path} (a key)"), self.encode(v, f"{path}[{k!r}]")]
-            for k, v in value.items()
-        ]}
-
-    def _array(self, arr: np.ndarray, path: str):
-        kind = arr.dtype.kind
-        if kind in "biuf" and arr.dtype.name in _NUMERIC_DTYPES:
-            return {"$array": self.array(arr)}
-        if kind == "U":
-            return {"$strarray": arr.ravel().tolist(), "dtype": arr.dtype.str,
-                    "shape": list(arr.shape)}
-        if kind == "O":
-            return {"$objarray": [self.encode(v, f"{path}[{i}]")
-                                  for i, v in enumerate(arr.ravel().tolist())],
-                    "shape": list(arr.shape)}
-        raise _unsupported(arr, path)
-
-    def _object(self, obj, path: str) -> dict:
-        cls = type(obj)
-        params = {}
-        for name in _param_names(cls):
-            if name not in vars(obj):
-                raise TypeError(
-                    f"sk_mtl.save cannot describe {path}: its {cls.__name__} has no attribute "
-                    f"{name!r} for its constructor parameter of that name."
-                )
-            params[name] = vars(obj)[name]
-        state = {k: v for k, v in vars(obj).items() if k not in params}
-        node = {"$obj": _OBJECT_NAMES[cls]}
-        if cls is NeighbourTargets and "index_" in state:
-            node["index"] = self._index(state.pop("index_"), obj, path)
-        node["params"] = {k: self.encode(v, f"{path}.{k}") for k, v in params.items()}
-        node["state"] = {k: self.encode(v, f"{path}.{k}") for k, v in state.items()}
-        return node
-
-    def _index(self, index, retrieval: NeighbourTargets, path: str) -> dict:
-        """A nearest-neighbour index is stored as its parameters; :func:`load` refits it on
-        the retrieval's rows ``X_`` (what ``NeighbourTargets.fit`` fits it on)."""
-        if type(index) is not NearestNeighbors or not _same_rows(
-            getattr(index, "_fit_X", None), retrieval.X_
-        ):
-            raise TypeError(
-                f"sk_mtl.save cannot describe {path}.index_: expected a NearestNeighbors index "
-                f"fitted on its rows X_, got {_type_name(index)}."
-            )
-        return {k: self.encode(v, f"{path}.index_.{k}")
-                for k, v in index.get_params(deep=False).items()}
-
-
-def _same_rows(a, b) -> bool:
-    if a is b:
-        return True
-    if a is None or b is None or a.shape != b.shape or sp.issparse(a) != sp.issparse(b):
-        return False
-    if sp.issparse(a):
-        return (a != b).nnz == 0
-    return bool(np.array_equal(a, b))
+        return encoder(self, value, path)
 
 
 def _unsupported(value, path: str) -> TypeError:
@@ -794,6 +693,7 @@ class _Reader:
             vars(obj)[name] = self.decode(value)
 
     def decode(self, node) -> Any:
+        """The value of a JSON node, by the value handlers."""
         if node is None or type(node) in (bool, str, int, float):
             return node
         if type(node) is list:
@@ -801,154 +701,10 @@ class _Reader:
         if type(node) is not dict:
             raise ValueError(f"The model file holds an unexpected value {node!r}.")
         tags = [k for k in node if k.startswith("$")]
-        handler = self._HANDLERS.get(tags[0]) if len(tags) == 1 else None
-        if handler is None:
+        decoder = _DECODERS.get(tags[0]) if len(tags) == 1 else None
+        if decoder is None:
             raise ValueError(f"The model file holds an unknown kind of value {sorted(node)[:4]}.")
-        return handler(self, node)
-
-    # -- handlers, one per tag; each checks the node's keys and types
-    def _float(self, node):
-        value = node["$float"]
-        if value not in ("nan", "inf", "-inf"):
-            raise ValueError(f"The model file holds an unknown float {value!r}.")
-        return float(value)
-
-    def _np(self, node):
-        name, value = node["$np"], self.decode(node["value"])
-        if name == "str" and type(value) is str:
-            return np.str_(value)
-        if name not in _NUMERIC_DTYPES or type(value) not in (bool, int, float):
-            raise ValueError(f"The model file holds an unknown numpy scalar {name!r}.")
-        try:
-            return np.dtype(name).type(value)
-        except (OverflowError, ValueError) as exc:
-            raise ValueError(f"The model file holds a bad numpy {name} ({exc}).") from None
-
-    def _tuple(self, node):
-        return tuple(self.decode(v) for v in _list(node["$tuple"]))
-
-    def _dict(self, node):
-        out = {}
-        for pair in _list(node["$dict"]):
-            if type(pair) is not list or len(pair) != 2:
-                raise ValueError("The model file holds a malformed dict entry.")
-            key = self.decode(pair[0])
-            try:
-                out[key] = self.decode(pair[1])
-            except TypeError:  # an unhashable key
-                raise ValueError(f"The model file holds a dict key {key!r}.") from None
-        return out
-
-    def _vocab(self, node):
-        keys, ids = _list(node["$vocab"]), self.array(node["ids"])
-        if not all(type(k) is str for k in keys) or ids.dtype != np.int64 or ids.shape != (
-            len(keys),
-        ):
-            raise ValueError("The model file holds a malformed vocabulary.")
-        values = ids.tolist()
-        if node["numpy"]:
-            values = [np.int64(v) for v in values]
-        return dict(zip(keys, values))
-
-    def _array(self, node):
-        return self.array(node["$array"])
-
-    def _strarray(self, node):
-        values, dtype, shape = _list(node["$strarray"]), node["dtype"], _shape(node["shape"])
-        if not (isinstance(dtype, str) and _STR_DTYPE.fullmatch(dtype)) or not all(
-            type(v) is str for v in values
-        ) or len(values) != math.prod(shape):
-            raise ValueError("The model file holds a malformed string array.")
-        width = max([len(v) for v in values] + [1024])
-        if np.dtype(dtype).itemsize > 4 * width:  # not wider than its strings need
-            raise ValueError(f"The model file holds a string array of dtype {dtype!r}.")
-        return np.array(values, dtype=dtype).reshape(shape)
-
-    def _objarray(self, node):
-        values, shape = _list(node["$objarray"]), _shape(node["shape"])
-        if len(values) != math.prod(shape):
-            raise ValueError("The model file holds a malformed object array.")
-        out = np.empty(len(values), dtype=object)
-        for i, v in enumerate(values):
-            out[i] = self.decode(v)
-        return out.reshape(shape)
-
-    def _csr(self, node):
-        kind = node["$csr"]
-        if kind not in ("matrix", "array"):
-            raise ValueError(f"The model file holds an unknown sparse kind {kind!r}.")
-        parts = (self.array(node["data"]), self.array(node["indices"]),
-                 self.array(node["indptr"]))
-        try:
-            cls = sp.csr_array if kind == "array" else sp.csr_matrix
-            matrix = cls(parts, shape=_shape(node["shape"]))
-            matrix.check_format(full_check=True)
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"The model file holds a malformed sparse matrix: {exc}") from None
-        return matrix
-
-    def _tensor(self, node):
-        return self.tensor(node["$tensor"]).clone()
-
-    def _class(self, node):
-        name = node["$class"]
-        cls = _CLASSES.get(name) if isinstance(name, str) else None
-        if cls is None:
-            raise _not_allowed(name, "a class")
-        return cls
-
-    def _dtype(self, node):
-        name = node["$dtype"]
-        if name not in _NUMERIC_DTYPES:
-            raise ValueError(f"The model file holds an unknown dtype {name!r}.")
-        return np.dtype(name)
-
-    def _device(self, node):
-        name = node["$device"]
-        try:
-            return torch.device(name)
-        except (RuntimeError, TypeError) as exc:
-            raise ValueError(f"The model file holds a bad device {name!r}: {exc}") from None
-
-    def _random_state(self, node):
-        keys = self.array(node["$random_state"])
-        rs = np.random.RandomState()
-        try:
-            rs.set_state(("MT19937", keys, int(node["pos"]), int(node["has_gauss"]),
-                          float(node["cached_gaussian"])))
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"The model file holds a bad random state: {exc}") from None
-        return rs
-
-    def _object(self, node):
-        name = node["$obj"]
-        cls = _OBJECTS.get(name) if isinstance(name, str) else None
-        if cls is None:
-            raise _not_allowed(name, "a class")
-        try:
-            obj = cls(**self.params(cls, node["params"]))
-        except TypeError as exc:
-            raise ValueError(
-                f"The model file's {cls.__name__} could not be built: {exc}"
-            ) from None
-        if cls is TfidfVectorizer and obj.input != "content":
-            # "filename"/"file" would make transform open the paths it is given as text.
-            raise ValueError(
-                f"The model file's TfidfVectorizer has input={obj.input!r}; sk_mtl writes "
-                "'content' only."
-            )
-        self.restore_state(obj, node["state"])
-        if cls is NeighbourTargets and "index" in node:
-            index_params = self.params(NearestNeighbors, node["index"])
-            obj.index_ = NearestNeighbors(**index_params).fit(obj.X_)
-        return obj
-
-    _HANDLERS = {
-        "$float": _float, "$np": _np, "$tuple": _tuple, "$dict": _dict, "$vocab": _vocab,
-        "$array": _array, "$strarray": _strarray, "$objarray": _objarray, "$csr": _csr,
-        "$tensor": _tensor, "$class": _class, "$dtype": _dtype, "$device": _device,
-        "$random_state": _random_state, "$obj": _object,
-    }
+        return decoder(self, node)
 
 
 def _list(value) -> list:
@@ -963,3 +719,352 @@ def _shape(value) -> tuple[int, ...]:
         raise ValueError(f"The model file holds a bad shape {shape!r}.")
     return tuple(shape)
 
+
+# ------------------------------------------------------------------------- value handlers
+# Each kind of value a description holds has an encoder (value -> JSON node; arrays and
+# tensors go to the writer's tensors) and, where its node is tagged, a decoder (node ->
+# value; checks the node's keys and types). Values in plain JSON (None, bool, str, int, a
+# finite float, a list) need no tag. ``_ENCODERS`` picks the encoder by the value's exact
+# type (subclasses are refused: a dict subclass may not round-trip as one); the type checks
+# in ``_ENCODER_CHECKS`` are tried in order after it, for values whose type is not one class
+# (numpy scalars, allow-listed classes, dtypes); ``_DECODERS`` picks the decoder by the
+# node's tag. To describe one more kind of value: an encoder, a decoder and one row in each
+# table (and, for a class of sk_mtl objects, only a row in ``_OBJECTS`` above).
+def _encode_plain(writer: _Writer, value, path: str):
+    return value
+
+
+def _encode_float(writer: _Writer, value: float, path: str):
+    return value if math.isfinite(value) else {"$float": repr(value)}
+
+
+def _decode_float(reader: _Reader, node):
+    value = node["$float"]
+    if value not in ("nan", "inf", "-inf"):
+        raise ValueError(f"The model file holds an unknown float {value!r}.")
+    return float(value)
+
+
+def _encode_numpy_scalar(writer: _Writer, value: np.generic, path: str):
+    if isinstance(value, np.str_):
+        return {"$np": "str", "value": str(value)}
+    if value.dtype.name not in _NUMERIC_DTYPES:
+        raise _unsupported(value, path)
+    return {"$np": value.dtype.name, "value": writer.encode(value.item(), path)}
+
+
+def _decode_numpy_scalar(reader: _Reader, node):
+    name, value = node["$np"], reader.decode(node["value"])
+    if name == "str" and type(value) is str:
+        return np.str_(value)
+    if name not in _NUMERIC_DTYPES or type(value) not in (bool, int, float):
+        raise ValueError(f"The model file holds an unknown numpy scalar {name!r}.")
+    try:
+        return np.dtype(name).type(value)
+    except (OverflowError, ValueError) as exc:
+        raise ValueError(f"The model file holds a bad numpy {name} ({exc}).") from None
+
+
+def _encode_list(writer: _Writer, value: list, path: str):
+    return [writer.encode(v, f"{path}[{i}]") for i, v in enumerate(value)]
+
+
+def _encode_tuple(writer: _Writer, value: tuple, path: str):
+    return {"$tuple": _encode_list(writer, value, path)}
+
+
+def _decode_tuple(reader: _Reader, node):
+    return tuple(reader.decode(v) for v in _list(node["$tuple"]))
+
+
+def _encode_dict(writer: _Writer, value: dict, path: str):
+    if len(value) >= _MIN_VOCAB and all(type(k) is str for k in value):
+        vocabulary = _encode_vocabulary(writer, value)
+        if vocabulary is not None:
+            return vocabulary
+    return {"$dict": [
+        [writer.encode(k, f"{path} (a key)"), writer.encode(v, f"{path}[{k!r}]")]
+        for k, v in value.items()
+    ]}
+
+
+def _decode_dict(reader: _Reader, node):
+    out = {}
+    for pair in _list(node["$dict"]):
+        if type(pair) is not list or len(pair) != 2:
+            raise ValueError("The model file holds a malformed dict entry.")
+        key = reader.decode(pair[0])
+        try:
+            out[key] = reader.decode(pair[1])
+        except TypeError:  # an unhashable key
+            raise ValueError(f"The model file holds a dict key {key!r}.") from None
+    return out
+
+
+def _encode_vocabulary(writer: _Writer, value: dict[str, int]):
+    """A large ``str -> int`` dict (a vocabulary, category codes): its keys in the JSON and
+    its values in one int64 tensor; None when its values are not all ints of one kind."""
+    ids = list(value.values())
+    numpy_ints = all(type(i) is np.int64 for i in ids)
+    if numpy_ints or all(type(i) is int and -(2**63) <= i < 2**63 for i in ids):
+        return {"$vocab": list(value), "numpy": numpy_ints,
+                "ids": writer.array(np.array(ids, dtype=np.int64))}
+    return None
+
+
+def _decode_vocabulary(reader: _Reader, node):
+    keys, ids = _list(node["$vocab"]), reader.array(node["ids"])
+    if not all(type(k) is str for k in keys) or ids.dtype != np.int64 or ids.shape != (
+        len(keys),
+    ):
+        raise ValueError("The model file holds a malformed vocabulary.")
+    values = ids.tolist()
+    if node["numpy"]:
+        values = [np.int64(v) for v in values]
+    return dict(zip(keys, values))
+
+
+def _encode_array(writer: _Writer, arr: np.ndarray, path: str):
+    encoder = _ARRAY_ENCODERS.get(arr.dtype.kind)
+    if encoder is None:
+        raise _unsupported(arr, path)
+    return encoder(writer, arr, path)
+
+
+def _encode_numeric_array(writer: _Writer, arr: np.ndarray, path: str):
+    if arr.dtype.name not in _NUMERIC_DTYPES:
+        raise _unsupported(arr, path)
+    return {"$array": writer.array(arr)}
+
+
+def _decode_numeric_array(reader: _Reader, node):
+    return reader.array(node["$array"])
+
+
+def _encode_str_array(writer: _Writer, arr: np.ndarray, path: str):
+    return {"$strarray": arr.ravel().tolist(), "dtype": arr.dtype.str, "shape": list(arr.shape)}
+
+
+def _decode_str_array(reader: _Reader, node):
+    values, dtype, shape = _list(node["$strarray"]), node["dtype"], _shape(node["shape"])
+    if not (isinstance(dtype, str) and _STR_DTYPE.fullmatch(dtype)) or not all(
+        type(v) is str for v in values
+    ) or len(values) != math.prod(shape):
+        raise ValueError("The model file holds a malformed string array.")
+    width = max([len(v) for v in values] + [1024])
+    if np.dtype(dtype).itemsize > 4 * width:  # not wider than its strings need
+        raise ValueError(f"The model file holds a string array of dtype {dtype!r}.")
+    return np.array(values, dtype=dtype).reshape(shape)
+
+
+def _encode_object_array(writer: _Writer, arr: np.ndarray, path: str):
+    return {"$objarray": _encode_list(writer, arr.ravel().tolist(), path),
+            "shape": list(arr.shape)}
+
+
+def _decode_object_array(reader: _Reader, node):
+    values, shape = _list(node["$objarray"]), _shape(node["shape"])
+    if len(values) != math.prod(shape):
+        raise ValueError("The model file holds a malformed object array.")
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        out[i] = reader.decode(v)
+    return out.reshape(shape)
+
+
+def _encode_csr(writer: _Writer, value, path: str):
+    return {
+        "$csr": "array" if type(value) is sp.csr_array else "matrix",
+        "data": writer.array(value.data), "indices": writer.array(value.indices),
+        "indptr": writer.array(value.indptr), "shape": [int(n) for n in value.shape],
+    }
+
+
+def _decode_csr(reader: _Reader, node):
+    kind = node["$csr"]
+    if kind not in ("matrix", "array"):
+        raise ValueError(f"The model file holds an unknown sparse kind {kind!r}.")
+    parts = (reader.array(node["data"]), reader.array(node["indices"]),
+             reader.array(node["indptr"]))
+    try:
+        cls = sp.csr_array if kind == "array" else sp.csr_matrix
+        matrix = cls(parts, shape=_shape(node["shape"]))
+        matrix.check_format(full_check=True)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"The model file holds a malformed sparse matrix: {exc}") from None
+    return matrix
+
+
+def _encode_class(writer: _Writer, value: type, path: str):
+    return {"$class": _CLASS_NAMES[value]}
+
+
+def _decode_class(reader: _Reader, node):
+    name = node["$class"]
+    cls = _CLASSES.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise _not_allowed(name, "a class")
+    return cls
+
+
+def _encode_dtype(writer: _Writer, value: np.dtype, path: str):
+    if value.name not in _NUMERIC_DTYPES:
+        raise _unsupported(value, path)
+    return {"$dtype": value.name}
+
+
+def _decode_dtype(reader: _Reader, node):
+    name = node["$dtype"]
+    if name not in _NUMERIC_DTYPES:
+        raise ValueError(f"The model file holds an unknown dtype {name!r}.")
+    return np.dtype(name)
+
+
+def _encode_tensor(writer: _Writer, value: torch.Tensor, path: str):
+    if value.layout != torch.strided:
+        raise _unsupported(value, path)
+    return {"$tensor": writer.tensor(value)}
+
+
+def _decode_tensor(reader: _Reader, node):
+    return reader.tensor(node["$tensor"]).clone()
+
+
+def _encode_device(writer: _Writer, value: torch.device, path: str):
+    return {"$device": str(value)}
+
+
+def _decode_device(reader: _Reader, node):
+    name = node["$device"]
+    try:
+        return torch.device(name)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"The model file holds a bad device {name!r}: {exc}") from None
+
+
+def _encode_random_state(writer: _Writer, value: np.random.RandomState, path: str):
+    _, keys, pos, has_gauss, cached = value.get_state(legacy=True)
+    return {"$random_state": writer.array(keys), "pos": int(pos),
+            "has_gauss": int(has_gauss), "cached_gaussian": float(cached)}
+
+
+def _decode_random_state(reader: _Reader, node):
+    keys = reader.array(node["$random_state"])
+    rs = np.random.RandomState()
+    try:
+        rs.set_state(("MT19937", keys, int(node["pos"]), int(node["has_gauss"]),
+                      float(node["cached_gaussian"])))
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"The model file holds a bad random state: {exc}") from None
+    return rs
+
+
+def _encode_object(writer: _Writer, obj, path: str) -> dict:
+    """An allow-listed object: its constructor parameters, then its other attributes."""
+    cls = type(obj)
+    params = {}
+    for name in _param_names(cls):
+        if name not in vars(obj):
+            raise TypeError(
+                f"sk_mtl.save cannot describe {path}: its {cls.__name__} has no attribute "
+                f"{name!r} for its constructor parameter of that name."
+            )
+        params[name] = vars(obj)[name]
+    state = {k: v for k, v in vars(obj).items() if k not in params}
+    node = {"$obj": _OBJECT_NAMES[cls]}
+    if cls is NeighbourTargets and "index_" in state:
+        node["index"] = _encode_index(writer, state.pop("index_"), obj, path)
+    node["params"] = {k: writer.encode(v, f"{path}.{k}") for k, v in params.items()}
+    node["state"] = {k: writer.encode(v, f"{path}.{k}") for k, v in state.items()}
+    return node
+
+
+def _decode_object(reader: _Reader, node):
+    name = node["$obj"]
+    cls = _OBJECTS.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise _not_allowed(name, "a class")
+    try:
+        obj = cls(**reader.params(cls, node["params"]))
+    except TypeError as exc:
+        raise ValueError(f"The model file's {cls.__name__} could not be built: {exc}") from None
+    if cls is TfidfVectorizer and obj.input != "content":
+        # "filename"/"file" would make transform open the paths it is given as text.
+        raise ValueError(
+            f"The model file's TfidfVectorizer has input={obj.input!r}; sk_mtl writes "
+            "'content' only."
+        )
+    reader.restore_state(obj, node["state"])
+    if cls is NeighbourTargets and "index" in node:
+        index_params = reader.params(NearestNeighbors, node["index"])
+        obj.index_ = NearestNeighbors(**index_params).fit(obj.X_)
+    return obj
+
+
+def _encode_index(writer: _Writer, index, retrieval: NeighbourTargets, path: str) -> dict:
+    """A nearest-neighbour index is stored as its parameters; :func:`load` refits it on the
+    retrieval's rows ``X_`` (what ``NeighbourTargets.fit`` fits it on)."""
+    if type(index) is not NearestNeighbors or not _same_rows(
+        getattr(index, "_fit_X", None), retrieval.X_
+    ):
+        raise TypeError(
+            f"sk_mtl.save cannot describe {path}.index_: expected a NearestNeighbors index "
+            f"fitted on its rows X_, got {_type_name(index)}."
+        )
+    return {k: writer.encode(v, f"{path}.index_.{k}")
+            for k, v in index.get_params(deep=False).items()}
+
+
+def _same_rows(a, b) -> bool:
+    if a is b:
+        return True
+    if a is None or b is None or a.shape != b.shape or sp.issparse(a) != sp.issparse(b):
+        return False
+    if sp.issparse(a):
+        return (a != b).nnz == 0
+    return bool(np.array_equal(a, b))
+
+
+#: Encoder by the value's exact type.
+_ENCODERS: dict[type, Any] = {
+    type(None): _encode_plain, bool: _encode_plain, str: _encode_plain, int: _encode_plain,
+    float: _encode_float,
+    list: _encode_list,
+    tuple: _encode_tuple,
+    dict: _encode_dict,
+    np.ndarray: _encode_array,
+    sp.csr_matrix: _encode_csr, sp.csr_array: _encode_csr,
+    torch.Tensor: _encode_tensor,
+    torch.device: _encode_device,
+    np.random.RandomState: _encode_random_state,
+    **{cls: _encode_object for cls in _OBJECTS.values()},
+}
+#: (check, encoder) for the values whose type is not in ``_ENCODERS``, tried in order.
+_ENCODER_CHECKS: tuple = (
+    (lambda value: isinstance(value, np.generic), _encode_numpy_scalar),
+    (lambda value: isinstance(value, type) and value in _CLASS_NAMES, _encode_class),
+    (lambda value: isinstance(value, np.dtype), _encode_dtype),
+)
+#: Encoder of an ndarray by its dtype's kind.
+_ARRAY_ENCODERS = {
+    "b": _encode_numeric_array, "i": _encode_numeric_array, "u": _encode_numeric_array,
+    "f": _encode_numeric_array, "U": _encode_str_array, "O": _encode_object_array,
+}
+#: Decoder by the node's tag.
+_DECODERS: dict[str, Any] = {
+    "$float": _decode_float,
+    "$np": _decode_numpy_scalar,
+    "$tuple": _decode_tuple,
+    "$dict": _decode_dict,
+    "$vocab": _decode_vocabulary,
+    "$array": _decode_numeric_array,
+    "$strarray": _decode_str_array,
+    "$objarray": _decode_object_array,
+    "$csr": _decode_csr,
+    "$class": _decode_class,
+    "$dtype": _decode_dtype,
+    "$tensor": _decode_tensor,
+    "$device": _decode_device,
+    "$random_state": _decode_random_state,
+    "$obj": _decode_object,
+}

@@ -720,3 +720,71 @@ def test_files_written_before_load_with_the_same_predictions(name):
             np.testing.assert_array_equal(found[key], expected[key])
         else:  # another CPU's float32 kernels may round otherwise
             np.testing.assert_allclose(found[key], expected[key], rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------- value handlers
+HANDLED_VALUES = {
+    "plain": [None, True, "a", -3, 2.5, [1, "b", None]],
+    "float": float("nan"), "inf": float("-inf"),
+    "numpy scalars": [np.float32(0.25), np.int64(-4), np.bool_(True), np.str_("abc")],
+    "tuple": (1, (2.0, "c")),
+    "dict": {"a": 1, 2: "b", (1, 2): None},
+    "vocabulary": {f"w{i}": i for i in range(20)},
+    "arrays": [np.arange(6, dtype=np.float32).reshape(2, 3), np.array([True, False])],
+    "string array": np.array([["a", "bc"]]),
+    "object array": np.array([None, "a", 1.5], dtype=object),
+    "sparse": [sp.csr_matrix(np.eye(3)), sp.csr_array(np.eye(2))],
+    "classes": [torch.optim.Adam, nn.Tanh, np.float32],
+    "dtype": np.dtype("int64"),
+    "tensor": torch.arange(4.0),
+    "device": torch.device("cpu"),
+    "random state": np.random.RandomState(3),
+    "sk_mtl object": MMoE(n_experts=2),
+}
+
+
+def same_value(a, b) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same_value(a[k], b[k]) for k in a)
+    if isinstance(a, np.ndarray):
+        return a.dtype == b.dtype and a.shape == b.shape and all(
+            same_value(x, y) for x, y in zip(a.ravel().tolist(), b.ravel().tolist())
+        )
+    if sp.issparse(a):
+        return a.shape == b.shape and (a != b).nnz == 0
+    if isinstance(a, torch.Tensor):
+        return torch.equal(a, b)
+    if isinstance(a, np.random.RandomState):
+        return repr(a.get_state()) == repr(b.get_state())
+    return repr(a) == repr(b)
+
+
+@pytest.mark.parametrize("kind", list(HANDLED_VALUES))
+def test_each_kind_of_value_round_trips(kind):
+    from sk_mtl.persistence import _Reader, _Writer
+
+    value = HANDLED_VALUES[kind]
+    writer = _Writer()
+    node = json.loads(json.dumps(writer.encode(value, kind), allow_nan=False))
+    assert same_value(_Reader(writer.tensors).decode(node), value)
+
+
+def test_each_tag_written_has_its_decoder():
+    # One encoder and one decoder per kind of value: the tags the encoders write are the
+    # decoders' tags, all of them.
+    from sk_mtl.persistence import _DECODERS, _Writer
+
+    def tags(node):
+        if isinstance(node, list):
+            return set().union(*map(tags, node))
+        if isinstance(node, dict):
+            own = {k for k in node if k.startswith("$")}
+            return own.union(*map(tags, node.values()))
+        return set()
+
+    writer = _Writer()
+    assert tags(writer.encode(HANDLED_VALUES, "values")) == set(_DECODERS)
