@@ -19,9 +19,10 @@ from typing import ClassVar
 
 import scipy.sparse as sp
 import torch
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 from torch import nn
 
+from ._registry import make_component
 from .data import Modality, infer_modality_kind, make_modality
 from .modules import (
     CategoricalEncoder,
@@ -410,26 +411,17 @@ def make_encoder(spec, modality: str | None = None) -> Encoder:
 
     Examples
     --------
+    >>> from torch import nn
     >>> from sk_mtl.encoders import make_encoder
     >>> make_encoder("gru")
     GRU()
+    >>> make_encoder(nn.Linear(8, 4), "img")
+    TorchModule(module=Linear(in_features=8, out_features=4, bias=True))
     """
-    where = f"encoders[{modality!r}]" if modality is not None else "encoder"
-    if isinstance(spec, str):
-        try:
-            return ENCODERS[spec]()
-        except KeyError:
-            raise ValueError(
-                f"{where}={spec!r} is not known; use one of {sorted(ENCODERS)}, an "
-                "sk_mtl.encoders.Encoder or an nn.Module."
-            ) from None
-    if isinstance(spec, Encoder):
-        return clone(spec)
-    if isinstance(spec, nn.Module):
-        return TorchModule(spec)
-    raise TypeError(
-        f"{where} must be a name in {sorted(ENCODERS)}, an sk_mtl.encoders.Encoder or an "
-        f"nn.Module, got {type(spec).__name__}."
+    return make_component(
+        spec, ENCODERS, base=Encoder, others=["an sk_mtl.encoders.Encoder", "an nn.Module"],
+        param=f"encoders[{modality!r}]" if modality is not None else "encoder",
+        convert=lambda module: TorchModule(module) if isinstance(module, nn.Module) else None,
     )
 
 

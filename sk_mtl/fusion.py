@@ -14,9 +14,10 @@ import numbers
 from collections.abc import Callable, Mapping
 from typing import ClassVar
 
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 from torch import nn
 
+from ._registry import make_component
 from .modules import (
     AttentionFusion,
     ConcatFusion,
@@ -204,21 +205,11 @@ def make_fusion(spec) -> Fusion:
 
     Examples
     --------
-    >>> from sk_mtl.fusion import make_fusion
+    >>> from sk_mtl.fusion import Early, make_fusion
     >>> make_fusion("weighted_sum")
     WeightedSum()
+    >>> make_fusion(Early(dim=16))
+    Early(dim=16)
     """
-    if isinstance(spec, str):
-        try:
-            return FUSIONS[spec]()
-        except KeyError:
-            raise ValueError(
-                f"fusion={spec!r} is not known; use one of {sorted(FUSIONS)} or an "
-                "sk_mtl.fusion.Fusion."
-            ) from None
-    if isinstance(spec, Fusion):
-        return clone(spec)
-    raise TypeError(
-        f"fusion must be a name in {sorted(FUSIONS)} or an sk_mtl.fusion.Fusion, got "
-        f"{type(spec).__name__}."
-    )
+    return make_component(spec, FUSIONS, param="fusion", base=Fusion,
+                          others=["an sk_mtl.fusion.Fusion"])

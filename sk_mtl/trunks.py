@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 from torch import nn
 
+from ._registry import make_component
 from .modules import MMoETrunk
 
 __all__ = ["TRUNKS", "MMoE", "TrunkSpec", "make_trunk"]
@@ -78,16 +79,15 @@ def make_trunk(spec: str | TrunkSpec) -> TrunkSpec:
 
     Examples
     --------
-    >>> from sk_mtl.trunks import make_trunk
+    >>> from sk_mtl.trunks import MMoE, make_trunk
     >>> make_trunk("mmoe")
     MMoE()
+    >>> make_trunk(MMoE(n_experts=2)).set_params(dropout=0.1)  # a copy: the given one is kept
+    MMoE(dropout=0.1, n_experts=2)
     """
-    if isinstance(spec, str):
-        try:
-            return TRUNKS[spec]()
-        except KeyError:
-            raise ValueError(
-                f"trunk={spec!r} is not known; use one of {sorted(TRUNKS)}, a TrunkSpec, an "
-                "nn.Module or a callable n_features -> nn.Module."
-            ) from None
-    return clone(spec)
+    # The names are looked up here for ``trunk=``, which also takes modules and callables
+    # (the estimator builds those itself), so the messages list them too.
+    return make_component(
+        spec, TRUNKS, param="trunk", base=TrunkSpec,
+        others=["a TrunkSpec", "an nn.Module", "a callable n_features -> nn.Module"],
+    )

@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
+from .._registry import make_component
+
 __all__ = ["ACTIVATIONS", "MLPTrunk", "infer_out_features", "make_activation"]
 
 #: Activation names accepted by ``activation=``; one table, no string dispatch elsewhere.
@@ -25,20 +27,13 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 
 def make_activation(activation: str | type[nn.Module]) -> nn.Module:
     """Return a fresh activation module from a name in :data:`ACTIVATIONS` or a module class."""
-    if isinstance(activation, str):
-        try:
-            return ACTIVATIONS[activation]()
-        except KeyError:
-            raise ValueError(
-                f"activation={activation!r} is not known; use one of {sorted(ACTIVATIONS)} "
-                "or an nn.Module class."
-            ) from None
-    if isinstance(activation, type) and issubclass(activation, nn.Module):
-        return activation()
-    raise TypeError(
-        f"activation must be a name in {sorted(ACTIVATIONS)} or an nn.Module class, "
-        f"got {activation!r}."
-    )
+    return make_component(activation, ACTIVATIONS, param="activation",
+                          others=["an nn.Module class"], convert=_module_class, describe=repr)
+
+
+def _module_class(cls) -> nn.Module | None:
+    """A fresh ``cls()`` when ``cls`` is an ``nn.Module`` class, else ``None``."""
+    return cls() if isinstance(cls, type) and issubclass(cls, nn.Module) else None
 
 
 class MLPTrunk(nn.Module):

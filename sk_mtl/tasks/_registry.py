@@ -5,9 +5,9 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from sklearn.base import clone
 from sklearn.utils.multiclass import type_of_target
 
+from .._registry import make_component
 from ._base import Task
 from ._kinds import BinaryTask, MulticlassTask, MultilabelTask, RegressionTask
 
@@ -31,20 +31,8 @@ def make_task(spec: str | Task, name: str) -> Task:
     BinaryTask()
     >>> make_task(RegressionTask(loss="huber"), name="quality")
     RegressionTask(loss='huber')"""
-    if isinstance(spec, str):
-        try:
-            return TASK_KINDS[spec]()
-        except KeyError:
-            raise ValueError(
-                f"Task {name!r} has unknown kind {spec!r}; use one of {sorted(TASK_KINDS)} "
-                "or a sk_mtl.tasks.Task object."
-            ) from None
-    if isinstance(spec, Task):
-        return clone(spec)
-    raise TypeError(
-        f"tasks[{name!r}] must be a kind name ({sorted(TASK_KINDS)}) or a sk_mtl.tasks.Task "
-        f"object, got {type(spec).__name__}."
-    )
+    return make_component(spec, TASK_KINDS, param=f"tasks[{name!r}]", base=Task,
+                          others=["a sk_mtl.tasks.Task object"], noun="kind name")
 
 
 def as_label_array(values: np.ndarray, name: str) -> np.ndarray:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from sklearn.base import clone
-
+from .._registry import make_component
 from ._adaptive import DWAWeighting, GradNormWeighting, UncertaintyWeighting
 from ._base import Weighting
 from ._conditioned import WeightConditioning
@@ -29,21 +28,13 @@ def make_weighting(spec: str | Weighting) -> Weighting:
 
     Examples
     --------
-    >>> from sk_mtl.weighting import make_weighting
+    >>> from sk_mtl.weighting import DWAWeighting, make_weighting
     >>> make_weighting("static")
     StaticWeighting()
+    >>> given = DWAWeighting(temperature=5.0)
+    >>> copy = make_weighting(given)
+    >>> copy, copy is given
+    (DWAWeighting(temperature=5.0), False)
     """
-    if isinstance(spec, str):
-        try:
-            return WEIGHTINGS[spec]()
-        except KeyError:
-            raise ValueError(
-                f"weighting={spec!r} is not known; use one of {sorted(WEIGHTINGS)} or a "
-                "sk_mtl.weighting.Weighting object."
-            ) from None
-    if isinstance(spec, Weighting):
-        return clone(spec)
-    raise TypeError(
-        f"weighting must be a name in {sorted(WEIGHTINGS)} or a Weighting object, "
-        f"got {type(spec).__name__}."
-    )
+    return make_component(spec, WEIGHTINGS, param="weighting", base=Weighting,
+                          others=["a sk_mtl.weighting.Weighting object"])
