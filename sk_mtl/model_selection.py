@@ -11,7 +11,6 @@ hypervolume they cover, and :meth:`TaskWeightSearchCV.plot_pareto`.
 from __future__ import annotations
 
 import itertools
-import math
 import numbers
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -26,9 +25,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .data import split_targets
-from .estimators._base import MAX_WEIGHT, TASK_WEIGHT_RULES
 from .metrics import task_scorers
-from .weighting import make_weighting
+from .weighting import MAX_WEIGHT, TASK_WEIGHT_RULES, is_weight, make_weighting
 
 __all__ = ["TaskWeightSearchCV", "pareto_mask"]
 
@@ -238,7 +236,7 @@ class TaskWeightSearchCV(MetaEstimatorMixin, BaseEstimator):
                 )
             return
         for task, w in vector.items():
-            if not isinstance(w, numbers.Real) or not math.isfinite(w) or w < 0 or w > MAX_WEIGHT:
+            if not is_weight(w):
                 raise ValueError(
                     f"weight_grid: the weight of task {task!r} must be a finite number in "
                     f"[0, {MAX_WEIGHT:g}], got {w!r} in {vector}."

@@ -58,7 +58,7 @@ from .estimators import (
     MultiTaskNetClassifier,
     MultiTaskNetRegressor,
 )
-from .estimators._base import OPTIMIZERS
+from .estimators._builder import OPTIMIZERS, build_module, build_network, torch_device
 from .estimators._training import torch_threads
 from .fusion import FUSIONS
 from .modules import ACTIVATIONS
@@ -502,6 +502,10 @@ def _load_estimator(node: dict, reader: _Reader):
         params["device"] = reader.device
     est = cls(**params)
     reader.restore_state(est, node["state"])
+    if "fusion_weights_" in vars(est) and "initial_fusion_weights_" not in vars(est):
+        # Files written before the two meanings had two attributes: their network was
+        # rebuilt from fusion_weights_, so it still is.
+        est.initial_fusion_weights_ = dict(est.fusion_weights_)
     if node["net"] is not None:
         _rebuild_net(est, node["net"], reader)
     return est
@@ -547,7 +551,7 @@ def _rebuild_net(est, node: dict, reader: _Reader) -> None:
     if type(seed) is not int:
         raise ValueError(f"The model file's shuffle seed {seed!r} is not an int.")
     tasks = est.tasks_
-    device = est._device()
+    device = torch_device(est.device)
     module_weights = reader.weights("module/")
     criterion_weights = reader.weights("criterion/")
     # A first build on the meta device (no memory) checks the weights' names and shapes, so
@@ -556,7 +560,7 @@ def _rebuild_net(est, node: dict, reader: _Reader) -> None:
     weighting.bind(list(tasks), est.task_weights_)
     try:
         with torch.device("meta"):
-            meta = est._new_module(tasks, weighting)
+            meta = build_module(est, tasks, weighting)
     except Exception:  # a module that cannot be built on meta: checked below instead
         meta = None
     if meta is not None:
@@ -564,8 +568,9 @@ def _rebuild_net(est, node: dict, reader: _Reader) -> None:
     devices = [device] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices), torch_threads(est.n_threads):
         torch.manual_seed(seed)
-        net = est._new_net(
-            tasks, weighting, None, seed, device, bool(node["early_stopping"]),
+        net = build_network(
+            est, tasks, weighting, seed=seed, device=device,
+            early_stopping=bool(node["early_stopping"]),
             schedule=bool(node["schedule"]),  # False after partial_fit
         )
     _check_weights(net.module_.state_dict(), module_weights, "network")

@@ -2,44 +2,17 @@
 
 from __future__ import annotations
 
-import numbers
-
-import numpy as np
-import scipy.sparse as sp
-import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils import ClassifierTags, RegressorTags
 from sklearn.utils.metaestimators import available_if
-from torch import nn
 
-from ..data import NeighbourTargets, QuantileRobust
-from ..data._scaling import make_input_scaler
-from ..modules import EnsembleMLPTrunk, MultiTaskModule, PeriodicInput
-from ..trunks import TrunkSpec
 from ._base import BaseMultiTaskNet
-
-#: ``input_scaling="auto"`` gives two views of each column up to this many columns.
-AUTO_TWO_VIEWS_MAX_FEATURES = 64
-#: ``ensemble_size="auto"`` trains this many members...
-AUTO_ENSEMBLE_SIZE = 8
-#: ...on at most this many rows, and one network on more: on the suite's three tables above
-#: it (ujiindoorloc, gas_turbine_emissions, 14,000-24,000 training rows) eight members
-#: scored lower than one network and took 12-14 times as long (docs/defaults.md).
-AUTO_ENSEMBLE_MAX_ROWS = 10_000
-#: ``retrieval="auto"`` looks up this many neighbours...
-AUTO_RETRIEVAL_NEIGHBORS = 16
-#: ...for dense inputs of at most this many columns (nearest neighbours in wide inputs, e.g.
-#: 161 columns of text components, measured no better and cost a kNN search)...
-AUTO_RETRIEVAL_MAX_FEATURES = 64
-#: ...and at most this many training rows: the exact search is quadratic in the rows (20,000
-#: x 32 columns: 1.4 s at fit; 50,000 x 64: 11 s, as long as the whole fit).
-AUTO_RETRIEVAL_MAX_ROWS = 20_000
-
-#: ``numeric_embedding=`` names: the module each puts in front of the trunk.
-NUMERIC_EMBEDDINGS = {"periodic": PeriodicInput, None: None}
+from ._inputs import TableInput
+from ._params import TABLE, declare_init
 
 __all__ = [
     "ClassificationTasksMixin",
+    "MixedTasksMixin",
     "MultiTaskNet",
     "MultiTaskNetClassifier",
     "MultiTaskNetRegressor",
@@ -276,223 +249,11 @@ _TABLE_DOC = """    input_scaling : str or None, default="auto"
 
 
 class _TableNet(BaseMultiTaskNet):
-    """The one-table estimators: :class:`BaseMultiTaskNet`'s parameters plus ``retrieval``."""
+    """The one-table estimators: :class:`BaseMultiTaskNet`'s parameters plus the table's."""
 
-    def __init__(
-        self,
-        *,
-        tasks=None,
-        task_weights=None,
-        auxiliary_tasks=None,
-        class_weight=None,
-        weighting="static",
-        hidden_dims=(128, 128),
-        activation="relu",
-        dropout=0.1,
-        batch_norm=False,
-        trunk=None,
-        lambda_l1=0.0,
-        lambda_l2=0.0,
-        optimizer="adamw",
-        lr=2e-3,
-        optimizer_params=None,
-        lr_schedule="cosine",
-        max_epochs=100,
-        batch_size="auto",
-        validation_fraction=0.1,
-        stratify=None,
-        early_stopping="auto",
-        n_iter_no_change=10,
-        tol=1e-4,
-        callbacks=None,
-        verbose=0,
-        progress_bar="auto",
-        random_state=None,
-        device="cpu",
-        n_threads=1,
-        warm_start=False,
-        on_divergence="raise",
-        retrieval="auto",
-        input_scaling="auto",
-        ensemble_size="auto",
-        cross_fit=False,
-        numeric_embedding=None,
-    ):
-        super().__init__(
-            tasks=tasks, task_weights=task_weights, auxiliary_tasks=auxiliary_tasks,
-            class_weight=class_weight,
-            weighting=weighting, hidden_dims=hidden_dims, activation=activation,
-            dropout=dropout, batch_norm=batch_norm, trunk=trunk, lambda_l1=lambda_l1,
-            lambda_l2=lambda_l2, optimizer=optimizer, lr=lr,
-            optimizer_params=optimizer_params, lr_schedule=lr_schedule,
-            max_epochs=max_epochs, batch_size=batch_size,
-            validation_fraction=validation_fraction, stratify=stratify,
-            early_stopping=early_stopping, n_iter_no_change=n_iter_no_change, tol=tol,
-            callbacks=callbacks, verbose=verbose, progress_bar=progress_bar,
-            random_state=random_state, device=device, n_threads=n_threads,
-            warm_start=warm_start, on_divergence=on_divergence,
-        )
-        self.retrieval = retrieval
-        self.input_scaling = input_scaling
-        self.ensemble_size = ensemble_size
-        self.cross_fit = cross_fit
-        self.numeric_embedding = numeric_embedding
+    _input = TableInput()
 
-    def _input_data(self, X, reset: bool):
-        """Validate ``X``; dense input is scaled by ``input_scaler_`` (fitted when
-        ``reset``), sparse input is kept as it is."""
-        X = self._validate_X(X, reset=reset)
-        if reset:
-            scaling = self.input_scaling
-            if scaling == "auto":
-                # A custom trunk module or callable was written for the input's width: one
-                # view per column for it; two for the networks sk_mtl builds, up to
-                # AUTO_TWO_VIEWS_MAX_FEATURES columns (beyond, the second view doubles the
-                # widest layer's cost for tables whose many columns say enough already).
-                two = not self._custom_trunk() and X.shape[1] <= AUTO_TWO_VIEWS_MAX_FEATURES
-                scaling = "quantile+robust" if two else "quantile"
-            self.input_scaler_ = make_input_scaler(scaling, X)
-            self.ensemble_size_ = self._resolve_ensemble_size(X.shape[0])
-        if self.input_scaler_ is not None and not sp.issparse(X):
-            X = np.asarray(self.input_scaler_.transform(X), dtype=np.float32)
-        return X if sp.issparse(X) else torch.from_numpy(np.ascontiguousarray(X))
-
-    def _custom_trunk(self) -> bool:
-        return self.trunk is not None and not isinstance(self.trunk, (str, TrunkSpec))
-
-    def _input_width(self) -> int:
-        scaler = getattr(self, "input_scaler_", None)
-        if scaler is None:
-            return self.n_features_in_
-        return 2 * self.n_features_in_ if isinstance(scaler, QuantileRobust) else (
-            self.n_features_in_)
-
-    def _resolve_ensemble_size(self, n_rows: int) -> int:
-        """``ensemble_size`` checked, ``"auto"`` made a number for a fit on ``n_rows`` rows."""
-        k = self.ensemble_size
-        if k == "auto":
-            if self.cross_fit is True or n_rows <= AUTO_ENSEMBLE_MAX_ROWS:
-                return AUTO_ENSEMBLE_SIZE
-            return 1
-        if not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1:
-            raise ValueError(
-                f'ensemble_size must be a positive integer or "auto", got {k!r}.'
-            )
-        return int(k)
-
-    def _cross_fitted(self) -> bool:
-        """Whether the members are cross-fitted: checked, and only for an ensemble trunk."""
-        if self.cross_fit not in (True, False):
-            raise ValueError(f"cross_fit must be True or False, got {self.cross_fit!r}.")
-        if not self.cross_fit:
-            return False
-        if self.trunk is not None or self.ensemble_size_ < 2:
-            raise ValueError(
-                "cross_fit=True trains each ensemble member on all but one fold of the rows: "
-                f"it needs the default trunk (trunk=None) and ensemble_size >= 2, got "
-                f"trunk={self.trunk!r}, ensemble_size={self.ensemble_size!r}."
-            )
-        return True
-
-    def _split(self, data, codes):
-        """Cross-fitting: member ``j`` trains on the rows outside fold ``j`` and is validated
-        on fold ``j`` (the out-of-fold loss), so every row trains and validates; else the
-        usual validation split."""
-        if not self._cross_fitted():
-            return super()._split(data, codes)
-        k, n = self.ensemble_size_, len(data)
-        if n < k:
-            raise ValueError(
-                f"cross_fit=True with ensemble_size={k} needs at least {k} training rows, "
-                f"got {n}."
-            )
-        fold = cross_fit_folds(n, k, codes, self._seed)
-        held_out = torch.zeros(n, k)
-        held_out[torch.arange(n), torch.from_numpy(fold)] = 1.0
-        device = data.targets[next(iter(data.targets))].device
-        held_out = held_out.to(device)
-        return data.with_members(1.0 - held_out), data.with_members(held_out)
-
-    def _build_module(self, tasks, n_conditions: int = 0):
-        if self.numeric_embedding not in NUMERIC_EMBEDDINGS:
-            raise ValueError(
-                f"numeric_embedding={self.numeric_embedding!r} is not known; use one of "
-                f"{sorted(NUMERIC_EMBEDDINGS, key=str)}."
-            )
-        if self.trunk is not None or (self.ensemble_size_ == 1 and not self.numeric_embedding):
-            return super()._build_module(tasks, n_conditions)
-        n_features = self._input_width() + n_conditions
-        if self.retrieval_ is not None:
-            n_features += self.retrieval_.n_features_out_
-        front = None
-        if self.numeric_embedding is not None:
-            front = NUMERIC_EMBEDDINGS[self.numeric_embedding](n_features)
-            n_features = front.out_features
-        heads = {n: t.n_outputs_ for n, t in tasks.items()}
-        if self.ensemble_size_ > 1:
-            trunk = EnsembleMLPTrunk(n_features, self._hidden_dims(), self.activation,
-                                     self.dropout, k=self.ensemble_size_,
-                                     shared=not self._cross_fitted(),
-                                     batch_norm=self.batch_norm)
-            averages = {n: t.member_average for n, t in tasks.items()}
-        else:
-            trunk = self._make_trunk(n_features, list(tasks))[0]
-            averages = None
-        if front is not None:
-            k = getattr(trunk, "k", None)
-            trunk = nn.Sequential(front, trunk)
-            if k is not None:
-                trunk.k = k
-        return MultiTaskModule(trunk, trunk[-1].out_features if front is not None
-                               else trunk.out_features, heads, member_averages=averages)
-
-    def _make_retrieval(self, X_data) -> NeighbourTargets | None:
-        # A custom trunk module or callable was written for the input's width: leave it.
-        custom = self._custom_trunk()
-        # "auto" judges the table by its own columns, not by the scaled views of them.
-        shape = (X_data.shape[0], self.n_features_in_)
-        return make_retrieval(self.retrieval, shape, sp.issparse(X_data), custom)
-
-
-def cross_fit_folds(n: int, k: int, codes, seed: int) -> np.ndarray:
-    """The fold (0 to ``k - 1``) of each of ``n`` rows: stratified on ``codes`` (integer
-    class codes of the ``stratify`` task) where each class has ``k`` rows, else shuffled."""
-    from sklearn.model_selection import KFold, StratifiedKFold
-
-    fold = np.empty(n, dtype=np.int64)
-    splitter = KFold(k, shuffle=True, random_state=seed)
-    if codes is not None and np.bincount(np.asarray(codes)).min(initial=k) >= k:
-        splitter = StratifiedKFold(k, shuffle=True, random_state=seed)
-    for j, (_, rows) in enumerate(splitter.split(np.zeros(n), codes)):
-        fold[rows] = j
-    return fold
-
-
-def make_retrieval(
-    retrieval, shape: tuple[int, int], sparse: bool, custom: bool
-) -> NeighbourTargets | None:
-    """The retrieval-feature maker that ``retrieval=`` asks for on rows of ``shape``.
-
-    Checked here, at fit, rather than in ``_check_params``; it still runs before any
-    training. ``custom`` says the network reading the rows was written for their width
-    (a custom trunk or encoder), which ``"auto"`` leaves alone.
-    """
-    r = retrieval
-    if not (r is None or (isinstance(r, str) and r == "auto") or (
-        isinstance(r, numbers.Integral) and not isinstance(r, bool) and r >= 1
-    )):
-        raise ValueError(
-            f"retrieval must be 'auto', None or a number of neighbours >= 1, got {r!r}."
-        )
-    n_rows, n_features = shape
-    if r is None or n_rows < 2 or n_features < 1:
-        return None
-    if r == "auto":
-        too_big = n_features > AUTO_RETRIEVAL_MAX_FEATURES or n_rows > AUTO_RETRIEVAL_MAX_ROWS
-        if custom or too_big or sparse:
-            return None
-        return NeighbourTargets(n_neighbors=AUTO_RETRIEVAL_NEIGHBORS)
-    return NeighbourTargets(n_neighbors=int(r))
+    __init__ = declare_init(TABLE)
 
 
 _CLASSES_DOC = """
@@ -500,7 +261,46 @@ _CLASSES_DOC = """
         Class labels of the task (1-D ``y``) or a list with one entry per task{none}."""
 
 
-class MultiTaskNet(_TableNet):
+class MixedTasksMixin:
+    """Behaviour of the estimators whose tasks may be of any kind (``MultiTaskNet``,
+    ``FusionNet``): both classifier and regressor tags, ``predict_proba`` when a task is
+    a classification task."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Neither a classifier nor a regressor, but it does both kinds of task.
+        if tags.classifier_tags is None:
+            tags.classifier_tags = ClassifierTags(multi_class=True, multi_label=True)
+        if tags.regressor_tags is None:
+            tags.regressor_tags = RegressorTags()
+        return tags
+
+    def _has_classification_task(self) -> bool:
+        if not hasattr(self, "tasks_"):
+            return True
+        return any(t.is_classification for t in self.tasks_.values())
+
+    @available_if(_has_classification_task)
+    def predict_proba(self, X):
+        """Class probabilities of each classification task.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input.
+
+        Returns
+        -------
+        proba : ndarray or list of ndarray
+            For a 1-D ``y``, one array ``(n_samples, n_classes)``; else a list with one entry
+            per task: ``(n_samples, n_classes)`` columns in ``classes_`` order for binary and
+            multiclass tasks, ``(n_samples, n_labels)`` for multilabel tasks and ``None`` for
+            regression tasks.
+        """
+        return self._predict_proba(X)
+
+
+class MultiTaskNet(MixedTasksMixin, _TableNet):
     __doc__ = (
         """Multi-task neural network: shared trunk, one head per task, mixed task kinds.
 
@@ -549,66 +349,12 @@ class MultiTaskNet(_TableNet):
 """
     )
 
-    def fit(self, X, y, sample_weight=None):
-        super().fit(X, y, sample_weight=sample_weight)
-        self._set_classes()
-        return self
-
-    fit.__doc__ = BaseMultiTaskNet.fit.__doc__
-
-    def _set_classes(self) -> None:
-        classes = [getattr(self.tasks_[n], "classes_", None) for n in self.task_names_]
-        self.classes_ = classes[0] if self._single_output else classes
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        # Neither a classifier nor a regressor, but it does both kinds of task.
-        if tags.classifier_tags is None:
-            tags.classifier_tags = ClassifierTags(multi_class=True, multi_label=True)
-        if tags.regressor_tags is None:
-            tags.regressor_tags = RegressorTags()
-        return tags
-
-    def _has_classification_task(self) -> bool:
-        if not hasattr(self, "tasks_"):
-            return True
-        return any(t.is_classification for t in self.tasks_.values())
-
-    @available_if(_has_classification_task)
-    def predict_proba(self, X):
-        """Class probabilities of each classification task.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input.
-
-        Returns
-        -------
-        proba : ndarray or list of ndarray
-            For a 1-D ``y``, one array ``(n_samples, n_classes)``; else a list with one entry
-            per task: ``(n_samples, n_classes)`` columns in ``classes_`` order for binary and
-            multiclass tasks, ``(n_samples, n_labels)`` for multilabel tasks and ``None`` for
-            regression tasks.
-        """
-        return self._predict_proba(X)
-
 
 class ClassificationTasksMixin:
     """Classifier behaviour shared by the classifiers: classification tasks only, a clear
     error for continuous targets, ``predict_proba`` for every task, mean-accuracy ``score``."""
 
-    _allowed_kinds = frozenset({"binary", "multiclass", "multilabel"})
-
-    def _infer_task_kind(self, values: np.ndarray, name: str) -> str:
-        kind = super()._infer_task_kind(values, name)
-        if kind == "regression":
-            raise ValueError(
-                f"Unknown label type: task {name!r} holds continuous values, but "
-                f"{type(self).__name__} needs class labels. Use a regressor, or "
-                f"MultiTaskNet/FusionNet with tasks={{{name!r}: 'regression'}}."
-            )
-        return kind
+    _kinds = "classification"
 
     def predict_proba(self, X):
         """Class probabilities of each task.
@@ -673,10 +419,7 @@ class RegressionTasksMixin:
     """Regressor behaviour shared by the regressors: every task is a regression task and
     ``score`` is the mean R^2."""
 
-    _allowed_kinds = frozenset({"regression"})
-
-    def _infer_task_kind(self, values: np.ndarray, name: str) -> str:
-        return "regression"
+    _kinds = "regression"
 
     score = BaseMultiTaskNet.score
 

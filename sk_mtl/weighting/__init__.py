@@ -10,10 +10,13 @@ from ._adaptive import DWAWeighting, GradNormWeighting, UncertaintyWeighting
 from ._base import GradientWeighting, LossWeighting, Weighting
 from ._conditioned import WeightConditioning
 from ._gradient import MGDAWeighting, PCGradWeighting, min_norm_weights
+from ._limits import MAX_WEIGHT, TASK_WEIGHT_RULES, is_weight, resolve_weights
 from ._registry import WEIGHTINGS, make_weighting
 from ._static import StaticWeighting
 
 __all__ = [
+    "MAX_WEIGHT",
+    "TASK_WEIGHT_RULES",
     "WEIGHTINGS",
     "DWAWeighting",
     "GradNormWeighting",
@@ -25,6 +28,8 @@ __all__ = [
     "UncertaintyWeighting",
     "WeightConditioning",
     "Weighting",
+    "is_weight",
     "make_weighting",
     "min_norm_weights",
+    "resolve_weights",
 ]

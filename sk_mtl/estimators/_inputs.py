@@ -1,0 +1,303 @@
+"""The input seam: what turns an estimator's ``X`` into what its network reads.
+
+An estimator holds one input (its class attribute ``_input``) and never asks which kind it
+is: :class:`TableInput` for the one-table ``MultiTaskNet*`` (validation, in-network scaling,
+dense or sparse rows, the ensemble trunk), :class:`~._modality_input.ModalityInput` for the
+``FusionNet*`` (modalities, converters, encoders, fusion). An input holds no state of its
+own: what it fits is kept on the estimator (``n_features_in_``, ``input_scaler_``,
+``modalities_``, ...), so a model file and ``clone`` see plain estimator attributes.
+
+The methods, each given the estimator:
+
+- ``check_params``: the input's own parameters, before anything is fitted;
+- ``fit_transform`` / ``transform``: ``X`` to the converted input (fitting on the first);
+- ``split``: training and validation rows of the encoded data;
+- ``make_retrieval``, ``retrieval_rows``, ``with_retrieval``: what retrieval looks up and
+  where its columns go;
+- ``build_module``: the untrained torch module (trunk or encoders and fusion, and heads);
+- ``net_options``: extra arguments of the skorch net;
+- ``after_training``: what the estimator records from the trained network.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+from sklearn.utils.validation import validate_data
+from torch import nn
+
+from ..data import QuantileRobust, validation_split
+from ..data._retrieval import make_retrieval
+from ..data._scaling import make_input_scaler
+from ..modules import EnsembleMLPTrunk, MultiTaskModule, PeriodicInput
+from ..trunks import TrunkSpec
+from ._builder import hidden_dims, trunk_module
+
+__all__ = ["NetworkInput", "TableInput", "n_rows", "validate_table"]
+
+#: Largest input magnitude a one-table network reads: the sums and squares of float32
+#: activations overflow soon after.
+MAX_INPUT = 1e15
+#: ``input_scaling="auto"`` gives two views of each column up to this many columns.
+AUTO_TWO_VIEWS_MAX_FEATURES = 64
+#: ``ensemble_size="auto"`` trains this many members...
+AUTO_ENSEMBLE_SIZE = 8
+#: ...on at most this many rows, and one network on more: on the suite's three tables above
+#: it (ujiindoorloc, gas_turbine_emissions, 14,000-24,000 training rows) eight members
+#: scored lower than one network and took 12-14 times as long (docs/defaults.md).
+AUTO_ENSEMBLE_MAX_ROWS = 10_000
+#: ``numeric_embedding=`` names: the module each puts in front of the trunk.
+NUMERIC_EMBEDDINGS = {"periodic": PeriodicInput, None: None}
+
+
+class NetworkInput:
+    """What every input does the same way; see the module docstring for the interface."""
+
+    def check_params(self, est) -> None:
+        """Check the input's own parameters (nothing here)."""
+
+    def split(self, est, data, codes):
+        """The training and validation parts (the same split for the same seed)."""
+        vf = est.validation_fraction
+        if vf and len(data) * vf >= 1:
+            train_idx, valid_idx = validation_split(
+                len(data), vf, codes, est._seed, task_name=est.stratify
+            )
+            return data.take(train_idx), data.take(valid_idx)
+        if est.early_stopping is True:
+            raise ValueError(
+                f"early_stopping=True needs validation rows, but validation_fraction="
+                f"{vf} of {len(data)} sample(s) holds out none; use more samples, "
+                "a larger validation_fraction, or early_stopping=False."
+            )
+        return data, None
+
+    def retrieval_rows(self, est, X_data):
+        """The rows the retrieval looks up: the input itself (a host array or CSR)."""
+        return X_data.cpu().numpy() if isinstance(X_data, torch.Tensor) else X_data
+
+    def with_retrieval(self, est, X_data, columns: np.ndarray):
+        """``X_data`` with the retrieval ``columns`` appended on the right."""
+        if isinstance(X_data, torch.Tensor):
+            return torch.cat([X_data, torch.from_numpy(columns).to(X_data.device)], dim=1)
+        return sp.hstack([X_data, sp.csr_matrix(columns)], format="csr", dtype=np.float32)
+
+    def net_options(self, est) -> dict:
+        """Extra arguments of the skorch net (none here)."""
+        return {}
+
+    def after_training(self, est, data) -> None:
+        """Record what the trained network says (nothing here)."""
+
+
+class TableInput(NetworkInput):
+    """One numeric table, dense or scipy sparse, scaled by the network itself.
+
+    Reads the estimator's ``input_scaling``, ``ensemble_size``, ``cross_fit``,
+    ``numeric_embedding`` and ``retrieval``.
+    """
+
+    def check_params(self, est) -> None:
+        if est.cross_fit not in (True, False):
+            raise ValueError(f"cross_fit must be True or False, got {est.cross_fit!r}.")
+        if est.numeric_embedding not in NUMERIC_EMBEDDINGS:
+            raise ValueError(
+                f"numeric_embedding={est.numeric_embedding!r} is not known; use one of "
+                f"{sorted(NUMERIC_EMBEDDINGS, key=str)}."
+            )
+        k = est.ensemble_size
+        if k != "auto" and (not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1):
+            raise ValueError(f'ensemble_size must be a positive integer or "auto", got {k!r}.')
+
+    def fit_transform(self, est, X):
+        X = validate_table(est, X, reset=True)
+        scaling = est.input_scaling
+        if scaling == "auto":
+            # A custom trunk module or callable was written for the input's width: one
+            # view per column for it; two for the networks sk_mtl builds, up to
+            # AUTO_TWO_VIEWS_MAX_FEATURES columns (beyond, the second view doubles the
+            # widest layer's cost for tables whose many columns say enough already).
+            two = not _custom_trunk(est) and X.shape[1] <= AUTO_TWO_VIEWS_MAX_FEATURES
+            scaling = "quantile+robust" if two else "quantile"
+        est.input_scaler_ = make_input_scaler(scaling, X)
+        est.ensemble_size_ = _ensemble_size(est, X.shape[0])
+        return self._scaled(est, X)
+
+    def transform(self, est, X):
+        return self._scaled(est, validate_table(est, X, reset=False))
+
+    @staticmethod
+    def _scaled(est, X):
+        """Dense input scaled by ``input_scaler_``, as a tensor; sparse input as it is."""
+        if sp.issparse(X):
+            return X
+        if est.input_scaler_ is not None:
+            X = np.asarray(est.input_scaler_.transform(X), dtype=np.float32)
+        return torch.from_numpy(np.ascontiguousarray(X))
+
+    def split(self, est, data, codes):
+        """Cross-fitting: member ``j`` trains on the rows outside fold ``j`` and is
+        validated on fold ``j`` (the out-of-fold loss), so every row trains and validates;
+        else the usual validation split."""
+        if not _cross_fitted(est):
+            return super().split(est, data, codes)
+        k, n = est.ensemble_size_, len(data)
+        if n < k:
+            raise ValueError(
+                f"cross_fit=True with ensemble_size={k} needs at least {k} training rows, "
+                f"got {n}."
+            )
+        fold = cross_fit_folds(n, k, codes, est._seed)
+        held_out = torch.zeros(n, k)
+        held_out[torch.arange(n), torch.from_numpy(fold)] = 1.0
+        held_out = held_out.to(data.targets[next(iter(data.targets))].device)
+        return data.with_members(1.0 - held_out), data.with_members(held_out)
+
+    def make_retrieval(self, est, X_data):
+        # A custom trunk module or callable was written for the input's width: leave it.
+        # "auto" judges the table by its own columns, not by the scaled views of them.
+        shape = (X_data.shape[0], est.n_features_in_)
+        return make_retrieval(est.retrieval, shape, sp.issparse(X_data), _custom_trunk(est))
+
+    def build_module(self, est, tasks, n_conditions: int = 0) -> nn.Module:
+        """The trunk over the (scaled) columns, the retrieval columns and the conditions
+        (``n_conditions`` task weights read as inputs), and one head per task."""
+        n_features = _input_width(est) + n_conditions
+        if est.retrieval_ is not None:
+            n_features += est.retrieval_.n_features_out_
+        heads = {n: t.n_outputs_ for n, t in tasks.items()}
+        if est.trunk is not None or (est.ensemble_size_ == 1 and not est.numeric_embedding):
+            trunk, width = trunk_module(est, n_features, list(tasks))
+            return MultiTaskModule(trunk, width, heads)
+        front = None
+        if est.numeric_embedding is not None:
+            front = NUMERIC_EMBEDDINGS[est.numeric_embedding](n_features)
+            n_features = front.out_features
+        averages = None
+        if est.ensemble_size_ > 1:
+            trunk = EnsembleMLPTrunk(n_features, hidden_dims(est.hidden_dims), est.activation,
+                                     est.dropout, k=est.ensemble_size_,
+                                     shared=not _cross_fitted(est), batch_norm=est.batch_norm)
+            averages = {n: t.member_average for n, t in tasks.items()}
+        else:
+            trunk = trunk_module(est, n_features, list(tasks))[0]
+        width = trunk.out_features
+        if front is not None:
+            k = getattr(trunk, "k", None)
+            trunk = nn.Sequential(front, trunk)
+            if k is not None:
+                trunk.k = k
+        return MultiTaskModule(trunk, width, heads, member_averages=averages)
+
+
+def n_rows(X_data) -> int:
+    """Rows of a converted input: a tensor, CSR, ``(values, present)`` or a dict of them."""
+    if isinstance(X_data, dict):
+        return n_rows(next(iter(X_data.values())))
+    if isinstance(X_data, tuple):  # (values, present-mask) of one modality
+        return n_rows(X_data[0])
+    return X_data.shape[0]
+
+
+def _custom_trunk(est) -> bool:
+    return est.trunk is not None and not isinstance(est.trunk, (str, TrunkSpec))
+
+
+def _input_width(est) -> int:
+    """Columns the network reads before retrieval columns: two views per column with
+    :class:`~sk_mtl.data.QuantileRobust`."""
+    scaler = getattr(est, "input_scaler_", None)
+    return 2 * est.n_features_in_ if isinstance(scaler, QuantileRobust) else est.n_features_in_
+
+
+def _ensemble_size(est, n_rows: int) -> int:
+    """``ensemble_size`` made a number for a fit on ``n_rows`` rows."""
+    if est.ensemble_size == "auto":
+        if est.cross_fit is True or n_rows <= AUTO_ENSEMBLE_MAX_ROWS:
+            return AUTO_ENSEMBLE_SIZE
+        return 1
+    return int(est.ensemble_size)
+
+
+def _cross_fitted(est) -> bool:
+    """Whether the members are cross-fitted: only for an ensemble trunk."""
+    if not est.cross_fit:
+        return False
+    if est.trunk is not None or est.ensemble_size_ < 2:
+        raise ValueError(
+            "cross_fit=True trains each ensemble member on all but one fold of the rows: "
+            f"it needs the default trunk (trunk=None) and ensemble_size >= 2, got "
+            f"trunk={est.trunk!r}, ensemble_size={est.ensemble_size!r}."
+        )
+    return True
+
+
+def cross_fit_folds(n: int, k: int, codes, seed: int) -> np.ndarray:
+    """The fold (0 to ``k - 1``) of each of ``n`` rows: stratified on ``codes`` (integer
+    class codes of the ``stratify`` task) where each class has ``k`` rows, else shuffled."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    fold = np.empty(n, dtype=np.int64)
+    splitter = KFold(k, shuffle=True, random_state=seed)
+    if codes is not None and np.bincount(np.asarray(codes)).min(initial=k) >= k:
+        splitter = StratifiedKFold(k, shuffle=True, random_state=seed)
+    for j, (_, rows) in enumerate(splitter.split(np.zeros(n), codes)):
+        fold[rows] = j
+    return fold
+
+
+def validate_table(est, X, reset: bool, allow_nan: bool = False):
+    """``X`` as one float32 table (dense or CSR) through scikit-learn's ``validate_data``
+    (which sets or checks ``n_features_in_`` and ``feature_names_in_``), with errors that
+    name the columns at fault: text, NaN, infinity, magnitudes float32 cannot take."""
+    if isinstance(X, pd.DataFrame):
+        bad = [str(c) for c, dt in X.dtypes.items() if not _is_numeric_dtype(dt)]
+        if bad:
+            raise ValueError(
+                f"X has non-numeric column(s) {bad}; encode them first (e.g. OneHotEncoder "
+                "or OrdinalEncoder in a ColumnTransformer), or use a FusionNet* "
+                "estimator, which reads text, categorical and numeric columns itself."
+            )
+    try:
+        X = validate_data(est, X, reset=reset, accept_sparse="csr", dtype=np.float32,
+                          ensure_all_finite=False)
+    except ValueError as exc:
+        if "could not convert" in str(exc):
+            raise ValueError(f"X must be numeric: {exc}") from None
+        raise
+    values = X.data if sp.issparse(X) else X
+    bad = np.isinf(values) if allow_nan else ~np.isfinite(values)
+    if bad.any():
+        where = _columns(est, X, bad)
+        if np.isnan(values[bad]).any():
+            raise ValueError(
+                f"Input X contains NaN (or other non-finite values) in column(s) {where}; "
+                "impute or drop them first, e.g. with sklearn.impute.SimpleImputer."
+            )
+        raise ValueError(
+            f"Input X contains infinity in column(s) {where} (values beyond +-3.4e38, "
+            "float32's range, become infinity); drop them or rescale the column(s)."
+        )
+    huge = np.abs(values) > MAX_INPUT
+    if huge.any():
+        raise ValueError(
+            f"Input X has values of magnitude up to {np.abs(values).max():.3g} in "
+            f"column(s) {_columns(est, X, huge)}; beyond {MAX_INPUT:g} the network's float32 "
+            "arithmetic overflows. Scale X first, e.g. with sklearn.preprocessing.StandardScaler."
+        )
+    return X
+
+
+def _columns(est, X, bad: np.ndarray) -> list:
+    """The first ten columns (names if known) where ``bad`` holds."""
+    cols = np.unique(X.indices[bad]) if sp.issparse(X) else np.flatnonzero(bad.any(axis=0))
+    names = getattr(est, "feature_names_in_", None)
+    return [str(names[c]) if names is not None else int(c) for c in cols[:10]]
+
+
+def _is_numeric_dtype(dtype) -> bool:
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype)
