@@ -324,16 +324,7 @@ class ModalityInput(NetworkInput):
             mlp, _ = trunk_module(est, n_features, list(tasks))
             return _with_width(mlp, n_features)
 
-        aligner = None
-        if est.alignment_weight > 0:
-            if len(est.modality_names_) < 2:
-                raise ValueError(
-                    f"alignment_weight={est.alignment_weight} aligns modalities with each "
-                    f"other; X has one ({est.modality_names_}). Set alignment_weight=0."
-                )
-            aligner = ModalityAligner(
-                {m: encoders[m].out_features for m in est.modality_names_}, est.fusion_dim
-            )
+        aligner = self._aligner(est, encoders)
         return fusion.build(
             encoders, head_sizes, make_mlp, aligner=aligner,
             weights=weights, learn_weights=est.learn_fusion_weights,
@@ -342,6 +333,19 @@ class ModalityInput(NetworkInput):
                 {m: n for m, (n, _) in wide.items()}, sum(head_sizes.values()),
                 {m: lr for m, (_, lr) in wide.items()},
             ) if wide else None,
+        )
+
+    def _aligner(self, est, encoders: dict) -> ModalityAligner | None:
+        """The projections of the alignment loss (``alignment_weight > 0``), or None."""
+        if est.alignment_weight <= 0:
+            return None
+        if len(est.modality_names_) < 2:
+            raise ValueError(
+                f"alignment_weight={est.alignment_weight} aligns modalities with each "
+                f"other; X has one ({est.modality_names_}). Set alignment_weight=0."
+            )
+        return ModalityAligner(
+            {m: encoders[m].out_features for m in est.modality_names_}, est.fusion_dim
         )
 
     def net_options(self, est) -> dict:

@@ -11,6 +11,7 @@ import copy
 import math
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import torch
 from skorch import NeuralNet
@@ -106,6 +107,18 @@ def _member_mask(mask: Tensor | None, k: int) -> Tensor | None:
 def _per_member(yi) -> bool:
     """Whether a batch's masks are per ensemble member (cross-fitted validation rows)."""
     return any(m is not None and m.ndim == 2 for _, m in yi.values())
+
+
+@dataclass
+class _EpochLog:
+    """What the batches of one epoch leave for its per-task averages."""
+
+    losses: list = field(default_factory=list)
+    counts: list = field(default_factory=list)
+    objectives: list = field(default_factory=list)
+    alignments: list = field(default_factory=list)
+    sizes: list = field(default_factory=list)
+    batch_count: int = 0
 
 
 class MultiTaskSkorchNet(NeuralNet):
@@ -328,17 +341,21 @@ class MultiTaskSkorchNet(NeuralNet):
             self._recording = ()
 
     def _run_epoch(self, iterator, training, prefix, step_fn, **fit_params):
-        names = self.weighting.task_names_
         if self._conditioned and not training:
             self._condition_on_target()
-        # One row per batch of all tasks' losses and labelled-row counts: a few tensor ops a
-        # batch whatever the number of tasks (not one per task).
-        losses: list[Tensor] = []
-        counts: list[Tensor | float] = []
-        objectives: list[Tensor] = []
-        alignments: list[Tensor] = []
-        sizes: list[int] = []
-        batch_count = 0
+        log = self._run_batches(iterator, training, prefix, step_fn, fit_params)
+        self.history.record(prefix + "_batch_count", log.batch_count)
+        if not log.batch_count:
+            return
+        epoch_losses = self._record_losses(log, prefix)
+        if training:
+            self._end_training_epoch(log, epoch_losses)
+
+    def _run_batches(self, iterator, training, prefix, step_fn, fit_params) -> _EpochLog:
+        """Run ``step_fn`` on every batch; one row per batch of all tasks' losses and
+        labelled-row counts: a few tensor ops a batch whatever the number of tasks."""
+        names = self.weighting.task_names_
+        log = _EpochLog()
         skip_single = training and getattr(self, "has_batch_norm_", False)
         for batch in iterator:
             if skip_single and _batch_len(batch) == 1:
@@ -350,35 +367,37 @@ class MultiTaskSkorchNet(NeuralNet):
             self.history.record_batch(prefix + "_loss", row.sum().item())
             size = _batch_len(batch)
             self.history.record_batch(prefix + "_batch_size", size)
-            sizes.append(size)
+            log.sizes.append(size)
             if training:  # the weighted objective is logged for training epochs only
-                objectives.append(step["loss"])
+                log.objectives.append(step["loss"])
             if "alignment" in step:
-                alignments.append(step["alignment"])
-            losses.append(row)
+                log.alignments.append(step["alignment"])
+            log.losses.append(row)
             masks = [batch[1][name][1] for name in names]
             if all(m is None for m in masks):
-                counts.append(float(size))  # every task labelled on every row
+                log.counts.append(float(size))  # every task labelled on every row
             else:
                 # Summed on the masks' device, without a host sync per batch.
                 full = torch.full((), float(size), dtype=torch.float64, device=row.device)
-                counts.append(
+                log.counts.append(
                     torch.stack([full if m is None else m.sum().double() for m in masks])
                 )
             self.notify("on_batch_end", batch=batch, training=training, **step)
-            batch_count += 1
-        self.history.record(prefix + "_batch_count", batch_count)
-        if not batch_count:
-            return
-        values = torch.stack(losses).double().cpu()  # (batches, tasks)
+            log.batch_count += 1
+        return log
+
+    def _record_losses(self, log: _EpochLog, prefix: str) -> dict[str, float]:
+        """Each task's mean loss over its labelled rows of the epoch (and the alignment)."""
+        names = self.weighting.task_names_
+        values = torch.stack(log.losses).double().cpu()  # (batches, tasks)
         weights = torch.stack([
             torch.full((len(names),), c, dtype=torch.float64) if isinstance(c, float)
             else c.cpu()
-            for c in counts
+            for c in log.counts
         ])
-        if alignments:
-            values_a = torch.stack(alignments).double().cpu()
-            sizes_a = torch.tensor(sizes, dtype=torch.float64)
+        if log.alignments:
+            values_a = torch.stack(log.alignments).double().cpu()
+            sizes_a = torch.tensor(log.sizes, dtype=torch.float64)
             self.history.record(f"{prefix}_alignment",
                                 float((values_a * sizes_a).sum() / sizes_a.sum()))
         totals = weights.sum(dim=0)
@@ -388,16 +407,20 @@ class MultiTaskSkorchNet(NeuralNet):
             mean = float(means[j]) if totals[j] else float("nan")
             self.history.record(f"{prefix}_loss_{name}", mean)
             epoch_losses[name] = mean
-        if training:
-            values = torch.stack(objectives).double().cpu()
-            weights = torch.tensor(sizes, dtype=torch.float64)
-            self.history.record("train_objective", float((values * weights).sum() / weights.sum()))
-            for name, weight in self.weighting.current_weights().items():
-                self.history.record(f"weight_{name}", weight)
-            self.weighting.epoch_end(epoch_losses)
-            if self._conditioned:
-                self._condition_on_target()
-            self._check_finite(epoch_losses, float(self.history[-1, "train_objective"]))
+        return epoch_losses
+
+    def _end_training_epoch(self, log: _EpochLog, epoch_losses: dict[str, float]) -> None:
+        """Log the objective and the task weights; let the weighting adapt; check that
+        training is still finite."""
+        values = torch.stack(log.objectives).double().cpu()
+        weights = torch.tensor(log.sizes, dtype=torch.float64)
+        self.history.record("train_objective", float((values * weights).sum() / weights.sum()))
+        for name, weight in self.weighting.current_weights().items():
+            self.history.record(f"weight_{name}", weight)
+        self.weighting.epoch_end(epoch_losses)
+        if self._conditioned:
+            self._condition_on_target()
+        self._check_finite(epoch_losses, float(self.history[-1, "train_objective"]))
 
     @property
     def _conditioned(self) -> bool:
