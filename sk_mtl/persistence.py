@@ -60,7 +60,7 @@ from .estimators import (
 )
 from .estimators._builder import OPTIMIZERS, build_module, build_network, torch_device
 from .estimators._training import torch_threads
-from .fusion import FUSIONS
+from .fusion import FUSIONS, make_fusion
 from .modules import ACTIVATIONS
 from .tasks import TASK_KINDS
 from .trunks import TRUNKS
@@ -506,6 +506,9 @@ def _load_estimator(node: dict, reader: _Reader):
         # Files written before the two meanings had two attributes: their network was
         # rebuilt from fusion_weights_, so it still is.
         est.initial_fusion_weights_ = dict(est.fusion_weights_)
+    if "modalities_" in vars(est) and "fusion_" not in vars(est):
+        # ...and before the fusion specification was a fitted attribute.
+        est.fusion_ = make_fusion(est.fusion)
     if node["net"] is not None:
         _rebuild_net(est, node["net"], reader)
     return est

@@ -146,7 +146,7 @@ def build_network(est, tasks, weighting, *, seed: int, device: torch.device,
         lambda_l2=float(est.lambda_l2),
         shuffle_seed=seed,
         on_divergence=est.on_divergence,
-        **est._input.net_options(est),
+        **est._input.net_options(est, weighting),
         **optimizer_kwargs,
     )
     return net.initialize()

@@ -41,6 +41,9 @@ _FUSION_ATTRIBUTES = """
         The fusion weight of each modality in effect after fit (with ``"_neighbours"`` for
         the retrieval features): the fixed or learned ``w_m``; for ``"attention"`` and
         ``"gated"``, which weigh per row, the mean weight over the training rows.
+    fusion_ : Fusion
+        The fusion specification the network was built with (``fusion``, made from its
+        name if it is one).
     initial_fusion_weights_ : dict of str to float
         The fusion weight of each modality the network started from: ``fusion_weights``
         checked and completed with 1.0 (the learned ones start there with

@@ -15,7 +15,7 @@ The methods, each given the estimator:
 - ``make_retrieval``, ``retrieval_rows``, ``with_retrieval``: what retrieval looks up and
   where its columns go;
 - ``build_module``: the untrained torch module (trunk or encoders and fusion, and heads);
-- ``net_options``: extra arguments of the skorch net;
+- ``net_options``: extra arguments of the skorch net (given the weighting);
 - ``after_training``: what the estimator records from the trained network.
 """
 
@@ -86,8 +86,8 @@ class NetworkInput:
             return torch.cat([X_data, torch.from_numpy(columns).to(X_data.device)], dim=1)
         return sp.hstack([X_data, sp.csr_matrix(columns)], format="csr", dtype=np.float32)
 
-    def net_options(self, est) -> dict:
-        """Extra arguments of the skorch net (none here)."""
+    def net_options(self, est, weighting) -> dict:
+        """Extra arguments of the skorch net trained with ``weighting`` (none here)."""
         return {}
 
     def after_training(self, est, data) -> None:

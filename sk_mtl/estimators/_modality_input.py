@@ -27,7 +27,7 @@ from ..encoders import MLP, make_encoder, plan_modality
 from ..fusion import FUSIONS, make_fusion
 from ..modules import FusionTrunk, ModalityAligner, ModalityWeights, WidePath, infer_out_features
 from ..tasks import Task
-from ..weighting import MAX_WEIGHT, GradientWeighting, make_weighting, resolve_weights
+from ..weighting import MAX_WEIGHT, GradientWeighting, resolve_weights
 from ._builder import trunk_module
 from ._inputs import NetworkInput, n_rows, validate_table
 from ._training import torch_threads
@@ -72,7 +72,6 @@ class ModalityInput(NetworkInput):
 
     # ------------------------------------------------------------------ parameters
     def check_params(self, est) -> None:
-        make_fusion(est.fusion)
         for name in ("encoder_dim", "fusion_dim", "text_max_features", "text_min_df",
                      "text_max_len"):
             value = getattr(est, name)
@@ -86,12 +85,6 @@ class ModalityInput(NetworkInput):
                 or not 0 <= aw <= MAX_WEIGHT):
             raise ValueError(
                 f"alignment_weight must be a finite number in [0, {MAX_WEIGHT:g}], got {aw!r}."
-            )
-        if aw > 0 and isinstance(make_weighting(est.weighting), GradientWeighting):
-            raise ValueError(
-                f"alignment_weight > 0 adds a loss outside the tasks, which a gradient-level "
-                f"weighting (weighting={est.weighting!r}) does not aggregate; use a "
-                "loss-level weighting (static, uncertainty, dwa, gradnorm) with it."
             )
         if est.encoders is not None and not isinstance(est.encoders, Mapping):
             raise TypeError(f"encoders must be a dict modality -> encoder, got {est.encoders!r}.")
@@ -108,7 +101,7 @@ class ModalityInput(NetworkInput):
             overflow="it scales float32 embeddings, which would overflow.",
             nothing="no modality would be used",
         )
-        if not make_fusion(est.fusion).reads_weights:
+        if not est.fusion_.reads_weights:
             fixed = {m: w for m, w in weights.items() if w != 1.0}
             if fixed or est.learn_fusion_weights:
                 what = f"fusion_weights {fixed}" if fixed else "learn_fusion_weights=True"
@@ -152,6 +145,9 @@ class ModalityInput(NetworkInput):
         return True
 
     def fit_transform(self, est, X) -> dict:
+        # The fusion specification of this fit, built once (the name checked here, before
+        # any data is read); the network is built from it.
+        est.fusion_ = make_fusion(est.fusion)
         if self._is_single_table(est, X):
             # The 2-D single-modality form: scikit-learn's own validation and messages; NaN
             # is imputed by the tabular modality.
@@ -297,7 +293,7 @@ class ModalityInput(NetworkInput):
                 "weighting__conditioning='input' appends the task weights to one input table; "
                 "a FusionNet has modalities: use weighting__conditioning='film'."
             )
-        fusion = make_fusion(est.fusion)
+        fusion = est.fusion_
         if fusion.mlp_per_modality and est.trunk is not None:
             raise ValueError(
                 f"fusion={est.fusion!r} gives each modality its own MLP (hidden_dims); a "
@@ -348,7 +344,13 @@ class ModalityInput(NetworkInput):
             {m: encoders[m].out_features for m in est.modality_names_}, est.fusion_dim
         )
 
-    def net_options(self, est) -> dict:
+    def net_options(self, est, weighting) -> dict:
+        if est.alignment_weight > 0 and isinstance(weighting, GradientWeighting):
+            raise ValueError(
+                f"alignment_weight > 0 adds a loss outside the tasks, which a gradient-level "
+                f"weighting (weighting={est.weighting!r}) does not aggregate; use a "
+                "loss-level weighting (static, uncertainty, dwa, gradnorm) with it."
+            )
         return {"alignment_weight": float(est.alignment_weight)}
 
     def after_training(self, est, data) -> None:

@@ -202,10 +202,8 @@ def show_progress(progress_bar, partial: bool = False, verbose: int = 0) -> floa
     >>> show_progress(True), show_progress(False)
     (0.0, None)
     """
-    if isinstance(progress_bar, bool):
+    if isinstance(progress_bar, bool):  # checked by the estimator: True, False or "auto"
         return 0.0 if progress_bar else None
-    if progress_bar != "auto":
-        raise ValueError(f"progress_bar must be True, False or 'auto', got {progress_bar!r}.")
     if partial or verbose or not _interactive() or _in_search():
         return None
     return PROGRESS_DELAY_S
