@@ -254,8 +254,8 @@ def _describe_net(net, writer: _Writer, include_optimizer: bool) -> dict:
     }
     if include_optimizer:
         node["optimizers"] = {
-            name: writer.encode(getattr(net, name + "_").state_dict(), f"net_.{name}_")
-            for name in net._optimizers
+            name: writer.encode(optimizer.state_dict(), f"net_.{name}_")
+            for name, optimizer in net.optimizers().items()
         }
         # The training random generators, where the net keeps them between fits.
         generators = {}
@@ -593,18 +593,19 @@ def _restore_training_state(net, node: dict, reader: _Reader) -> None:
     optimizers = node["optimizers"]
     if optimizers is None:
         # A fresh optimizer: an LR schedule resumed at the saved epoch needs its start value.
-        for name in net._optimizers:
-            for group in getattr(net, name + "_").param_groups:
+        for optimizer in net.optimizers().values():
+            for group in optimizer.param_groups:
                 group.setdefault("initial_lr", group["lr"])
         return
-    if not isinstance(optimizers, dict) or sorted(optimizers) != sorted(net._optimizers):
+    if not isinstance(optimizers, dict) or sorted(optimizers) != sorted(net.optimizers()):
         raise ValueError(
             f"The model file has optimizer states for {sorted(optimizers)}, but the network "
-            f"its description builds has the optimizers {sorted(net._optimizers)}."
+            f"its description builds has the optimizers {sorted(net.optimizers())}."
         )
+    built = net.optimizers()
     for name, state in optimizers.items():
         try:
-            getattr(net, name + "_").load_state_dict(reader.decode(state))
+            built[name].load_state_dict(reader.decode(state))
         except (KeyError, RuntimeError, TypeError) as exc:
             raise ValueError(
                 f"The model file's state of net_.{name}_ does not fit its network: {exc}"

@@ -248,6 +248,11 @@ class MultiTaskSkorchNet(NeuralNet):
             self.optimizer_sparse_ = torch.optim.SparseAdam(groups, lr=self.lr)
         return self
 
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """The initialized optimizers by name (``"optimizer"``, and ``"optimizer_sparse"``
+        when sparse embedding tables train apart), in the order they step."""
+        return {name: getattr(self, name + "_") for name in self._optimizers}
+
     def _step_optimizer(self, step_fn):
         # The closure runs once, through the first optimizer; the others just step.
         names = list(self._optimizers)
