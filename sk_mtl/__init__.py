@@ -4,28 +4,11 @@ One network with a shared trunk and one head per task, trained through skorch an
 any scikit-learn estimator (``Pipeline``, ``GridSearchCV``, ``cross_validate``).
 """
 
+from . import estimators
 from ._version import __version__ as __version__
-from .estimators import (
-    LEGACY_DEFAULTS,
-    PRE_SUITE_DEFAULTS,
-    FusionNet,
-    FusionNetClassifier,
-    FusionNetRegressor,
-    MultiTaskNet,
-    MultiTaskNetClassifier,
-    MultiTaskNetRegressor,
-)
+
+# The estimators and their default sets, as ``sk_mtl.estimators.__all__`` lists them.
+from .estimators import *  # noqa: F403
 from .persistence import load, save
 
-__all__ = [
-    "LEGACY_DEFAULTS",
-    "PRE_SUITE_DEFAULTS",
-    "FusionNet",
-    "FusionNetClassifier",
-    "FusionNetRegressor",
-    "MultiTaskNet",
-    "MultiTaskNetClassifier",
-    "MultiTaskNetRegressor",
-    "load",
-    "save",
-]
+__all__ = [*estimators.__all__, "load", "save"]
