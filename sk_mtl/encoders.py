@@ -214,41 +214,49 @@ class Tfidf(_TextEncoder):
 
 
 class _TokenEncoder(_TextEncoder):
+    """Text as token ids (``max_len`` per text, 0 pads), read by :attr:`torch_encoder`."""
+
     form = "tokens"
+    #: The torch encoder, built as ``torch_encoder(vocabulary_size, width)``.
+    torch_encoder: ClassVar[type[nn.Module]]
 
     def __init__(self, max_features=None, max_len=None):
         self.max_features = max_features
         self.max_len = max_len
 
+    def build(self, modality, width, dropout=0.0, linear=False):
+        return self.torch_encoder(modality.n_features_, width)
+
 
 class TokenBag(_TokenEncoder):
-    """Text as the mean of learned word embeddings.
+    """Text as the mean of learned word embeddings (padding left out); the order of the
+    words is not read.
 
     Parameters
     ----------
     max_features : int, default=None
         Words kept, the most frequent (``text_max_features``).
     max_len : int, default=None
-        Tokens kept per text (``text_max_len``).
+        Tokens kept per text, the first ones (``text_max_len``).
     """
 
-    def build(self, modality, width, dropout=0.0, linear=False):
-        return TokenBagEncoder(modality.n_features_, width)
+    torch_encoder = TokenBagEncoder
 
 
 class GRU(_TokenEncoder):
-    """Text read by a bidirectional GRU over learned word embeddings, mean-pooled.
+    """Text read in order by a bidirectional GRU over learned word embeddings; the states of
+    both directions are mean-pooled over the words and projected to the encoder's width.
 
     Parameters
     ----------
     max_features : int, default=None
         Words kept, the most frequent (``text_max_features``).
     max_len : int, default=None
-        Tokens kept per text (``text_max_len``).
+        Tokens kept per text (``text_max_len``); every text is padded to this length and the
+        GRU steps through all of it, so its time per batch grows with ``max_len``.
     """
 
-    def build(self, modality, width, dropout=0.0, linear=False):
-        return GRUTextEncoder(modality.n_features_, width)
+    torch_encoder = GRUTextEncoder
 
 
 class Embedding(Encoder):
