@@ -142,7 +142,20 @@ class WeightedSum(_Projecting):
         return WeightedSumFusion(in_dims, dim, weights, learn_weights)
 
 
-class Attention(_Projecting):
+class _LearnedWeights(_Projecting):
+    """A projecting fusion that weighs the modalities itself, row by row: ``fusion_weights``
+    mean nothing to it and are refused; after fit ``fusion_weights_`` is the mean over the
+    training rows of its layer's ``row_weights``."""
+
+    reads_weights = False
+    #: The torch fusion layer, built as ``torch_layer(in_dims, dim)``.
+    torch_layer: ClassVar[type[nn.Module]]
+
+    def layer(self, in_dims, dim, weights, learn_weights):
+        return self.torch_layer(in_dims, dim)
+
+
+class Attention(_LearnedWeights):
     """Learned attention over the projected embeddings, per row: ``h = sum_m a_m
     proj_m(h_m)``. It learns its own weights, so it refuses ``fusion_weights``; after fit
     ``fusion_weights_`` holds the mean attention over the training rows.
@@ -150,16 +163,14 @@ class Attention(_Projecting):
     Parameters
     ----------
     dim : int, default=None
-        Width of the projections (``fusion_dim``).
+        Width of the projections and of the attention scorer's hidden layer
+        (``fusion_dim``).
     """
 
-    reads_weights = False
-
-    def layer(self, in_dims, dim, weights, learn_weights):
-        return AttentionFusion(in_dims, dim)
+    torch_layer = AttentionFusion
 
 
-class Gated(_Projecting):
+class Gated(_LearnedWeights):
     """Gated multimodal unit (Arevalo et al., 2017): per-feature softmax gates over the
     modalities. It learns its own weights, so it refuses ``fusion_weights``; after fit
     ``fusion_weights_`` holds each modality's mean gate over the training rows.
@@ -167,13 +178,10 @@ class Gated(_Projecting):
     Parameters
     ----------
     dim : int, default=None
-        Width of the projections (``fusion_dim``).
+        Width of the projections; each of their features has its own gates (``fusion_dim``).
     """
 
-    reads_weights = False
-
-    def layer(self, in_dims, dim, weights, learn_weights):
-        return GatedFusion(in_dims, dim)
+    torch_layer = GatedFusion
 
 
 class Late(Fusion):
