@@ -256,6 +256,14 @@ class Modality:
         """Input for ``n`` rows that all lack the modality."""
         raise NotImplementedError
 
+    def _check_width(self, given: int, fitted: int, what: str) -> None:
+        """Refuse a block with another number of ``what`` (features, columns) than at fit."""
+        if given != fitted:
+            raise ValueError(
+                f"Modality {self.name!r} has {given} {what}, but the model was fitted with "
+                f"{fitted}."
+            )
+
 
 class TabularModality(Modality):
     """Numeric columns (dense or scipy sparse); an all-NaN row means the modality is missing.
@@ -330,11 +338,7 @@ class TabularModality(Modality):
 
     def transform(self, block):
         values = self._numeric(block)
-        if values.shape[1] != self.n_columns_:
-            raise ValueError(
-                f"Modality {self.name!r} has {values.shape[1]} features, but the model was "
-                f"fitted with {self.n_columns_}."
-            )
+        self._check_width(values.shape[1], self.n_columns_, "features")
         if self.sparse_ != sp.issparse(values):
             values = sp.csr_matrix(values) if self.sparse_ else values.toarray()
         if sp.issparse(values):
@@ -498,11 +502,7 @@ class TextModality(Modality):
             return torch.from_numpy(np.ascontiguousarray(values)), torch.from_numpy(present)
         if self.form == "tfidf":
             columns = self._columns(block)
-            if len(columns) != len(self.vectorizers_):
-                raise ValueError(
-                    f"Modality {self.name!r} has {len(columns)} text column(s), but the model "
-                    f"was fitted with {len(self.vectorizers_)}."
-                )
+            self._check_width(len(columns), len(self.vectorizers_), "text column(s)")
             parts = [v.transform(_text_values(c, self.name)[0])
                      for v, c in zip(self.vectorizers_, columns)]
             return sp.hstack(parts, format="csr", dtype=np.float32), torch.from_numpy(present)
@@ -575,11 +575,7 @@ class CategoricalModality(Modality):
 
     def transform(self, block):
         frame = self._frame(block)
-        if frame.shape[1] != self.n_features_:
-            raise ValueError(
-                f"Modality {self.name!r} has {frame.shape[1]} columns, but the model was "
-                f"fitted with {self.n_features_}."
-            )
+        self._check_width(frame.shape[1], self.n_features_, "columns")
         codes = np.zeros(frame.shape, dtype=np.int64)
         for j, (c, mapping) in enumerate(zip(frame.columns, self.categories_)):
             codes[:, j] = [0 if k is None else mapping.get(k, 0) for k in self._keys(frame[c])]
