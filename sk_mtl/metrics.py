@@ -118,14 +118,17 @@ def task_scorer(task: str, scoring: str | Callable | None = None) -> Callable:
     Examples
     --------
     >>> import numpy as np, pandas as pd
+    >>> from sklearn.metrics import mean_absolute_error
     >>> from sk_mtl import MultiTaskNet
     >>> from sk_mtl.metrics import task_scorer
     >>> rng = np.random.RandomState(0)
     >>> X = rng.normal(size=(100, 3))
     >>> y = pd.DataFrame({"a": X[:, 0] > 0, "b": X[:, 1] * 3.0})
+    >>> y.loc[:19, "b"] = np.nan  # the first 20 rows have no label for "b"
     >>> net = MultiTaskNet(max_epochs=20, lr=0.01, random_state=0).fit(X, y)
     >>> scorer = task_scorer("b", "neg_mean_absolute_error")
-    >>> bool(scorer(net, X, y) < 0)
+    >>> mae = mean_absolute_error(y["b"][20:], net.predict_tasks(X[20:])["b"])
+    >>> bool(np.isclose(scorer(net, X, y), -mae))  # scored on the 80 labelled rows
     True
     """
     return _TaskScorer(task, scoring)

@@ -105,12 +105,14 @@ def compare_single_task(
 
     Examples
     --------
+    Two regression tasks that read the same features, the case where sharing may help:
+
     >>> import numpy as np, pandas as pd
+    >>> from sklearn.datasets import make_regression
     >>> from sk_mtl import MultiTaskNet
     >>> from sk_mtl.diagnostics import compare_single_task
-    >>> rng = np.random.RandomState(0)
-    >>> X = rng.normal(size=(120, 4))
-    >>> y = pd.DataFrame({"a": X[:, 0] > 0, "b": X[:, 0] - X[:, 1]})
+    >>> X, Y = make_regression(n_samples=120, n_features=4, n_targets=2, random_state=0)
+    >>> y = pd.DataFrame(Y, columns=["a", "b"])
     >>> net = MultiTaskNet(hidden_dims=(16,), max_epochs=10, lr=0.01, random_state=0)
     >>> table = compare_single_task(net, X, y, cv=2)
     >>> table.columns.tolist()  # doctest: +NORMALIZE_WHITESPACE

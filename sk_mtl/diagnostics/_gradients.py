@@ -80,17 +80,19 @@ class GradientCosine(Callback):
 
     Examples
     --------
-    >>> import numpy as np, pandas as pd
+    Three regression tasks give three pairs, named in task order:
+
+    >>> import numpy as np
     >>> from sk_mtl import MultiTaskNet
     >>> from sk_mtl.diagnostics import GradientCosine
     >>> rng = np.random.RandomState(0)
     >>> X = rng.normal(size=(100, 3))
-    >>> y = pd.DataFrame({"a": X[:, 0] > 0, "b": X[:, 0] + X[:, 1]})
+    >>> y = X @ rng.normal(size=(3, 3))  # a 2-D array: tasks "y0", "y1", "y2"
     >>> net = MultiTaskNet(hidden_dims=(16,), max_epochs=3, random_state=0,
     ...                    callbacks=[GradientCosine(random_state=0)]).fit(X, y)
-    >>> sorted(key for key in net.history_[-1] if key.startswith("grad_"))
-    ['grad_cos_a__b', 'grad_norm_a', 'grad_norm_b']
-    >>> len(net.history_[:, "grad_cos_a__b"])
+    >>> sorted(key for key in net.history_[-1] if key.startswith("grad_cos_"))
+    ['grad_cos_y0__y1', 'grad_cos_y0__y2', 'grad_cos_y1__y2']
+    >>> len(net.history_[:, "grad_norm_y2"])  # one value per epoch
     3
     """
 
