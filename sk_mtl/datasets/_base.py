@@ -276,8 +276,7 @@ def load_wine_quality(
         folder given by :func:`get_data_home` is used.
 
     return_X_y : bool, default=False
-        If True, returns ``(data, target)`` instead of a Bunch object. See
-        below for more information about the `data` and `target` objects.
+        If True, returns ``(data, target)`` instead of a Bunch object.
 
     Returns
     -------
@@ -314,14 +313,16 @@ def load_wine_quality(
     Examples
     --------
     >>> from sk_mtl.datasets import load_wine_quality
-    >>> wine = load_wine_quality()  # doctest: +SKIP
-    >>> wine.data.shape  # doctest: +SKIP
-    (6497, 11)
-    >>> wine.target_names  # doctest: +SKIP
-    ['quality', 'color']
     >>> X, y = load_wine_quality(return_X_y=True)  # doctest: +SKIP
+    >>> X.shape, y.columns.tolist()  # doctest: +SKIP
+    ((6497, 11), ['quality', 'color'])
     >>> y["color"].value_counts().to_dict()  # doctest: +SKIP
     {'white': 4898, 'red': 1599}
+
+    The two tasks are related: the mean quality differs by colour.
+
+    >>> y.groupby("color")["quality"].mean().round(2).to_dict()  # doctest: +SKIP
+    {'red': 5.64, 'white': 5.88}
     """
     return _load("wine_quality", data_home=data_home, return_X_y=return_X_y)
 
@@ -354,8 +355,7 @@ def load_womens_clothing_reviews(
         If `None`, the folder given by :func:`get_data_home` is used.
 
     return_X_y : bool, default=False
-        If True, returns ``(data, target)`` instead of a Bunch object. See
-        below for more information about the `data` and `target` objects.
+        If True, returns ``(data, target)`` instead of a Bunch object.
 
     Returns
     -------
@@ -398,13 +398,10 @@ def load_womens_clothing_reviews(
     --------
     >>> from sk_mtl.datasets import load_womens_clothing_reviews
     >>> reviews = load_womens_clothing_reviews()  # doctest: +SKIP
-    >>> reviews.data.shape  # doctest: +SKIP
-    (23486, 8)
-    >>> reviews.target_names  # doctest: +SKIP
-    ['Rating', 'Recommended IND']
-    >>> X, y = load_womens_clothing_reviews(return_X_y=True)  # doctest: +SKIP
-    >>> int(X["Review Text"].isna().sum())  # doctest: +SKIP
-    845
+    >>> reviews.frame.shape, reviews.target_names  # doctest: +SKIP
+    ((23486, 10), ['Rating', 'Recommended IND'])
+    >>> reviews.data[["Title", "Review Text"]].isna().sum().to_dict()  # doctest: +SKIP
+    {'Title': 3810, 'Review Text': 845}
     """
     return _load("womens_clothing_reviews", data_home=data_home, return_X_y=return_X_y)
 
