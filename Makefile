@@ -1,6 +1,7 @@
 # Two commands do all set-up on a fresh machine (see README.md):
 #   make demo   - create .venv, install sk_mtl with pinned CPU torch, run the wine demo
 #   make test   - create .venv, install sk_mtl with pinned CPU torch, run the whole test suite
+#                 (the tests marked slow included: a plain `pytest` skips those)
 # and, for the documentation site (docs/, Sphinx; warnings are errors):
 #   make docs        - install the docs extra, build docs/_build/html, running every example
 #   make docs-quick  - the same with the examples in --quick mode (what CI builds)
@@ -29,7 +30,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	@# pytest exits 5 when it collects no test: say so instead of a bare make error.
-	$(VENV)/bin/python -m pytest -q; rc=$$?; \
+	$(VENV)/bin/python -m pytest -q -m "slow or not slow"; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the suite is not wired up" >&2; fi; \
 	exit $$rc
 

@@ -1,6 +1,16 @@
-"""Test-session settings shared by the whole sk_mtl suite."""
+"""Test-session settings and the fixtures shared by the whole sk_mtl suite.
 
+The estimator settings and tiny synthetic data sets the test files share are plain Python in
+``tests/_helpers.py`` (imported: ``from _helpers import SMALL``); the fixtures here are the
+shared pieces that need pytest. Tests marked ``slow`` are skipped by a plain ``pytest`` and
+run by ``make test`` (see ``[tool.pytest.ini_options]`` in pyproject.toml).
+"""
+
+import pytest
 import torch
+
+from sk_mtl.datasets import load_wine_quality, load_womens_clothing_reviews
+from sk_mtl.exceptions import DataFileNotFoundError
 
 # The tests fit tiny networks (a few hundred rows, batches of 64). With several intra-op
 # threads, each small torch op pays a thread hand-off that costs milliseconds as soon as the
@@ -8,3 +18,27 @@ import torch
 # under load, which made a 20-epoch fit take 2 s instead of 0.15 s. Worker processes of
 # GridSearchCV(n_jobs=2) get one thread each from joblib anyway.
 torch.set_num_threads(1)
+
+
+def _real_data(load):
+    """``load(return_X_y=True)``, or skip the test when the real data file is not there."""
+    try:
+        return load(return_X_y=True)
+    except DataFileNotFoundError as exc:
+        pytest.skip(f"real data not found: {exc}")
+
+
+@pytest.fixture
+def wine():
+    """``(X, y)`` of the real wine quality table (6,497 wines; ``y``: quality and color).
+
+    A fresh copy per test; the test is skipped where the data folder lacks the file.
+    """
+    return _real_data(load_wine_quality)
+
+
+@pytest.fixture
+def clothing():
+    """``(X, y)`` of the real women's clothing reviews (text, categories, numbers; ``y``:
+    ``Recommended IND`` and ``Rating``). A fresh copy per test; skipped without the file."""
+    return _real_data(load_womens_clothing_reviews)

@@ -7,15 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from sk_mtl.datasets import get_data_home
-
 BENCH = Path(__file__).parents[1] / "benchmarks" / "bench_fusion_clothing.py"
 HAS_TEXT_EXTRA = importlib.util.find_spec("sentence_transformers") is not None
+# Whole benchmark scripts on real data, if in their smallest size: a minute in all.
+pytestmark = pytest.mark.slow
 
 
+@pytest.mark.usefixtures("clothing")  # skipped without the real data
 def test_clothing_benchmark_quick(monkeypatch, capsys):
-    if not (get_data_home() / "womens_clothing_ecommerce_reviews.csv.gz").exists():
-        pytest.skip(f"real data not found in {get_data_home()}")
     args = ["--quick", "--seeds", "0", "--wide-lr", "10", "--raw"]
     if HAS_TEXT_EXTRA:
         args.append("--sentence")
@@ -31,9 +30,8 @@ def test_clothing_benchmark_quick(monkeypatch, capsys):
         assert "+ 'sentence' beside the TF-IDF text" in out and "texts/s" in out
 
 
+@pytest.mark.usefixtures("clothing")  # skipped without the real data
 def test_alignment_benchmark_quick(monkeypatch, capsys):
-    if not (get_data_home() / "womens_clothing_ecommerce_reviews.csv.gz").exists():
-        pytest.skip(f"real data not found in {get_data_home()}")
     path = BENCH.parent / "bench_alignment.py"
     monkeypatch.setattr(sys, "argv", [str(path), "--quick", "--seeds", "0", "--weights", "0",
                                       "0.5"])

@@ -8,6 +8,7 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from _helpers import SMALL
 from sklearn.model_selection import GridSearchCV, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -18,8 +19,10 @@ from sk_mtl.datasets import get_data_home, load_wine_quality, load_womens_clothi
 from sk_mtl.metrics import task_scorers
 
 distributed = pytest.importorskip("distributed")
+# A two-worker cluster and fits on real data: 15 s.
+pytestmark = pytest.mark.slow
 
-FAST = dict(hidden_dims=(32,), max_epochs=5, random_state=0)
+FAST = {**SMALL, "hidden_dims": (32,), "max_epochs": 5}
 
 
 class RecordWhere(Callback):

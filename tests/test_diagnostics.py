@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
+from _helpers import PLAIN, SMALL, three_kinds
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
@@ -23,31 +24,13 @@ from sk_mtl.data import TensorData
 from sk_mtl.diagnostics import GradientCosine, compare_single_task, plot_history
 from sk_mtl.metrics import task_scorer
 
-# One plain network on the input as given (ensemble_size=1, input_scaling=None): these tests
-# check one thing each on an MLP's own layers, heads and gradients; the ensemble and the
-# input scaling have their tests in test_defaults.py.
-FAST = dict(
-    hidden_dims=(16,), lr=0.02, max_epochs=3, batch_size=64, retrieval=None, random_state=0,
-    ensemble_size=1, input_scaling=None,
-)
+# One plain network on the input as given (_helpers.PLAIN), no retrieval features: these
+# tests check one thing each on an MLP's own layers, heads and gradients.
+FAST = {**SMALL, **PLAIN, "lr": 0.02, "max_epochs": 3, "batch_size": 64, "retrieval": None}
 
 
 def _X(n=120, seed=0):
     return np.random.RandomState(seed).normal(size=(n, 5)).astype(np.float32)
-
-
-def _mixed(n=120, seed=0):
-    """``X`` and a DataFrame ``y``: binary ``a`` (sign of x0), regression ``b``, 3-class ``c``."""
-    X = _X(n, seed)
-    rng = np.random.RandomState(seed + 1)
-    y = pd.DataFrame(
-        {
-            "a": np.where(X[:, 0] > 0, "pos", "neg"),
-            "b": 3.0 * X[:, 1] + X[:, 0] + 0.1 * rng.normal(size=n),
-            "c": np.digitize(X[:, 2], [-0.5, 0.5]),
-        }
-    )
-    return X, y
 
 
 def _callback(est):
@@ -110,7 +93,7 @@ def _same_state(before, after):
 
 # =========================================================================== GradientCosine
 def test_gradient_cosine_records_every_pair_every_epoch():
-    X, y = _mixed()
+    X, y = three_kinds()
     est = MultiTaskNet(callbacks=[GradientCosine(random_state=0)], **FAST).fit(X, y)
     history = est.history_
     pairs = ["grad_cos_a__b", "grad_cos_a__c", "grad_cos_b__c"]
@@ -125,7 +108,7 @@ def test_gradient_cosine_records_every_pair_every_epoch():
 
 
 def test_gradient_cosine_includes_auxiliary_tasks():
-    X, y = _mixed(60)
+    X, y = three_kinds(60)
     est = MultiTaskNet(auxiliary_tasks=["b"], callbacks=[GradientCosine()], **FAST).fit(X, y)
     assert est.task_names_ == ["a", "c"]
     assert {"grad_cos_a__b", "grad_cos_a__c", "grad_cos_b__c", "grad_norm_b"} <= set(
@@ -134,7 +117,7 @@ def test_gradient_cosine_includes_auxiliary_tasks():
 
 
 def test_gradient_cosine_samples_at_most_max_rows_once():
-    X, y = _mixed(200)
+    X, y = three_kinds(200)
     est = MultiTaskNet(
         callbacks=[GradientCosine(max_rows=30, random_state=0)], validation_fraction=None, **FAST
     ).fit(X, y)
@@ -155,7 +138,7 @@ def test_gradient_cosine_samples_at_most_max_rows_once():
 
 
 def test_gradient_cosine_keeps_all_rows_when_fewer_than_max_rows():
-    X, y = _mixed(80)
+    X, y = three_kinds(80)
     est = MultiTaskNet(callbacks=[GradientCosine()], validation_fraction=0.25, **FAST).fit(X, y)
     np.testing.assert_array_equal(_callback(est).sample_indices_, np.arange(60))
 
@@ -164,7 +147,7 @@ def test_gradient_cosine_keeps_all_rows_when_fewer_than_max_rows():
 def test_gradient_cosine_is_one_for_identical_tasks_with_identical_heads(kind):
     # Two copies of one task with equal heads: the two task losses are the same function of
     # the trunk, so their gradients are equal (and stay so: training is symmetric).
-    X, y = _mixed()
+    X, y = three_kinds()
     column = y["b"] if kind == "regression" else y["a"]
     y2 = pd.DataFrame({"t1": column, "t2": column})
     est = MultiTaskNet(
@@ -182,7 +165,7 @@ def test_gradient_cosine_opposite_targets_with_negated_heads_agree():
     # other head makes the second loss the same function of the trunk as the first, so the
     # cosine is exactly 1 -- a task's sign is absorbed by its head. (With *equal* heads it
     # is not -1 in general: measured about -0.86 after one epoch here, so not asserted.)
-    X, y = _mixed()
+    X, y = three_kinds()
     y2 = pd.DataFrame({"up": y["b"], "down": -y["b"]})
     est = MultiTaskNetRegressor(
         callbacks=[TieHeads(-1.0), GradientCosine(random_state=0)], **FAST
@@ -191,7 +174,7 @@ def test_gradient_cosine_opposite_targets_with_negated_heads_agree():
 
 
 def test_gradient_cosine_matches_a_hand_computation():
-    X, y = _mixed(150)
+    X, y = three_kinds(150)
     est = MultiTaskNet(
         callbacks=[GradientCosine(max_rows=40, random_state=3)],
         validation_fraction=None,
@@ -223,7 +206,7 @@ def test_gradient_cosine_matches_a_hand_computation():
 
 @pytest.mark.parametrize("validation_fraction", [None, 0.2])
 def test_gradient_cosine_leaves_grads_optimizer_modes_and_rng_alone(validation_fraction):
-    X, y = _mixed()
+    X, y = three_kinds()
     seen = []
     est = MultiTaskNet(
         callbacks=[
@@ -252,7 +235,7 @@ def test_gradient_cosine_does_not_change_training(validation_fraction):
     # Without a validation split the module is still in training mode at the end of the
     # epoch: a measurement in that mode would draw dropout masks and move batch-norm
     # statistics.
-    X, y = _mixed()
+    X, y = three_kinds()
     params = {
         **FAST,
         "dropout": 0.3,
@@ -266,7 +249,7 @@ def test_gradient_cosine_does_not_change_training(validation_fraction):
 
 
 def test_gradient_cosine_sparse_X():
-    X, y = _mixed()
+    X, y = three_kinds()
     X_sparse = sp.csr_matrix(np.where(np.abs(X) > 0.5, X, 0.0))
     est = MultiTaskNet(callbacks=[GradientCosine(max_rows=50, random_state=0)], **FAST).fit(
         X_sparse, y
@@ -285,7 +268,7 @@ def _tensor_data(est, X, y, labelled=None):
 
 
 def test_gradient_cosine_is_nan_for_a_task_without_labels_in_the_sample():
-    X, y = _mixed(60)
+    X, y = three_kinds(60)
     est = MultiTaskNet(**FAST).fit(X, y)
     labelled = {name: np.ones(60, dtype=bool) for name in est.task_names_}
     labelled["b"][:] = False
@@ -298,7 +281,7 @@ def test_gradient_cosine_is_nan_for_a_task_without_labels_in_the_sample():
 
 
 def test_gradient_cosine_single_task_and_no_shared_parameters():
-    X, y = _mixed(60)
+    X, y = three_kinds(60)
     one = MultiTaskNet(callbacks=[GradientCosine()], **FAST).fit(X, y["b"])
     assert [k for k in one.history_[-1] if k.startswith("grad_")] == ["grad_norm_b"]
     linear = MultiTaskNet(callbacks=[GradientCosine()], **{**FAST, "hidden_dims": ()}).fit(X, y)
@@ -308,20 +291,20 @@ def test_gradient_cosine_single_task_and_no_shared_parameters():
 
 @pytest.mark.parametrize("max_rows", [0, -3, 2.5, True])
 def test_gradient_cosine_rejects_bad_max_rows(max_rows):
-    X, y = _mixed(40)
+    X, y = three_kinds(40)
     with pytest.raises(ValueError, match="max_rows must be a positive integer"):
         MultiTaskNet(callbacks=[GradientCosine(max_rows=max_rows)], **FAST).fit(X, y)
 
 
 def test_gradient_cosine_rejects_foreign_training_data():
-    X, y = _mixed(40)
+    X, y = three_kinds(40)
     est = MultiTaskNet(**FAST).fit(X, y)
     with pytest.raises(TypeError, match="TensorData"):
         GradientCosine().initialize().on_epoch_end(est.net_, dataset_train=[1, 2, 3])
 
 
 # ====================================================================== compare_single_task
-COMPARE = dict(hidden_dims=(8,), lr=0.02, max_epochs=5, batch_size=64, random_state=0)
+COMPARE = {**SMALL, "hidden_dims": (8,), "lr": 0.02, "max_epochs": 5, "batch_size": 64}
 COLUMNS = [
     "task",
     "multi_task_mean",
@@ -333,7 +316,7 @@ COLUMNS = [
 
 
 def test_compare_single_task_table_and_delta_m():
-    X, y = _mixed(90)
+    X, y = three_kinds(90)
     table = compare_single_task(MultiTaskNet(**COMPARE), X, y, cv=2)
     assert table.columns.tolist() == COLUMNS
     assert table["task"].tolist() == ["a", "b", "c"]
@@ -377,7 +360,7 @@ def test_compare_single_task_matches_a_hand_computation_with_missing_labels():
 
 
 def test_compare_single_task_pipeline_keeps_only_each_tasks_entries():
-    X, y = _mixed(90)
+    X, y = three_kinds(90)
     y = y[["a", "b"]]
     seen = []
 
@@ -412,7 +395,7 @@ def test_compare_single_task_pipeline_keeps_only_each_tasks_entries():
 
 
 def test_compare_single_task_accepts_a_split_list_and_nested_pipeline():
-    X, y = _mixed(60)
+    X, y = three_kinds(60)
     y = y[["b", "c"]]
     inner = Pipeline([("mtl", MultiTaskNet(task_weights={"c": 0.5}, **COMPARE))])
     pipe = Pipeline([("scale", StandardScaler()), ("inner", inner)])
@@ -422,7 +405,7 @@ def test_compare_single_task_accepts_a_split_list_and_nested_pipeline():
 
 
 def test_compare_single_task_leaves_auxiliary_tasks_out_of_the_table():
-    X, y = _mixed(60)
+    X, y = three_kinds(60)
     seen = []
 
     def recording_r2(view, X_task, y_task):
@@ -439,7 +422,7 @@ def test_compare_single_task_leaves_auxiliary_tasks_out_of_the_table():
 
 
 def test_compare_single_task_errors():
-    X, y = _mixed(40)
+    X, y = three_kinds(40)
     est = MultiTaskNet(**COMPARE)
     with pytest.raises(ValueError, match="at least two target columns"):
         compare_single_task(est, X, y["b"])
@@ -474,7 +457,7 @@ def pyplot():
 
 @pytest.fixture(scope="module")
 def measured():
-    X, y = _mixed(80)
+    X, y = three_kinds(80)
     return MultiTaskNet(callbacks=[GradientCosine(random_state=0)], **FAST).fit(X, y)
 
 
@@ -509,7 +492,7 @@ def test_plot_history_tasks_and_given_axes(pyplot, measured):
 
 
 def test_plot_history_without_gradient_cosines(pyplot):
-    X, y = _mixed(60)
+    X, y = three_kinds(60)
     est = MultiTaskNet(validation_fraction=None, **FAST).fit(X, y[["a", "b"]])
     fig = plot_history(Pipeline([("mtl", est)]))
     losses, _, cosines = fig.axes
@@ -519,7 +502,7 @@ def test_plot_history_without_gradient_cosines(pyplot):
 
 
 def test_plot_history_shows_auxiliary_tasks(pyplot):
-    X, y = _mixed(60)
+    X, y = three_kinds(60)
     est = MultiTaskNet(
         auxiliary_tasks=["b"], callbacks=[GradientCosine()], validation_fraction=None, **FAST
     ).fit(X, y)

@@ -21,6 +21,7 @@ def test_the_guide_has_examples():
     assert len(PAGES) >= 8
 
 
+@pytest.mark.slow  # the pages fit real models: 15 s in all
 @pytest.mark.parametrize("path", PAGES, ids=lambda p: str(p.relative_to(DOCS)))
 def test_user_guide_page_runs(path, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)  # a page that saves a model file writes it here

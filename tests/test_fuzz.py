@@ -1,4 +1,5 @@
-"""Property-based tests for issue 8, "nothing silent".
+"""Property-based tests of "nothing silent": whatever the input, an estimator fails with a
+clear error or predicts in the label space.
 
 Random tables, targets, task dicts, modality dicts and parameters go through ``fit``,
 ``predict``, ``predict_tasks``, ``predict_proba`` and ``score``. The property:
@@ -861,6 +862,7 @@ def _assert_nothing_silent(case: Case) -> None:
     )
 
 
+@pytest.mark.slow  # hundreds of fits: 20 s
 @expected_warnings
 @settings(max_examples=350, **FUZZ_SETTINGS)
 @given(case=table_cases())
@@ -869,6 +871,7 @@ def test_multitask_estimators_fail_clearly_or_predict_in_label_space(case):
     _assert_nothing_silent(case)
 
 
+@pytest.mark.slow  # hundreds of fits: 20 s
 @expected_warnings
 @settings(max_examples=300, **FUZZ_SETTINGS)
 @given(case=fusion_cases())

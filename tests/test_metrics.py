@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from _helpers import SMALL
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import (
     accuracy_score,
@@ -16,7 +17,7 @@ from sklearn.metrics import (
 from sk_mtl import MultiTaskNet, MultiTaskNetClassifier, MultiTaskNetRegressor
 from sk_mtl.metrics import task_scorer, task_scorers
 
-FAST = dict(hidden_dims=(16,), lr=0.02, max_epochs=15, batch_size=64, random_state=0)
+FAST = {**SMALL, "lr": 0.02, "max_epochs": 15, "batch_size": 64}
 
 
 @pytest.fixture(scope="module")

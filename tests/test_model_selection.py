@@ -7,6 +7,7 @@ matplotlib.use("Agg")
 import numpy as np
 import pandas as pd
 import pytest
+from _helpers import PLAIN, SMALL, noisy_tasks
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
@@ -17,21 +18,9 @@ from sk_mtl.metrics import task_scorers
 from sk_mtl.model_selection import TaskWeightSearchCV, pareto_mask
 from sk_mtl.weighting import WeightConditioning
 
-# One plain network on the input as given: these tests read the trunk's input width and
-# compare fronts of small fits; the ensemble and input scaling are tested in test_defaults.py.
-FAST = dict(hidden_dims=(16,), max_epochs=8, lr=0.01, random_state=0, retrieval=None,
-            ensemble_size=1, input_scaling=None)
-
-
-def _data(n=240, seed=0, tasks=2):
-    rng = np.random.RandomState(seed)
-    X = rng.normal(size=(n, 4))
-    y = pd.DataFrame({
-        "a": X[:, 0] + 0.3 * rng.normal(size=n),
-        "b": np.where(X[:, 1] + 0.5 * X[:, 0] > 0, "yes", "no"),
-        "c": X[:, 2] - X[:, 3],
-    })
-    return X, y.iloc[:, :tasks]
+# One plain network on the input as given (_helpers.PLAIN), no retrieval features: these
+# tests read the trunk's input width and compare fronts of small fits.
+FAST = {**SMALL, **PLAIN, "max_epochs": 8, "lr": 0.01, "retrieval": None}
 
 
 class CountingNet(MultiTaskNet):
@@ -46,7 +35,7 @@ class CountingNet(MultiTaskNet):
 
 # ============================================================================ conditioning
 def test_conditioned_net_predicts_for_new_weights_without_refitting():
-    X, y = _data()
+    X, y = noisy_tasks()
     net = MultiTaskNet(weighting="conditioned", **FAST).fit(X, y)
     fitted, epochs = net.net_, len(net.history_)
     low = net.set_params(task_weights={"a": 0.01, "b": 1.0}).predict_proba(X)[1]
@@ -59,7 +48,7 @@ def test_conditioned_net_predicts_for_new_weights_without_refitting():
 
 
 def test_conditioned_fusion_net_and_input_conditioning():
-    X, y = _data()
+    X, y = noisy_tasks()
     fusion = FusionNet(weighting="conditioned", max_epochs=3, random_state=0)
     fusion.fit({"t1": X[:, :2], "t2": X[:, 2:]}, y)
     assert fusion.set_params(task_weights__a=5.0).predict({"t1": X[:, :2], "t2": X[:, 2:]}).shape
@@ -75,7 +64,7 @@ def test_conditioned_fusion_net_and_input_conditioning():
     [(WeightConditioning(alpha=0), "alpha"), (WeightConditioning(conditioning="x"), "not known")],
 )
 def test_conditioning_parameters_are_checked(weighting, match):
-    X, y = _data()
+    X, y = noisy_tasks()
     with pytest.raises(ValueError, match=match):
         MultiTaskNet(weighting=weighting, max_epochs=1).fit(X, y)
     with pytest.raises(ValueError, match="at least two tasks"):
@@ -83,7 +72,7 @@ def test_conditioning_parameters_are_checked(weighting, match):
 
 
 def test_inverse_count_rule_weighs_rarer_tasks_more():
-    X, y = _data(tasks=3)
+    X, y = noisy_tasks(tasks=3)
     y = y.copy()
     y.loc[:159, "c"] = np.nan  # c: 80 labels, a and b: 240
     net = MultiTaskNet(task_weights="inverse_count", **FAST).fit(X, y)
@@ -98,7 +87,7 @@ def test_inverse_count_rule_weighs_rarer_tasks_more():
 
 # ============================================================================ search
 def test_search_fits_once_per_fold_and_matches_grid_search_keys():
-    X, y = _data()
+    X, y = noisy_tasks()
     scorers = task_scorers({"a": "r2", "b": "accuracy"})
     CountingNet.fits = 0
     net = CountingNet(weighting="conditioned", **FAST)
@@ -119,7 +108,7 @@ def test_search_fits_once_per_fold_and_matches_grid_search_keys():
 
 
 def test_pareto_front_is_the_non_dominated_set_with_its_hypervolume():
-    X, y = _data()
+    X, y = noisy_tasks()
     scorers = task_scorers({"a": "r2", "b": "accuracy"})
     search = TaskWeightSearchCV(MultiTaskNet(weighting="conditioned", **FAST), 7, cv=2,
                                 scoring=scorers, refit="b_accuracy").fit(X, y)
@@ -143,7 +132,7 @@ def test_pareto_front_is_the_non_dominated_set_with_its_hypervolume():
 
 
 def test_search_on_a_pipeline_with_parallel_folds_and_nested_params():
-    X, y = _data()
+    X, y = noisy_tasks()
     pipe = make_pipeline(StandardScaler(), MultiTaskNet(weighting="conditioned", **FAST))
     cv = KFold(2, shuffle=True, random_state=0)
     one = TaskWeightSearchCV(pipe, {"a": [0.5, 2.0]}, cv=cv, refit=False).fit(X, y)
@@ -157,7 +146,7 @@ def test_search_on_a_pipeline_with_parallel_folds_and_nested_params():
 
 
 def test_search_over_three_tasks_and_plots():
-    X, y = _data(tasks=3)
+    X, y = noisy_tasks(tasks=3)
     search = TaskWeightSearchCV(MultiTaskNet(weighting="conditioned", **FAST), 5, cv=2)
     search.fit(X, y)
     assert len(search.cv_results_["params"]) == 6 and search.scorer_names_ == ["a", "b", "c"]
@@ -167,7 +156,7 @@ def test_search_over_three_tasks_and_plots():
 
 
 def test_search_on_a_dict_of_modalities():
-    X, y = _data()
+    X, y = noisy_tasks()
     modalities = {"t1": X[:, :2], "t2": X[:, 2:]}
     net = FusionNet(weighting="conditioned", max_epochs=2, random_state=0)
     search = TaskWeightSearchCV(net, {"a": [0.5, 2.0]}, cv=2, refit=False).fit(modalities, y)
@@ -187,7 +176,7 @@ def test_search_on_a_dict_of_modalities():
     ],
 )
 def test_bad_search_input_is_named_before_fitting(estimator, grid, kwargs, error, match):
-    X, y = _data()
+    X, y = noisy_tasks()
     CountingNet.fits = 0
     estimator = estimator or CountingNet(weighting="conditioned", **FAST)
     with pytest.raises(error, match=match):
@@ -198,7 +187,7 @@ def test_bad_search_input_is_named_before_fitting(estimator, grid, kwargs, error
 def test_a_conditioned_net_round_trips_through_a_model_file(tmp_path):
     import sk_mtl
 
-    X, y = _data()
+    X, y = noisy_tasks()
     net = MultiTaskNet(weighting="conditioned", task_weights="inverse_count", **FAST).fit(X, y)
     sk_mtl.save(net, tmp_path / "net.safetensors")
     loaded = sk_mtl.load(tmp_path / "net.safetensors")
@@ -211,7 +200,7 @@ def test_a_conditioned_net_round_trips_through_a_model_file(tmp_path):
 def test_prediction_input_is_converted_once_per_content_and_never_stale():
     import pickle
 
-    X, y = _data()
+    X, y = noisy_tasks()
     X = X.astype(object)  # strings or objects: worth keeping (numbers are not kept)
     net = MultiTaskNet(**FAST).fit(X, y)
     calls = []

@@ -3,7 +3,11 @@
 import re
 from pathlib import Path
 
+import pytest
+
 README = Path(__file__).parents[1] / "README.md"
+# The snippets fit on the real wine table: 35 s.
+pytestmark = pytest.mark.slow
 
 
 def test_readme_python_blocks_run():

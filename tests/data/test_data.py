@@ -152,7 +152,7 @@ def test_int64_extension_column_keeps_values():
 
 
 # --------------------------------------------------------------------------- TensorData
-def _data(n=10, sparse=False, with_mask=True):
+def _tensor_data(n=10, sparse=False, with_mask=True):
     X = np.arange(n * 2, dtype=np.float32).reshape(n, 2)
     X_data = sp.csr_matrix(X) if sparse else torch.from_numpy(X)
     ids = torch.arange(n, dtype=torch.float32)
@@ -161,12 +161,12 @@ def _data(n=10, sparse=False, with_mask=True):
 
 
 def _row_ids(Xb):
-    """Row index of each row of a batch of ``_data`` (X[i] = [2i, 2i+1])."""
+    """Row index of each row of a batch of ``_tensor_data`` (X[i] = [2i, 2i+1])."""
     return (Xb[:, 0] / 2).long()
 
 
 def test_tensor_data_take():
-    data = _data()
+    data = _tensor_data()
     part = data.take(np.array([7, 2, 5]))
     assert len(part) == 3
     torch.testing.assert_close(part.targets["a"], torch.tensor([7.0, 2.0, 5.0]))
@@ -176,7 +176,7 @@ def test_tensor_data_take():
 
 
 def test_tensor_data_take_sparse():
-    part = _data(sparse=True).take(np.array([4, 1]))
+    part = _tensor_data(sparse=True).take(np.array([4, 1]))
     assert sp.issparse(part.X)
     np.testing.assert_array_equal(part.X.toarray()[:, 0], [8.0, 2.0])
 
@@ -185,7 +185,7 @@ def test_tensor_data_take_sparse():
 @pytest.mark.parametrize("sparse", [False, True])
 def test_shuffled_batches_cover_every_row_once_per_epoch(sparse):
     n, bs = 23, 5
-    data = _data(n, sparse=sparse)
+    data = _tensor_data(n, sparse=sparse)
     it = BatchIterator(data, bs, shuffle=True, generator=torch.Generator().manual_seed(0))
     assert len(it) == 5
     orders = []
@@ -209,7 +209,7 @@ def test_shuffled_batches_cover_every_row_once_per_epoch(sparse):
 
 
 def test_same_generator_seed_gives_same_order():
-    data = _data(30)
+    data = _tensor_data(30)
 
     def order(seed):
         it = BatchIterator(data, 7, shuffle=True, generator=torch.Generator().manual_seed(seed))
@@ -220,7 +220,7 @@ def test_same_generator_seed_gives_same_order():
 
 
 def test_unshuffled_batches_are_slices_in_order():
-    data = _data(10)
+    data = _tensor_data(10)
     batches = list(BatchIterator(data, 4))
     assert [_row_ids(Xb).tolist() for Xb, _ in batches] == [
         [0, 1, 2, 3],
@@ -231,7 +231,7 @@ def test_unshuffled_batches_are_slices_in_order():
 
 
 def test_batch_size_minus_one_is_one_batch():
-    data = _data(10)
+    data = _tensor_data(10)
     it = BatchIterator(data, -1)
     assert len(it) == 1
     ((Xb, ys),) = list(it)

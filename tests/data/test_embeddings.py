@@ -272,6 +272,7 @@ REAL_MODEL_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # loads the real pretrained model in a fresh interpreter
 @pytest.mark.skipif(not HAS_TEXT_EXTRA, reason='needs the text extra: pip install "sk_mtl[text]"')
 def test_packaged_minilm_loads_offline_without_the_user_setting_offline_mode():
     # A fresh process, as a user's: no offline variables, and any network use would fail

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from _helpers import EXACT, two_binaries
 from sklearn.base import clone
 from sklearn.metrics import recall_score
 from sklearn.model_selection import GridSearchCV, train_test_split
@@ -10,13 +11,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sk_mtl import FusionNetClassifier, MultiTaskNet, MultiTaskNetClassifier
 from sk_mtl.data import resolve_class_weights
-from sk_mtl.datasets import load_wine_quality
 from sk_mtl.tasks import BinaryTask, MulticlassTask, MultilabelTask, RegressionTask
-
-# One full batch, no dropout, no validation split, no retrieval: the objective is then a
-# deterministic function of the weighted rows.
-EXACT = dict(hidden_dims=(16,), dropout=0.0, max_epochs=30, lr=0.01, batch_size=1000,
-             validation_fraction=0.0, early_stopping=False, retrieval=None, random_state=0)
 
 
 def _tasks():
@@ -90,25 +85,15 @@ def test_a_dict_of_numbers_is_sklearns_form_even_when_a_class_is_named_like_the_
 
 
 def test_weight_zero_on_every_labelled_row_of_a_task_is_refused():
-    X, y = _binary_data()
+    X, y = two_binaries()
     w = np.where(y["a"] == "yes", 0.0, 1.0)  # class "no" weighs 0, sample weight 0 on "yes"
     with pytest.raises(ValueError, match="Every labelled row of task 'a' has weight 0"):
         MultiTaskNetClassifier(class_weight={"a": {"no": 0.0}}, **EXACT).fit(
             X, y, sample_weight=w)
 
 
-def _binary_data(n=120, seed=0):
-    rng = np.random.RandomState(seed)
-    X = rng.normal(size=(n, 4))
-    y = pd.DataFrame({
-        "a": np.where(X[:, 0] + 0.5 * rng.normal(size=n) > 0.8, "yes", "no"),
-        "b": np.where(X[:, 1] > 0, "up", "down"),
-    })
-    return X, y
-
-
 def test_a_class_weight_trains_like_that_sample_weight():
-    X, y = _binary_data()
+    X, y = two_binaries()
     cw = MultiTaskNetClassifier(class_weight={"a": {"yes": 3.0}}, **EXACT).fit(X, y)
     np.testing.assert_allclose(cw.class_weight_["a"], [1.0, 3.0])
     # The class weight acts on task a only: the same as a sample weight in a one-task fit.
@@ -127,7 +112,7 @@ def test_a_class_weight_trains_like_that_sample_weight():
 
 
 def test_class_weight_is_searchable_by_task_and_survives_clone():
-    X, y = _binary_data()
+    X, y = two_binaries()
     net = MultiTaskNetClassifier(class_weight={}, **{**EXACT, "max_epochs": 3})
     net.set_params(class_weight__a="balanced")
     assert net.class_weight == {"a": "balanced"}
@@ -140,7 +125,7 @@ def test_class_weight_is_searchable_by_task_and_survives_clone():
 
 
 def test_errors_come_before_training_and_partial_fit_refuses_balanced():
-    X, y = _binary_data()
+    X, y = two_binaries()
     with pytest.raises(ValueError, match=r"task 'a' names class\(es\) \['maybe'\]"):
         MultiTaskNetClassifier(class_weight={"a": {"maybe": 2}}, **EXACT).fit(X, y)
     with pytest.raises(ValueError, match="partial_fit does not see"):
@@ -157,7 +142,7 @@ def test_errors_come_before_training_and_partial_fit_refuses_balanced():
 
 
 def test_mixed_tasks_and_fusion_nets_take_class_weights():
-    X, y = _binary_data()
+    X, y = two_binaries()
     y = y.assign(price=X[:, 2] * 2.0)
     net = MultiTaskNet(class_weight="balanced", **{**EXACT, "max_epochs": 3}).fit(X, y)
     assert sorted(net.class_weight_) == ["a", "b"]
@@ -169,9 +154,10 @@ def test_mixed_tasks_and_fusion_nets_take_class_weights():
     assert list(fusion.class_weight_) == ["a"]
 
 
-def test_balanced_raises_the_recall_of_a_rare_wine_quality():
+@pytest.mark.slow
+def test_balanced_raises_the_recall_of_a_rare_wine_quality(wine):
     """Real data: wines of quality 8 or 9 are 3% of the 6,497; 'balanced' finds more of them."""
-    X, Y = load_wine_quality(return_X_y=True)
+    X, Y = wine
     y = pd.DataFrame({"excellent": np.where(Y["quality"] >= 8, "yes", "no"),
                       "color": Y["color"]})
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, random_state=0,
@@ -192,7 +178,7 @@ def test_balanced_raises_the_recall_of_a_rare_wine_quality():
 def test_class_weights_survive_a_model_file(tmp_path):
     import sk_mtl
 
-    X, y = _binary_data()
+    X, y = two_binaries()
     net = MultiTaskNetClassifier(class_weight={"no": 0.5, "yes": 4.0},
                                  **{**EXACT, "max_epochs": 3}).fit(X, y["a"])
     sk_mtl.save(net, tmp_path / "net.safetensors")

@@ -2,10 +2,10 @@
 stopping, retrieval features, the legacy defaults, and the wine result they were chosen on."""
 
 import numpy as np
-import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
+from _helpers import SMALL, regression_and_binary
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 from torch import nn
 
@@ -19,14 +19,8 @@ from sk_mtl import (
 from sk_mtl.data import NeighbourTargets
 from sk_mtl.trunks import MMoE
 
-SMALL = dict(hidden_dims=(16,), max_epochs=4, random_state=0)
-
-
-def _data(n=200, d=4, seed=0):
-    rng = np.random.RandomState(seed)
-    X = rng.normal(size=(n, d)).astype(np.float32)
-    y = pd.DataFrame({"r": X[:, 0] - X[:, 1], "c": np.where(X[:, 2] > 0, "a", "b")})
-    return X, y
+# The defaults under test, in a small network for a few epochs.
+FAST = {**SMALL, "max_epochs": 4}
 
 
 class ThreadProbe(Callback):
@@ -45,10 +39,10 @@ def _callbacks(est, kind):
 # ============================================================================ threads
 @pytest.mark.parametrize("n_threads", [1, 2])
 def test_n_threads_applies_during_fit_and_is_restored(n_threads):
-    X, y = _data()
+    X, y = regression_and_binary()
     before = torch.get_num_threads()
     probe = ThreadProbe()
-    net = MultiTaskNet(n_threads=n_threads, callbacks=[("probe", probe)], **SMALL).fit(X, y)
+    net = MultiTaskNet(n_threads=n_threads, callbacks=[("probe", probe)], **FAST).fit(X, y)
     seen = dict(net.net_.callbacks_)["probe"].seen
     assert seen and set(seen) == {n_threads}
     assert torch.get_num_threads() == before
@@ -57,20 +51,20 @@ def test_n_threads_applies_during_fit_and_is_restored(n_threads):
 
 
 def test_n_threads_none_keeps_torch_setting():
-    X, y = _data()
+    X, y = regression_and_binary()
     before = torch.get_num_threads()
     probe = ThreadProbe()
-    net = MultiTaskNet(n_threads=None, callbacks=[("probe", probe)], **SMALL).fit(X, y)
+    net = MultiTaskNet(n_threads=None, callbacks=[("probe", probe)], **FAST).fit(X, y)
     assert set(dict(net.net_.callbacks_)["probe"].seen) == {before}
 
 
 # ============================================================================ schedule
 def test_cosine_schedule_decays_lr_to_zero_over_max_epochs():
-    X, y = _data()
-    net = MultiTaskNet(lr=0.01, early_stopping=False, **SMALL).fit(X, y)
+    X, y = regression_and_binary()
+    net = MultiTaskNet(lr=0.01, early_stopping=False, **FAST).fit(X, y)
     assert len(_callbacks(net, LRScheduler)) == 1
     assert net.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
-    constant = MultiTaskNet(lr=0.01, lr_schedule="constant", early_stopping=False, **SMALL)
+    constant = MultiTaskNet(lr=0.01, lr_schedule="constant", early_stopping=False, **FAST)
     constant.fit(X, y)
     assert not _callbacks(constant, LRScheduler)
     assert constant.net_.optimizer_.param_groups[0]["lr"] == 0.01
@@ -79,29 +73,29 @@ def test_cosine_schedule_decays_lr_to_zero_over_max_epochs():
 # ============================================================================ batch size
 @pytest.mark.parametrize(("n", "expected"), [(60, 32), (2000, 128), (9000, 512)])
 def test_auto_batch_size_follows_training_rows(n, expected):
-    X, y = _data(n)
-    net = MultiTaskNet(**{**SMALL, "max_epochs": 1}).fit(X, y)
+    X, y = regression_and_binary(n)
+    net = MultiTaskNet(**{**FAST, "max_epochs": 1}).fit(X, y)
     assert net.batch_size_ == expected
-    fixed = MultiTaskNet(batch_size=50, **{**SMALL, "max_epochs": 1}).fit(X, y)
+    fixed = MultiTaskNet(batch_size=50, **{**FAST, "max_epochs": 1}).fit(X, y)
     assert fixed.batch_size_ == 50
 
 
 # ============================================================================ early stopping
 def test_auto_early_stopping_needs_enough_validation_rows():
-    X, y = _data(300)  # 30 validation rows: early stopping on
-    net = MultiTaskNet(**SMALL).fit(X, y)
+    X, y = regression_and_binary(300)  # 30 validation rows: early stopping on
+    net = MultiTaskNet(**FAST).fit(X, y)
     assert len(_callbacks(net, EarlyStopping)) == 1
-    X, y = _data(100)  # 10 validation rows: too few to pick an epoch by
-    net = MultiTaskNet(**SMALL).fit(X, y)
+    X, y = regression_and_binary(100)  # 10 validation rows: too few to pick an epoch by
+    net = MultiTaskNet(**FAST).fit(X, y)
     assert not _callbacks(net, EarlyStopping)
-    assert len(net.history_) == SMALL["max_epochs"]
-    net = MultiTaskNet(early_stopping=False, **SMALL).fit(*_data(300))
+    assert len(net.history_) == FAST["max_epochs"]
+    net = MultiTaskNet(early_stopping=False, **FAST).fit(*regression_and_binary(300))
     assert not _callbacks(net, EarlyStopping)
 
 
 # ============================================================================ legacy
-def test_legacy_defaults_train_as_before():
-    X, y = _data(300)
+def test_legacy_defaults_train_one_plain_adam_mlp():
+    X, y = regression_and_binary(300)
     net = MultiTaskNet(**{**LEGACY_DEFAULTS, "max_epochs": 3, "random_state": 0}).fit(X, y)
     assert net.hidden_dims == (100,)
     assert isinstance(net.net_.optimizer_, torch.optim.Adam)
@@ -128,9 +122,9 @@ def test_legacy_defaults_train_as_before():
     ],
 )
 def test_bad_recipe_parameters_are_named(params, match):
-    X, y = _data(50)
+    X, y = regression_and_binary(50)
     with pytest.raises(ValueError, match=match):
-        MultiTaskNet(**params, **SMALL).fit(X, y)
+        MultiTaskNet(**params, **FAST).fit(X, y)
 
 
 # ============================================================================ retrieval unit
@@ -190,21 +184,21 @@ def test_neighbour_targets_on_sparse_rows_match_dense():
 
 # ============================================================================ retrieval in fit
 def test_retrieval_auto_is_on_for_narrow_dense_tables_only():
-    X, y = _data(120)
-    net = MultiTaskNet(**SMALL).fit(X, y)
+    X, y = regression_and_binary(120)
+    net = MultiTaskNet(**FAST).fit(X, y)
     assert isinstance(net.retrieval_, NeighbourTargets)
     width = 2 * X.shape[1] + net.retrieval_.n_features_out_  # two views of each column
     assert net.module_.trunk.layers[0].in_features == width
     assert net.n_features_in_ == X.shape[1]
-    assert MultiTaskNet(**SMALL).fit(sp.csr_matrix(X), y).retrieval_ is None
+    assert MultiTaskNet(**FAST).fit(sp.csr_matrix(X), y).retrieval_ is None
     wide = np.hstack([X] * 17)  # 68 columns
-    assert MultiTaskNet(**SMALL).fit(wide, y).retrieval_ is None
-    assert MultiTaskNet(retrieval=None, **SMALL).fit(X, y).retrieval_ is None
-    assert MultiTaskNet(retrieval=3, **SMALL).fit(sp.csr_matrix(X), y).retrieval_.k_ == 3
-    custom = MultiTaskNet(trunk=nn.Sequential(nn.Linear(4, 8), nn.ReLU()), **SMALL)
+    assert MultiTaskNet(**FAST).fit(wide, y).retrieval_ is None
+    assert MultiTaskNet(retrieval=None, **FAST).fit(X, y).retrieval_ is None
+    assert MultiTaskNet(retrieval=3, **FAST).fit(sp.csr_matrix(X), y).retrieval_.k_ == 3
+    custom = MultiTaskNet(trunk=nn.Sequential(nn.Linear(4, 8), nn.ReLU()), **FAST)
     assert custom.fit(X, y).retrieval_ is None
     # Trunk specifications build for the widened input.
-    mmoe = MultiTaskNet(trunk=MMoE(n_experts=2, expert_dims=(8,)), **SMALL).fit(X, y)
+    mmoe = MultiTaskNet(trunk=MMoE(n_experts=2, expert_dims=(8,)), **FAST).fit(X, y)
     assert mmoe.retrieval_ is not None
     assert mmoe.predict(X).shape == (120, 2)
 
@@ -226,24 +220,18 @@ def test_retrieval_recalls_labels_of_duplicated_rows():
 
 
 def test_retrieval_is_deterministic_and_subset_invariant():
-    X, y = _data(150)
-    a = MultiTaskNetRegressor(**SMALL).fit(X, y["r"])
-    b = MultiTaskNetRegressor(**SMALL).fit(X, y["r"])
+    X, y = regression_and_binary(150)
+    a = MultiTaskNetRegressor(**FAST).fit(X, y["r"])
+    b = MultiTaskNetRegressor(**FAST).fit(X, y["r"])
     np.testing.assert_array_equal(a.predict(X), b.predict(X))
     np.testing.assert_allclose(a.predict(X[:7]), a.predict(X)[:7], rtol=1e-6)
 
 
 # ============================================================================ real data
-def _wine_split():
+def _wine_split(wine):
     from sklearn.model_selection import train_test_split
 
-    from sk_mtl.datasets import load_wine_quality
-    from sk_mtl.exceptions import DataFileNotFoundError
-
-    try:
-        X, y = load_wine_quality(return_X_y=True)
-    except DataFileNotFoundError as exc:  # as the other real-data tests
-        pytest.skip(f"real data not found: {exc}")
+    X, y = wine
     return train_test_split(X, y, test_size=0.25, random_state=0)
 
 
@@ -255,7 +243,8 @@ def _hgb_quality(X_tr, X_te, y_tr, y_te):
     return mean_absolute_error(y_te["quality"], pred), r2_score(y_te["quality"], pred)
 
 
-def test_default_pipeline_beats_the_trees_on_wine_with_or_without_a_scaler():
+@pytest.mark.slow
+def test_default_pipeline_beats_the_trees_on_wine_with_or_without_a_scaler(wine):
     """The wine holdout of docs/defaults.md, seed 0: the defaults beat gradient boosting and
     the random forest's figures (MAE 0.444, R² 0.507 over seeds 0-2), with a StandardScaler
     in front or on the raw columns (the network scales its own input)."""
@@ -263,7 +252,7 @@ def test_default_pipeline_beats_the_trees_on_wine_with_or_without_a_scaler():
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    X_tr, X_te, y_tr, y_te = _wine_split()
+    X_tr, X_te, y_tr, y_te = _wine_split(wine)
     hgb_mae, hgb_r2 = _hgb_quality(X_tr, X_te, y_tr, y_te)
     figures = []
     for scaler in (True, False):
@@ -282,11 +271,12 @@ def test_default_pipeline_beats_the_trees_on_wine_with_or_without_a_scaler():
     assert abs(mae_a - mae_b) < 0.01 and abs(r2_a - r2_b) < 0.01
 
 
-def test_default_fusion_net_on_the_wine_table_beats_gradient_boosting():
+@pytest.mark.slow
+def test_default_fusion_net_on_the_wine_table_beats_gradient_boosting(wine):
     """FusionNet's tabular path (its own defaults, retrieval as a modality), seed 0."""
     from sklearn.metrics import accuracy_score, mean_absolute_error, r2_score
 
-    X_tr, X_te, y_tr, y_te = _wine_split()
+    X_tr, X_te, y_tr, y_te = _wine_split(wine)
     net = FusionNet(tasks={"quality": "regression", "color": "binary"}, random_state=0)
     pred = net.fit(X_tr, y_tr).predict_tasks(X_te)
     hgb_mae, hgb_r2 = _hgb_quality(X_tr, X_te, y_tr, y_te)
@@ -301,10 +291,10 @@ def test_quantile_input_scaling_makes_a_scaler_in_front_change_nothing():
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    X, y = _data(200)
+    X, y = regression_and_binary(200)
     X = X * np.array([1e3, 1.0, 1e-3, 50.0], dtype=np.float32) + 7.0  # raw, unscaled units
-    raw = MultiTaskNet(input_scaling="quantile", **SMALL).fit(X, y)
-    scaled = make_pipeline(StandardScaler(), MultiTaskNet(input_scaling="quantile", **SMALL))
+    raw = MultiTaskNet(input_scaling="quantile", **FAST).fit(X, y)
+    scaled = make_pipeline(StandardScaler(), MultiTaskNet(input_scaling="quantile", **FAST))
     scaled.fit(X, y)
     # A monotone per-column map leaves every quantile, so every network input, in place.
     np.testing.assert_allclose(raw.predict_proba(X)[1], scaled.predict_proba(X)[1],
@@ -314,7 +304,7 @@ def test_quantile_input_scaling_makes_a_scaler_in_front_change_nothing():
     assert 0.8 < inputs.std(axis=0).min() and inputs.std(axis=0).max() < 1.3
     # The default: the quantile view and the robust view, side by side; a scaler in front
     # moves the robust view by an affine map only (the network's first layer absorbs it).
-    both = MultiTaskNet(**SMALL).fit(X, y)
+    both = MultiTaskNet(**FAST).fit(X, y)
     inputs = both._input_data(X, reset=False).numpy()
     assert inputs.shape == (200, 8)
     np.testing.assert_allclose(inputs[:, :4], raw._input_data(X, reset=False).numpy(),
@@ -323,28 +313,28 @@ def test_quantile_input_scaling_makes_a_scaler_in_front_change_nothing():
 
 
 def test_input_scaling_choices_and_sparse_input():
-    X, y = _data(200)
-    net = MultiTaskNet(input_scaling="standard", **SMALL).fit(X * 100, y)
+    X, y = regression_and_binary(200)
+    net = MultiTaskNet(input_scaling="standard", **FAST).fit(X * 100, y)
     inputs = net._input_data(X * 100, reset=False).numpy()
     np.testing.assert_allclose(inputs.mean(axis=0), 0.0, atol=1e-4)
-    assert MultiTaskNet(input_scaling=None, **SMALL).fit(X, y).input_scaler_ is None
+    assert MultiTaskNet(input_scaling=None, **FAST).fit(X, y).input_scaler_ is None
     # Sparse input stays sparse and unscaled.
-    assert MultiTaskNet(**SMALL).fit(sp.csr_matrix(X), y).input_scaler_ is None
-    robust = MultiTaskNet(input_scaling="robust", **SMALL).fit(X * 100, y)
+    assert MultiTaskNet(**FAST).fit(sp.csr_matrix(X), y).input_scaler_ is None
+    robust = MultiTaskNet(input_scaling="robust", **FAST).fit(X * 100, y)
     inputs = robust._input_data(X * 100, reset=False).numpy()
     assert np.abs(inputs).max() < 3.0  # smoothly clipped
     for bad in ("minmax", ["quantile"]):
         with pytest.raises(ValueError, match=r"input_scaling=.* is not known"):
-            MultiTaskNet(input_scaling=bad, **SMALL).fit(X, y)
+            MultiTaskNet(input_scaling=bad, **FAST).fit(X, y)
     with pytest.raises(ValueError, match="numeric_embedding='fourier' is not known"):
-        MultiTaskNet(numeric_embedding="fourier", **SMALL).fit(X, y)
+        MultiTaskNet(numeric_embedding="fourier", **FAST).fit(X, y)
 
 
 # ============================================================================ ensembles
 def test_ensemble_trains_each_member_and_predicts_their_mean():
     from sk_mtl.modules import EnsembleMLPTrunk
 
-    X, y = _data(200)
+    X, y = regression_and_binary(200)
     net = MultiTaskNet(ensemble_size=4, hidden_dims=(16, 16), max_epochs=4,
                        random_state=0).fit(X, y)
     assert isinstance(net.module_.trunk, EnsembleMLPTrunk) and net.module_.trunk.k == 4
@@ -371,35 +361,35 @@ def test_ensemble_trains_each_member_and_predicts_their_mean():
 
 
 def test_ensemble_size_one_or_a_custom_trunk_is_one_network():
-    X, y = _data(120)
-    assert not hasattr(MultiTaskNet(ensemble_size=1, **SMALL).fit(X, y).module_.trunk, "k")
-    mmoe = MultiTaskNet(ensemble_size=4, trunk=MMoE(n_experts=2, expert_dims=(8,)), **SMALL)
+    X, y = regression_and_binary(120)
+    assert not hasattr(MultiTaskNet(ensemble_size=1, **FAST).fit(X, y).module_.trunk, "k")
+    mmoe = MultiTaskNet(ensemble_size=4, trunk=MMoE(n_experts=2, expert_dims=(8,)), **FAST)
     assert mmoe.fit(X, y).predict(X).shape == (120, 2)
     for bad in (0, 2.5, True):
-        with pytest.raises(ValueError, match="ensemble_size must be a positive integer or \"auto\""):
-            MultiTaskNet(ensemble_size=bad, **SMALL).fit(X, y)
+        with pytest.raises(ValueError, match='ensemble_size must be a positive integer or "auto"'):
+            MultiTaskNet(ensemble_size=bad, **FAST).fit(X, y)
 
 
 def test_auto_ensemble_size_is_eight_members_up_to_the_row_limit_then_one_network(
         monkeypatch):
     from sk_mtl.estimators import _multitask
-    X, y = _data(120)
+    X, y = regression_and_binary(120)
     monkeypatch.setattr(_multitask, "AUTO_ENSEMBLE_MAX_ROWS", 120)
-    net = MultiTaskNet(**SMALL).fit(X, y)
+    net = MultiTaskNet(**FAST).fit(X, y)
     assert net.ensemble_size_ == 8 and net.module_.trunk.k == 8
     monkeypatch.setattr(_multitask, "AUTO_ENSEMBLE_MAX_ROWS", 119)
-    net = MultiTaskNet(**SMALL).fit(X, y)
+    net = MultiTaskNet(**FAST).fit(X, y)
     assert net.ensemble_size_ == 1 and not hasattr(net.module_.trunk, "k")
     # Cross-fitting asks for members: "auto" gives them whatever the rows.
-    assert MultiTaskNet(cross_fit=True, **SMALL).fit(X, y).ensemble_size_ == 8
+    assert MultiTaskNet(cross_fit=True, **FAST).fit(X, y).ensemble_size_ == 8
     # A number is taken as given.
-    assert MultiTaskNet(ensemble_size=3, **SMALL).fit(X, y).ensemble_size_ == 3
+    assert MultiTaskNet(ensemble_size=3, **FAST).fit(X, y).ensemble_size_ == 3
 
 
 def test_cross_fit_members_see_all_but_their_fold_and_stop_on_the_out_of_fold_loss():
     from sk_mtl.modules import EnsembleMLPTrunk
 
-    X, y = _data(160)
+    X, y = regression_and_binary(160)
     net = MultiTaskNet(ensemble_size=4, cross_fit=True, hidden_dims=(16,), max_epochs=6,
                        random_state=0)
     data, valid = None, None
@@ -428,15 +418,15 @@ def test_cross_fit_members_see_all_but_their_fold_and_stop_on_the_out_of_fold_lo
     assert "valid_loss" in net.history_[-1]
     assert net.predict(X).shape == (160, 2)
     with pytest.raises(ValueError, match=r"cross_fit=True .* ensemble_size >= 2"):
-        MultiTaskNet(cross_fit=True, ensemble_size=1, **SMALL).fit(X, y)
+        MultiTaskNet(cross_fit=True, ensemble_size=1, **FAST).fit(X, y)
     with pytest.raises(ValueError, match="cross_fit must be True or False"):
-        MultiTaskNet(cross_fit="yes", **SMALL).fit(X, y)
+        MultiTaskNet(cross_fit="yes", **FAST).fit(X, y)
 
 
 def test_cross_fit_validation_rows_leave_themselves_out_of_retrieval(monkeypatch):
     # The validation rows are the training rows: their retrieval columns must be the same
     # leave-one-out ones (a row that found itself would read its own label).
-    X, y = _data(120)
+    X, y = regression_and_binary(120)
     captured = {}
     original = MultiTaskNet._add_retrieval
 
@@ -446,7 +436,7 @@ def test_cross_fit_validation_rows_leave_themselves_out_of_retrieval(monkeypatch
         return out
 
     monkeypatch.setattr(MultiTaskNet, "_add_retrieval", spy)
-    net = MultiTaskNet(ensemble_size=2, cross_fit=True, **SMALL).fit(X, y)
+    net = MultiTaskNet(ensemble_size=2, cross_fit=True, **FAST).fit(X, y)
     assert net.retrieval_ is not None
     data, valid = captured["parts"]
     torch.testing.assert_close(valid.X, data.X)
@@ -460,8 +450,8 @@ def test_cross_fit_validation_rows_leave_themselves_out_of_retrieval(monkeypatch
 def test_ensembles_and_scalings_survive_save_and_load(tmp_path, params):
     from sk_mtl import load, save
 
-    X, y = _data(150)
-    net = MultiTaskNet(**{**SMALL, **params}).fit(X * 10 + 3, y)
+    X, y = regression_and_binary(150)
+    net = MultiTaskNet(**{**FAST, **params}).fit(X * 10 + 3, y)
     save(net, tmp_path / "net.safetensors")
     again = load(tmp_path / "net.safetensors")
     np.testing.assert_array_equal(again.predict_proba(X * 10 + 3)[1],

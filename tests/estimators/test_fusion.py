@@ -8,44 +8,24 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
+from _helpers import FUSION, multimodal
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.model_selection import GridSearchCV, cross_validate, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from skorch.helper import SliceDict
-from torch import nn
 
-from sk_mtl import FusionNet, FusionNetClassifier, FusionNetRegressor, MultiTaskNetClassifier
-from sk_mtl.datasets import get_data_home, load_womens_clothing_reviews
-from sk_mtl.encoders import ENCODERS, MLP, Embedding, Encoder, SentenceEmbedding, Tfidf
+from sk_mtl import FusionNet, FusionNetClassifier, MultiTaskNetClassifier
+from sk_mtl.encoders import MLP, Embedding, Tfidf
 from sk_mtl.estimators._fusion import RETRIEVAL_MODALITY
 from sk_mtl.fusion import FUSIONS, WeightedSum
 from sk_mtl.metrics import task_scorers
 
-FAST = dict(hidden_dims=(16,), encoder_dim=16, fusion_dim=16, lr=0.01, max_epochs=8, dropout=0.0,
-            early_stopping=False, retrieval=None,
-            batch_size=32, random_state=0)
-GOOD, BAD = ["good", "great", "lovely", "nice"], ["bad", "awful", "poor", "ugly"]
-
-
-def _multimodal(n=160, seed=0):
-    """Text decides the label, the table decides a regression target."""
-    rng = np.random.RandomState(seed)
-    label = rng.randint(0, 2, size=n)
-    text = np.array(
-        [" ".join(rng.choice(GOOD if y else BAD, 4)) + " item" for y in label], dtype=object
-    )
-    tab = rng.normal(size=(n, 3))
-    cat = rng.choice(["a", "b", "c"], size=(n, 1)).astype(object)
-    X = {"text": text, "tab": tab, "cat": cat}
-    y = pd.DataFrame({"label": np.where(label == 1, "pos", "neg"), "amount": 2 * tab[:, 0]})
-    return X, y
-
 
 def test_dict_input_kinds_and_scores():
-    X, y = _multimodal()
-    net = FusionNet(tasks={"amount": "regression"}, **FAST).fit(X, y)
+    X, y = multimodal()
+    net = FusionNet(tasks={"amount": "regression"}, **FUSION).fit(X, y)
     kinds = {m: c.kind for m, c in net.modalities_.items()}
     assert kinds == {"text": "text", "tab": "tabular", "cat": "categorical"}
     assert net.n_features_in_["tab"] == 3 and net.n_features_in_["cat"] == 1
@@ -54,18 +34,11 @@ def test_dict_input_kinds_and_scores():
     assert net.predict(X).shape == (len(y), 2)
 
 
-@pytest.mark.parametrize("fusion", FUSIONS)
-def test_every_fusion_trains(fusion):
-    X, y = _multimodal()
-    net = FusionNetClassifier(fusion=fusion, **FAST).fit(X, y["label"])
-    assert (net.predict(X) == y["label"]).mean() > 0.85, fusion
-
-
 def test_grid_search_over_fusion_and_fusion_weights_is_one_line():
-    X, y = _multimodal(120)
+    X, y = multimodal(120)
     X = SliceDict(**X)
     search = GridSearchCV(
-        FusionNetClassifier(**{**FAST, "max_epochs": 3}),
+        FusionNetClassifier(**{**FUSION, "max_epochs": 3}),
         {"fusion": ["weighted_sum", "late"], "fusion_weights__text": [0.5, 2.0]},
         cv=2,
     ).fit(X, y["label"])
@@ -75,51 +48,24 @@ def test_grid_search_over_fusion_and_fusion_weights_is_one_line():
 
 
 def test_fusion_weights_reach_the_module_and_can_be_learned():
-    X, y = _multimodal()
-    fixed = FusionNetClassifier(fusion="weighted_sum", fusion_weights={"text": 3.0}, **FAST)
+    X, y = multimodal()
+    fixed = FusionNetClassifier(fusion="weighted_sum", fusion_weights={"text": 3.0}, **FUSION)
     fixed.fit(X, y["label"])
     held = fixed.module_.trunk.fusion.modality_weights
     assert held.weights[held.names.index("text")].item() == 3.0
     assert not held.weights.requires_grad
     assert fixed.fusion_weights_ == {"text": 3.0, "tab": 1.0, "cat": 1.0}
-    learned = FusionNetClassifier(fusion="late", learn_fusion_weights=True, **FAST)
+    learned = FusionNetClassifier(fusion="late", learn_fusion_weights=True, **FUSION)
     learned.fit(X, y["label"])
     assert learned.module_.modality_weights.weights.requires_grad
     assert set(learned.fusion_weights_) == {"text", "tab", "cat"}
     assert not np.allclose(list(learned.fusion_weights_.values()), 1.0)
 
 
-@pytest.mark.parametrize("fusion", ["concat", "early", "weighted_sum", "late"])
-def test_a_zero_fusion_weight_removes_the_modality(fusion):
-    X, y = _multimodal()
-    net = FusionNetClassifier(fusion=fusion, fusion_weights={"text": 0.0}, **FAST)
-    net.fit(X, y["label"])
-    shuffled = {**X, "text": X["text"][::-1]}
-    np.testing.assert_allclose(net.predict_proba(shuffled), net.predict_proba(X), atol=1e-6)
-    assert net.fusion_weights_["text"] == 0.0
-
-
-@pytest.mark.parametrize("fusion", ["attention", "gated"])
-def test_fusions_that_weigh_rows_refuse_fusion_weights_and_report_their_mean(fusion):
-    X, y = _multimodal()
-    with pytest.raises(ValueError, match=rf"fusion='{fusion}' learns its own weights.*"
-                                         r"\{'text': 2.0\}.*concat"):
-        FusionNetClassifier(fusion=fusion, fusion_weights={"text": 2.0}, **FAST).fit(
-            X, y["label"])
-    with pytest.raises(ValueError, match="learn_fusion_weights=True would be ignored"):
-        FusionNetClassifier(fusion=fusion, learn_fusion_weights=True, **FAST).fit(
-            X, y["label"])
-    net = FusionNetClassifier(fusion=fusion, fusion_weights={"text": 1.0}, **FAST)
-    net.fit(X, y["label"])
-    weights = net.fusion_weights_
-    assert set(weights) == {"text", "tab", "cat"}
-    assert abs(sum(weights.values()) - 1.0) < 1e-4 and min(weights.values()) > 0
-
-
 def test_encoder_and_fusion_parameters_are_searchable():
-    X, y = _multimodal(120)
+    X, y = multimodal(120)
     net = FusionNetClassifier(encoders={"text": "tfidf"}, fusion="weighted_sum",
-                              **{**FAST, "max_epochs": 2})
+                              **{**FUSION, "max_epochs": 2})
     net.set_params(encoders__text__ngram_range=(1, 1), fusion__dim=8)
     assert repr(net.encoders) == repr({"text": Tfidf(ngram_range=(1, 1))})
     assert repr(net.fusion) == repr(WeightedSum(dim=8))
@@ -136,45 +82,13 @@ def test_encoder_and_fusion_parameters_are_searchable():
     with pytest.raises(ValueError, match="encoders has no entry 'img'"):
         net.set_params(encoders__img__channels=(4,))
     # An estimator-level text setting is the default a spec's None leaves to it.
-    net = FusionNetClassifier(text_max_features=7, **{**FAST, "max_epochs": 1}).fit(
+    net = FusionNetClassifier(text_max_features=7, **{**FUSION, "max_epochs": 1}).fit(
         X, y["label"])
     assert net.modalities_["text"].n_features_ == 7
 
 
-class _MeanPool(Encoder):
-    """A toy encoder added through the public extension point: token ids, averaged
-    embeddings, a fixed scale."""
-
-    kinds = ("text",)
-
-    def __init__(self, scale=1.0):
-        self.scale = scale
-
-    def modality_options(self, defaults):
-        return {"form": "tokens", "max_len": 8}
-
-    def build(self, modality, width, dropout=0.0, linear=False):
-        bag = torch.nn.EmbeddingBag(modality.n_features_, width, mode="mean", padding_idx=0)
-        bag.out_features = width
-        return bag
-
-
-def test_a_new_encoder_is_one_class_and_one_table_row(monkeypatch):
-    monkeypatch.setitem(ENCODERS, "meanpool", _MeanPool)
-    X, y = _multimodal()
-    net = FusionNetClassifier(encoders={"text": "meanpool"}, **FAST)
-    net.set_params(encoders__text__scale=2.0).fit(X, y["label"])
-    assert net.encoders_["text"].get_params() == {"scale": 2.0}
-    assert net.modalities_["text"].form == "tokens"
-    assert isinstance(net.module_.trunk.encoders[0], torch.nn.EmbeddingBag)
-    assert (net.predict(X) == y["label"]).mean() > 0.85
-    with pytest.raises(ValueError, match="Modality 'tab' is tabular data; its encoder reads "
-                                         "text"):
-        FusionNetClassifier(encoders={"tab": "meanpool"}, **FAST).fit(X, y["label"])
-
-
 def test_dataframe_modalities_with_patterns_after_column_transformer():
-    X, y = _multimodal()
+    X, y = multimodal()
     df = pd.DataFrame({"review": X["text"], "x0": X["tab"][:, 0], "x1": X["tab"][:, 1],
                        "shop": X["cat"][:, 0]})
     pre = ColumnTransformer(
@@ -184,7 +98,7 @@ def test_dataframe_modalities_with_patterns_after_column_transformer():
     ).set_output(transform="pandas")
     pipe = make_pipeline(pre, FusionNet(
         modalities={"text": "txt__review", "tab": ["num__*", "cat__*"]},
-        tasks={"amount": "regression"}, **FAST,
+        tasks={"amount": "regression"}, **FUSION,
     ))
     pipe.fit(df, y)
     assert pipe[-1].modalities_["tab"].n_features_ == 5
@@ -194,24 +108,24 @@ def test_dataframe_modalities_with_patterns_after_column_transformer():
 
 
 def test_missing_modality_rows_and_absent_modalities():
-    X, y = _multimodal(200)
+    X, y = multimodal(200)
     X["text"] = X["text"].copy()
     X["text"][:40] = None
     X["text"][40:50] = ""
     X["tab"] = X["tab"].copy()
     X["tab"][50:60] = np.nan  # whole rows missing
-    net = FusionNetClassifier(modality_dropout=0.3, **FAST).fit(X, y["label"])
+    net = FusionNetClassifier(modality_dropout=0.3, **FUSION).fit(X, y["label"])
     assert net.predict(X).shape == (200,)
     without_text = {"tab": X["tab"], "cat": X["cat"]}
     assert net.predict(without_text).shape == (200,)
-    plain = FusionNetClassifier(**FAST).fit(X, y["label"])
+    plain = FusionNetClassifier(**FUSION).fit(X, y["label"])
     with pytest.raises(ValueError, match=r"Modality 'text' is absent.*modality_dropout > 0"):
         plain.predict(without_text)
 
 
 def test_modality_dropout_never_hides_every_modality_of_a_row():
-    X, y = _multimodal(64)
-    net = FusionNetClassifier(modality_dropout=0.9, **{**FAST, "max_epochs": 1})
+    X, y = multimodal(64)
+    net = FusionNetClassifier(modality_dropout=0.9, **{**FUSION, "max_epochs": 1})
     net.fit(X, y["label"])
     trunk = net.module_.trunk
     trunk.train()
@@ -222,6 +136,7 @@ def test_modality_dropout_never_hides_every_modality_of_a_row():
     assert (~kept).any()
 
 
+@pytest.mark.slow
 def test_sparse_tfidf_with_100k_columns_trains_without_densifying():
     rng = np.random.RandomState(0)
     n, d = 600, 100_000
@@ -229,7 +144,7 @@ def test_sparse_tfidf_with_100k_columns_trains_without_densifying():
     y = (np.asarray(X[:, : d // 2].sum(axis=1)).ravel() > np.median(
         np.asarray(X[:, : d // 2].sum(axis=1)).ravel())).astype(int)
     y[rng.rand(n) < 0.0] = 0
-    net = FusionNetClassifier(**{**FAST, "max_epochs": 2, "batch_size": 64})
+    net = FusionNetClassifier(**{**FUSION, "max_epochs": 2, "batch_size": 64})
     start = time.perf_counter()
     net.fit({"words": X}, y)
     assert time.perf_counter() - start < 30
@@ -244,26 +159,15 @@ def test_image_modality_with_cnn():
     label = rng.randint(0, 2, size=n)
     images = rng.normal(size=(n, 1, 8, 8)).astype(np.float32)
     images[label == 1, :, :4, :] += 2.0
-    net = FusionNetClassifier(**FAST).fit({"img": images, "tab": rng.normal(size=(n, 2))},
+    net = FusionNetClassifier(**FUSION).fit({"img": images, "tab": rng.normal(size=(n, 2))},
                                           label)
     assert net.modalities_["img"].kind == "image"
     assert (net.predict({"img": images, "tab": rng.normal(size=(n, 2))}) == label).mean() > 0.8
 
 
-def test_text_encoders_bag_and_gru_and_custom_module():
-    X, y = _multimodal()
-    for enc in ("bag", "gru"):
-        net = FusionNetClassifier(encoders={"text": enc}, **FAST).fit(X, y["label"])
-        assert (net.predict(X) == y["label"]).mean() > 0.8, enc
-    custom = nn.Sequential(nn.Linear(3, 5), nn.Tanh())
-    net = FusionNetRegressor(encoders={"tab": custom}, **FAST).fit(X, y["amount"])
-    assert net.module_.trunk.encoders[net.modality_names_.index("tab")].out_features == 5
-    assert custom[0].weight.grad is None  # the user's module was copied, not trained
-
-
 def test_pickle_clone_and_determinism():
-    X, y = _multimodal()
-    net = FusionNet(tasks={"amount": "regression"}, **FAST).fit(X, y)
+    X, y = multimodal()
+    net = FusionNet(tasks={"amount": "regression"}, **FUSION).fit(X, y)
     again = clone(net).fit(X, y)
     np.testing.assert_array_equal(net.predict(X), again.predict(X))
     restored = pickle.loads(pickle.dumps(net))
@@ -279,8 +183,8 @@ def test_pickle_clone_and_determinism():
     ],
 )
 def test_bad_modality_input_at_predict(change, match):
-    X, y = _multimodal(60)
-    net = FusionNetClassifier(**{**FAST, "max_epochs": 1}).fit(X, y["label"])
+    X, y = multimodal(60)
+    net = FusionNetClassifier(**{**FUSION, "max_epochs": 1}).fit(X, y["label"])
     with pytest.raises(ValueError, match=match):
         net.predict(change(X))
 
@@ -311,9 +215,9 @@ def test_bad_modality_input_at_predict(change, match):
     ],
 )
 def test_bad_input_raises_before_training(kwargs, X_change, error, match):
-    X, y = _multimodal(60)
+    X, y = multimodal(60)
     calls = []
-    net = FusionNetClassifier(**{**FAST, **kwargs},
+    net = FusionNetClassifier(**{**FUSION, **kwargs},
                               callbacks=[("spy", _Spy(calls))])
     with pytest.raises(error, match=match):
         net.fit(X_change(X), y["label"])
@@ -346,12 +250,9 @@ def test_modalities_mapping_errors():
         FusionNet(modalities={"t": ["a"]}).fit(np.zeros((2, 2)), [0, 1])
 
 
-@pytest.mark.skipif(
-    not (get_data_home() / "womens_clothing_ecommerce_reviews.csv.gz").exists(),
-    reason="real data not found",
-)
-def test_grid_search_on_clothing_reviews():
-    X, y = load_womens_clothing_reviews(return_X_y=True)
+@pytest.mark.slow
+def test_grid_search_on_clothing_reviews(clothing):
+    X, y = clothing
     keep = X["Review Text"].notna()
     X, y = X[keep].iloc[:1200], y[keep].iloc[:1200]
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
@@ -361,7 +262,7 @@ def test_grid_search_on_clothing_reviews():
         "cat": ["Division Name", "Department Name", "Class Name", "Clothing ID"],
     }
     search = GridSearchCV(
-        FusionNetClassifier(modalities=modalities, **{**FAST, "max_epochs": 3,
+        FusionNetClassifier(modalities=modalities, **{**FUSION, "max_epochs": 3,
                                                       "batch_size": 128}),
         {"fusion": ["concat", "weighted_sum"], "fusion_weights__text": [0.5, 2.0]},
         scoring=task_scorers({"Recommended IND": "roc_auc", "Rating": "accuracy"}),
@@ -373,19 +274,19 @@ def test_grid_search_on_clothing_reviews():
 
 @pytest.mark.parametrize("weighting", ["pcgrad", "gradnorm", "uncertainty"])
 def test_weightings_work_with_fusion_and_sparse_text(weighting):
-    X, y = _multimodal()
-    net = FusionNet(tasks={"amount": "regression"}, weighting=weighting, **FAST).fit(X, y)
+    X, y = multimodal()
+    net = FusionNet(tasks={"amount": "regression"}, weighting=weighting, **FUSION).fit(X, y)
     assert net.module_.trunk.encoders[0].first.bag.sparse  # the text table: sparse gradients
     assert np.isfinite(net.history_[-1, "weight_label"])
     assert net.task_scores(X, y)["label"] > 0.8
 
 
 def test_slicedict_in_cross_validate_and_parallel_grid_search():
-    X, y = _multimodal(120)
+    X, y = multimodal(120)
     X = SliceDict(**X)
-    cv = cross_validate(FusionNetClassifier(**FAST), X, y["label"], cv=2)
+    cv = cross_validate(FusionNetClassifier(**FUSION), X, y["label"], cv=2)
     assert cv["test_score"].mean() > 0.8
-    search = GridSearchCV(FusionNetClassifier(**{**FAST, "max_epochs": 2}),
+    search = GridSearchCV(FusionNetClassifier(**{**FUSION, "max_epochs": 2}),
                           {"fusion": ["concat", "gated"]}, cv=2, n_jobs=2).fit(X, y["label"])
     assert search.best_params_["fusion"] in ("concat", "gated")
 
@@ -394,12 +295,12 @@ def test_plain_array_is_standardized_like_the_dict_form():
     rng = np.random.RandomState(0)
     X = rng.normal(50, 100, size=(80, 3))
     y = (X[:, 0] > 50).astype(int)
-    as_array = FusionNetClassifier(**FAST).fit(X, y)
-    as_dict = FusionNetClassifier(**FAST).fit({"X": X}, y)
+    as_array = FusionNetClassifier(**FUSION).fit(X, y)
+    as_dict = FusionNetClassifier(**FUSION).fit({"X": X}, y)
     np.testing.assert_allclose(as_array.predict_proba(X), as_dict.predict_proba({"X": X}),
                                atol=1e-5)
     assert not hasattr(as_dict, "feature_names_in_")
-    refit = FusionNetClassifier(**FAST).fit(pd.DataFrame(X, columns=list("abc")), y)
+    refit = FusionNetClassifier(**FUSION).fit(pd.DataFrame(X, columns=list("abc")), y)
     refit.fit({"X": X}, y)
     assert not hasattr(refit, "feature_names_in_")
 
@@ -411,7 +312,7 @@ def test_integer_codes_match_across_float_and_int_columns():
     label = np.isin(codes, [1.0]).astype(int)
     X_fit = {"cat": pd.DataFrame({"id": codes, "shop": ["a"] * 90}),
              "tab": rng.normal(size=(90, 2))}
-    net = FusionNetClassifier(**FAST).fit(X_fit, label)
+    net = FusionNetClassifier(**FUSION).fit(X_fit, label)
     as_int = pd.DataFrame({"id": np.nan_to_num(codes, nan=1).astype(int), "shop": ["a"] * 90})
     transformed, _ = net.modalities_["cat"].transform(as_int)
     assert (transformed[3:, 0] > 0).all()  # every code is known, none mapped to "unknown"
@@ -422,19 +323,19 @@ def test_short_string_series_are_categories_and_long_ones_text():
         "dept": np.tile(["Tops", "Dresses", "Bottoms"], 20),
         "review": [f"fits well and looks great {i}" for i in range(60)],
     })
-    net = FusionNetClassifier(modalities={"d": "dept", "r": "review"}, **FAST)
+    net = FusionNetClassifier(modalities={"d": "dept", "r": "review"}, **FUSION)
     net.fit(df, np.tile([0, 1], 30))
     assert net.modalities_["d"].kind == "categorical"
     assert net.modalities_["r"].kind == "text"
 
 
 # ============================================================================ retrieval
-RETRIEVE = {**FAST, "retrieval": "auto"}
+RETRIEVE = {**FUSION, "retrieval": "auto"}
 
 
 @pytest.mark.parametrize("fusion", FUSIONS)
 def test_retrieval_reads_the_dense_tables_as_one_more_modality(fusion):
-    X, y = _multimodal()
+    X, y = multimodal()
     X["tab2"] = np.random.RandomState(1).normal(size=(len(y), 2))
     # 20 epochs: attention learns to look past the extra modality more slowly than the rest.
     net = FusionNet(fusion=fusion, **{**RETRIEVE, "max_epochs": 20}).fit(X, y)
@@ -446,11 +347,11 @@ def test_retrieval_reads_the_dense_tables_as_one_more_modality(fusion):
 
 
 def test_retrieval_needs_a_dense_table_and_can_be_turned_off():
-    X, y = _multimodal()
+    X, y = multimodal()
     assert FusionNet(**RETRIEVE).fit({"text": X["text"]}, y).retrieval_ is None
     sparse = {"text": X["text"], "tab": sp.csr_matrix(X["tab"])}
     assert FusionNet(**RETRIEVE).fit(sparse, y).retrieval_ is None
-    assert FusionNet(**FAST).fit(X, y).retrieval_ is None
+    assert FusionNet(**FUSION).fit(X, y).retrieval_ is None
     assert FusionNet(**{**RETRIEVE, "retrieval": 5}).fit(X, y).retrieval_.k_ == 5
     with pytest.raises(ValueError, match="retrieval must be"):
         FusionNet(**{**RETRIEVE, "retrieval": -1}).fit(X, y)
@@ -459,7 +360,7 @@ def test_retrieval_needs_a_dense_table_and_can_be_turned_off():
 
 
 def test_retrieval_features_are_missing_where_a_table_is():
-    X, y = _multimodal()
+    X, y = multimodal()
     X["tab"] = X["tab"].copy()
     X["tab"][:10] = np.nan  # the table is missing for these rows
     net = FusionNet(**RETRIEVE).fit(X, y)
@@ -487,18 +388,9 @@ def test_retrieval_recalls_labels_of_duplicated_rows_in_fusion():
     assert without.score(seen, labels) < 0.9
 
 
-def test_late_fusion_rejects_a_custom_trunk_and_trains_its_weights_under_pcgrad():
-    X, y = _multimodal()
-    with pytest.raises(ValueError, match=r"fusion='late'.*trunk"):
-        FusionNetClassifier(fusion="late", trunk="mmoe", **FAST).fit(X, y["label"])
-    net = FusionNetClassifier(fusion="late", learn_fusion_weights=True, weighting="pcgrad",
-                              **FAST).fit(X, y["label"])
-    assert not torch.allclose(net.module_.modality_weights.weights, torch.ones(3))
-
-
 def test_task_scorer_on_a_plain_dict():
-    X, y = _multimodal()
-    net = FusionNet(tasks={"amount": "regression"}, **FAST).fit(X, y)
+    X, y = multimodal()
+    net = FusionNet(tasks={"amount": "regression"}, **FUSION).fit(X, y)
     scorer = task_scorers({"label": "accuracy"})["label_accuracy"]
     assert scorer(net, X, y) > 0.8
 
@@ -506,102 +398,17 @@ def test_task_scorer_on_a_plain_dict():
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_fusion_fit_predict_on_cuda():
-    X, y = _multimodal()
+    X, y = multimodal()
     X["text"] = X["text"].copy()
     X["text"][:5] = None  # row masks must follow the batches to the device
     net = FusionNet(tasks={"amount": "regression"}, device="cuda", modality_dropout=0.2,
-                    weighting="pcgrad", **FAST).fit(X, y)
+                    weighting="pcgrad", **FUSION).fit(X, y)
     assert net.predict(X).shape == (len(y), 2)
     assert net.predict({"tab": X["tab"], "cat": X["cat"]}).shape == (len(y), 2)
 
 
-def test_tfidf_text_has_a_wide_path_at_its_own_learning_rate():
-    X, y = _multimodal()
-    net = FusionNetClassifier(**FAST).fit(X, y["label"])
-    wide = net.module_.wide
-    assert wide.names == ["text"] and wide.lr_scale == [10.0]
-    groups = net.net_.optimizer_sparse_.param_groups
-    scaled = [g for g in groups if any(p is wide.linears[0].bag.weight for p in g["params"])]
-    assert scaled[0]["lr"] == pytest.approx(10 * FAST["lr"])
-    assert wide.linears[0].bag.weight.abs().sum() > 0  # it trained
-    off = FusionNetClassifier(encoders={"text": Tfidf(wide=False)}, **FAST).fit(X, y["label"])
-    assert off.module_.wide is None
-    late = FusionNetClassifier(fusion="late", **FAST).fit(X, y["label"])
-    assert late.module_.wide is not None and (late.predict(X) == y["label"]).mean() > 0.85
-    with pytest.raises(ValueError, match="wide_lr must be a number > 0"):
-        FusionNetClassifier(encoders={"text": Tfidf(wide_lr=0)}, **FAST).fit(X, y["label"])
-
-
-class _CountingSentenceModel:
-    """A stand-in sentence model: word-count features, every encoded text recorded."""
-
-    words = GOOD + BAD
-
-    def __init__(self):
-        self.encoded = []
-
-    def get_embedding_dimension(self):
-        return len(self.words) + 1
-
-    def encode(self, texts, batch_size=32, **kwargs):
-        self.encoded += list(texts)
-        return np.array([[t.split().count(w) for w in self.words] + [1.0] for t in texts],
-                        dtype=np.float32)
-
-
-@pytest.fixture
-def counting_sentence_model(monkeypatch):
-    import sk_mtl.data._embeddings as embeddings
-
-    model = _CountingSentenceModel()
-    monkeypatch.setattr(embeddings, "load_sentence_model", lambda name, device="cpu": model)
-    embeddings.clear_embedding_cache()
-    yield model
-    embeddings.clear_embedding_cache()
-
-
-def test_sentence_encoder_in_a_grid_search_encodes_each_text_once(counting_sentence_model):
-    X, y = _multimodal(120)
-    X = SliceDict(text=X["text"], tab=X["tab"])
-    search = GridSearchCV(
-        FusionNetClassifier(encoders={"text": SentenceEmbedding(model="stub")}, **FAST),
-        {"fusion": ["concat", "weighted_sum", "late"], "fusion_weights__text": [0.5, 2.0]},
-        cv=2,
-    ).fit(X, y["label"])
-    encoded = counting_sentence_model.encoded
-    assert sorted(encoded) == sorted(set(X["text"]) - {""})  # once each, over 13 fits
-    best = search.best_estimator_
-    assert best.modalities_["text"].form == "embeddings"
-    assert best.modalities_["text"].n_features_ == len(GOOD + BAD) + 1
-    assert search.best_score_ > 0.8
-    best.predict(X)
-    assert len(counting_sentence_model.encoded) == len(encoded)  # prediction hits the cache
-
-
-def test_sentence_encoder_beside_tfidf_on_the_same_text(counting_sentence_model):
-    X, y = _multimodal()
-    X = {"text": X["text"], "meaning": X["text"], "tab": X["tab"]}
-    net = FusionNetClassifier(encoders={"meaning": SentenceEmbedding(model="stub")}, **FAST)
-    net.fit(X, y["label"])
-    assert isinstance(net.encoders_["text"], Tfidf)
-    assert net.modalities_["meaning"].form == "embeddings"
-    assert (net.predict(X) == y["label"]).mean() > 0.85
-
-
-def test_a_sentence_encoder_model_file_names_its_model(counting_sentence_model, tmp_path):
-    import sk_mtl
-
-    X, y = _multimodal()
-    net = FusionNetClassifier(encoders={"text": SentenceEmbedding(model="stub")}, **FAST)
-    net.fit(X, y["label"])
-    sk_mtl.save(net, tmp_path / "net.safetensors")
-    loaded = sk_mtl.load(tmp_path / "net.safetensors")
-    assert loaded.modalities_["text"].embedder.model == "stub"
-    np.testing.assert_array_equal(loaded.predict_proba(X), net.predict_proba(X))
-
-
 def _raw_frame(n=160, seed=0):
-    X, y = _multimodal(n, seed)
+    X, y = multimodal(n, seed)
     rng = np.random.RandomState(seed)
     df = pd.DataFrame({
         "review": X["text"],
@@ -615,7 +422,7 @@ def _raw_frame(n=160, seed=0):
 
 def test_a_raw_dataframe_gets_its_modalities_from_its_columns():
     df, y = _raw_frame()
-    net = FusionNetClassifier(**FAST).fit(df, y["label"])
+    net = FusionNetClassifier(**FUSION).fit(df, y["label"])
     plan = net.modality_plan_
     assert plan.loc["review"].tolist() == ["text", "text", "Tfidf"]
     assert plan.loc["dept"].tolist() == ["categorical", "categorical", "Embedding"]
@@ -631,17 +438,17 @@ def test_a_raw_dataframe_gets_its_modalities_from_its_columns():
         net.predict(df.drop(columns="dept"))
     explicit = FusionNetClassifier(
         modalities={"text": "review", "categorical": "dept", "numeric": ["age", "count"]},
-        **FAST).fit(df, y["label"])
+        **FUSION).fit(df, y["label"])
     np.testing.assert_allclose(explicit.predict_proba(df), net.predict_proba(df), atol=1e-6)
-    dropped = FusionNetClassifier(modality_dropout=0.3, **FAST).fit(df, y["label"])
+    dropped = FusionNetClassifier(modality_dropout=0.3, **FUSION).fit(df, y["label"])
     assert np.isfinite(dropped.predict_proba(df.drop(columns="dept"))).all()
 
 
 def test_numeric_nan_is_imputed_in_a_single_table_and_multitasknet_points_to_fusionnet():
-    X, y = _multimodal()
+    X, y = multimodal()
     tab = X["tab"].copy()
     tab[::5, 1] = np.nan
-    net = FusionNetClassifier(**FAST).fit(tab, y["label"])
+    net = FusionNetClassifier(**FUSION).fit(tab, y["label"])
     assert net.modalities_["X"].n_features_ == tab.shape[1] + 1
     assert np.isfinite(net.predict_proba(tab)).all()
     df, _ = _raw_frame()
@@ -650,8 +457,8 @@ def test_numeric_nan_is_imputed_in_a_single_table_and_multitasknet_points_to_fus
 
 
 def test_alignment_loss_is_logged_trained_and_checked():
-    X, y = _multimodal()
-    net = FusionNetClassifier(alignment_weight=0.5, **FAST).fit(X, y["label"])
+    X, y = multimodal()
+    net = FusionNetClassifier(alignment_weight=0.5, **FUSION).fit(X, y["label"])
     first, last = net.history_[0], net.history_[-1]
     assert last["train_alignment"] < first["train_alignment"]
     assert last["valid_alignment"] > 0  # logged for the validation rows too
@@ -661,12 +468,12 @@ def test_alignment_loss_is_logged_trained_and_checked():
     trunk = net.module_.trunk
     assert trunk.aligner.names == ["text", "tab", "cat"] and trunk.alignment_loss_ is None
     pickle.loads(pickle.dumps(net))
-    off = FusionNetClassifier(**FAST).fit(X, y["label"])
+    off = FusionNetClassifier(**FUSION).fit(X, y["label"])
     assert off.module_.trunk.aligner is None and "train_alignment" not in off.history_[-1]
     with pytest.raises(ValueError, match="gradient-level weighting"):
-        FusionNetClassifier(alignment_weight=0.5, weighting="pcgrad", **FAST).fit(
+        FusionNetClassifier(alignment_weight=0.5, weighting="pcgrad", **FUSION).fit(
             X, y["label"])
     with pytest.raises(ValueError, match="alignment_weight must be"):
-        FusionNetClassifier(alignment_weight=-1, **FAST).fit(X, y["label"])
+        FusionNetClassifier(alignment_weight=-1, **FUSION).fit(X, y["label"])
     with pytest.raises(ValueError, match="aligns modalities with each other"):
-        FusionNetClassifier(alignment_weight=0.5, **FAST).fit({"tab": X["tab"]}, y["label"])
+        FusionNetClassifier(alignment_weight=0.5, **FUSION).fit({"tab": X["tab"]}, y["label"])

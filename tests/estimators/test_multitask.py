@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
+from _helpers import PLAIN, SMALL, STEADY, binary_and_regression
 from scipy.stats import loguniform
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.compose import ColumnTransformer
@@ -24,35 +25,16 @@ from sk_mtl.metrics import task_scorers
 from sk_mtl.tasks import MulticlassTask, RegressionTask
 from sk_mtl.weighting import StaticWeighting
 
-# Small and fast; no dropout, a constant learning rate, all epochs and no retrieval
-# features, so that tests of the mechanics (missing labels, weights, optimizers, the trunk's
-# input) compare like with like. The defaults have their own tests (test_defaults.py).
-# One plain network on the input as given (ensemble_size=1, input_scaling=None): these tests
-# check one thing each on an MLP's own layers, heads and gradients; the ensemble and the
-# input scaling have their tests in test_defaults.py.
-FAST = dict(
-    hidden_dims=(16,), lr=0.02, max_epochs=20, batch_size=64, dropout=0.0, lr_schedule=None,
-    early_stopping=False, retrieval=None, random_state=0, ensemble_size=1, input_scaling=None,
-)
-
-
-def _data(n=200, seed=0):
-    """``X`` (n, 5) and a DataFrame ``y``: binary strings ``c`` (sign of x0), regression ``r``."""
-    rng = np.random.RandomState(seed)
-    X = rng.normal(size=(n, 5)).astype(np.float32)
-    y = pd.DataFrame(
-        {
-            "c": np.where(X[:, 0] > 0, "pos", "neg"),
-            "r": 3.0 * X[:, 1] + 1.0 + 0.1 * rng.normal(size=n),
-        }
-    )
-    return X, y
+# Small and fast, one plain network trained steadily (_helpers.STEADY, _helpers.PLAIN): tests
+# of the mechanics (missing labels, weights, optimizers, the trunk's input) compare like with
+# like; the defaults have their own tests (test_defaults.py).
+FAST = {**SMALL, **STEADY, **PLAIN, "lr": 0.02, "max_epochs": 20, "batch_size": 64}
 
 
 @pytest.fixture(scope="module")
 def fitted_mixed():
-    """A MultiTaskNet fitted on :func:`_data` with its data."""
-    X, y = _data()
+    """A MultiTaskNet fitted on :func:`binary_and_regression` with its data."""
+    X, y = binary_and_regression()
     return MultiTaskNet(**FAST).fit(X, y), X, y
 
 
@@ -89,7 +71,7 @@ def _weight_norms(est, p):
 
 # =========================================================================== 1-D y
 def test_1d_string_labels_like_a_sklearn_classifier():
-    X, _ = _data()
+    X, _ = binary_and_regression()
     y = np.where(X[:, 0] > 0, "yes", "no")
     clf = MultiTaskNetClassifier(**FAST).fit(X, y)
     assert is_classifier(clf)
@@ -109,7 +91,7 @@ def test_1d_string_labels_like_a_sklearn_classifier():
 
 
 def test_1d_multiclass_int_labels():
-    X, _ = _data()
+    X, _ = binary_and_regression()
     y = np.argmax(X[:, :3], axis=1) * 10  # classes 0, 10, 20
     net = MultiTaskNet(**FAST).fit(X, y)
     assert net.tasks_["y"].kind == "multiclass"
@@ -122,7 +104,7 @@ def test_1d_multiclass_int_labels():
 
 
 def test_1d_bool_labels_come_back_as_bools():
-    X, _ = _data()
+    X, _ = binary_and_regression()
     y = X[:, 0] > 0
     clf = MultiTaskNetClassifier(**FAST).fit(X, y)
     np.testing.assert_array_equal(clf.classes_, [False, True])
@@ -131,7 +113,7 @@ def test_1d_bool_labels_come_back_as_bools():
 
 
 def test_1d_regression_like_a_sklearn_regressor():
-    X, y = _data()
+    X, y = binary_and_regression()
     reg = MultiTaskNetRegressor(**FAST).fit(X, y["r"].to_numpy())
     assert is_regressor(reg)
     pred = reg.predict(X)
@@ -143,7 +125,7 @@ def test_1d_regression_like_a_sklearn_regressor():
 
 
 def test_named_series_names_the_task():
-    X, y = _data()
+    X, y = binary_and_regression()
     reg = MultiTaskNetRegressor(**FAST).fit(X, y["r"].rename("price"))
     assert reg.task_names_ == ["price"]
     assert reg.predict(X).shape == (200,)
@@ -151,7 +133,7 @@ def test_named_series_names_the_task():
 
 # =========================================================================== 2-D y
 def test_2d_array_is_one_task_per_column():
-    X, _ = _data()
+    X, _ = binary_and_regression()
     Y = np.column_stack([X[:, 0] > 0, X[:, 1] > 0]).astype(int)
     clf = MultiTaskNetClassifier(**FAST).fit(X, Y)
     assert clf.task_names_ == ["y0", "y1"]
@@ -168,7 +150,7 @@ def test_2d_array_is_one_task_per_column():
 
 
 def test_dataframe_string_labels_come_back_as_strings():
-    X, _ = _data()
+    X, _ = binary_and_regression()
     y = pd.DataFrame(
         {
             "color": np.where(X[:, 0] > 0, "red", "white"),
@@ -191,7 +173,7 @@ def test_dataframe_string_labels_come_back_as_strings():
 
 
 def test_one_column_dataframe_gives_2d_output():
-    X, y = _data()
+    X, y = binary_and_regression()
     net = MultiTaskNet(**FAST).fit(X, y[["c"]])
     assert net.predict(X).shape == (200, 1)
     assert isinstance(net.predict_proba(X), list)
@@ -199,7 +181,7 @@ def test_one_column_dataframe_gives_2d_output():
 
 
 def test_mixed_kinds_with_declared_regression():
-    X, _ = _data()
+    X, _ = binary_and_regression()
     counts = np.clip(np.round(2 * X[:, 1] + 5), 0, 10).astype(int)
     y = pd.DataFrame({"q": counts, "c": np.where(X[:, 0] > 0, "pos", "neg")})
     net = MultiTaskNet(tasks={"q": "regression"}, **FAST).fit(X, y)
@@ -224,7 +206,7 @@ def test_mixed_kinds_with_declared_regression():
 
 
 def test_task_object_in_tasks_is_cloned():
-    X, y = _data()
+    X, y = binary_and_regression()
     given = RegressionTask(loss="huber")
     net = MultiTaskNet(tasks={"r": given, "c": MulticlassTask()}, **FAST).fit(X, y)
     assert net.tasks_["r"] is not given
@@ -235,7 +217,7 @@ def test_task_object_in_tasks_is_cloned():
 
 
 def test_multilabel_column():
-    X, y = _data()
+    X, y = binary_and_regression()
     tags = pd.Series(
         [[t for t, on in zip(("big", "hot"), row) if on] for row in X[:, :2] > 0], dtype=object
     )
@@ -253,7 +235,7 @@ def test_multilabel_column():
 
 
 def test_multilabel_1d_ragged_list_classifier():
-    X, _ = _data()
+    X, _ = binary_and_regression()
     y = [[t for t, on in zip(("a", "b", "c"), row) if on] for row in X[:, :3] > 0]
     assert len({len(row) for row in y}) > 1  # ragged
     clf = MultiTaskNetClassifier(**{**FAST, "max_epochs": 30}).fit(X, y)
@@ -286,7 +268,7 @@ def test_fitted_attributes(fitted_mixed):
 
 
 def test_predict_before_fit():
-    X, _ = _data(10)
+    X, _ = binary_and_regression(10)
     for method in ("predict", "predict_proba", "predict_tasks"):
         with pytest.raises(NotFittedError):
             getattr(MultiTaskNet(), method)(X)
@@ -359,7 +341,7 @@ def test_missing_labels_train_as_the_labelled_subset(kind):
 
 
 def test_missing_label_markers():
-    X, y = _data()
+    X, y = binary_and_regression()
     y = pd.DataFrame(
         {
             "i": pd.Series(np.where(X[:, 0] > 0, 1, 0), dtype="Int64"),
@@ -387,7 +369,7 @@ def test_missing_label_markers():
 
 
 def test_task_with_all_labels_missing_raises_naming_it():
-    X, y = _data(20)
+    X, y = binary_and_regression(20)
     y["empty"] = np.nan
     net = MultiTaskNet(**FAST)
     with pytest.raises(ValueError, match=r"'empty'.*no labelled row"):
@@ -410,7 +392,7 @@ def test_set_params_task_weights_makes_a_new_dict():
 
 
 def test_set_params_task_weights_after_fit_takes_effect_at_refit():
-    X, y = _data()
+    X, y = binary_and_regression()
     net = MultiTaskNet(**{**FAST, "max_epochs": 3}).fit(X, y)
     twin = clone(net)
     net.set_params(task_weights__c=3.0)
@@ -423,7 +405,7 @@ def test_set_params_task_weights_after_fit_takes_effect_at_refit():
 
 
 def test_zero_weight_task_does_not_learn():
-    X, y = _data()
+    X, y = binary_and_regression()
     seen = []
     # Plain Adam: AdamW's decoupled weight decay would shrink even a head with no gradient.
     net = MultiTaskNet(
@@ -442,7 +424,7 @@ def test_zero_weight_task_does_not_learn():
 
 
 def test_task_weights_scale_the_objective():
-    X, y = _data()
+    X, y = binary_and_regression()
     net = MultiTaskNet(task_weights={"c": 2.0, "r": 0.5}, **{**FAST, "max_epochs": 4}).fit(X, y)
     h = net.history_
     for row in h:
@@ -467,7 +449,7 @@ def test_task_weights_scale_the_objective():
     ],
 )
 def test_bad_task_weights(weights, match):
-    X, y = _data(30)
+    X, y = binary_and_regression(30)
     net = MultiTaskNet(task_weights=weights, **FAST)
     with pytest.raises(ValueError, match=match):
         net.fit(X, y)
@@ -475,14 +457,14 @@ def test_bad_task_weights(weights, match):
 
 
 def test_bad_task_weight_set_by_set_params():
-    X, y = _data(30)
+    X, y = binary_and_regression(30)
     net = MultiTaskNet(**FAST).set_params(task_weights__colour=2.0)
     with pytest.raises(ValueError, match="colour"):
         net.fit(X, y)
 
 
 def test_optimizer_params_momentum():
-    X, y = _data(100)
+    X, y = binary_and_regression(100)
     net = MultiTaskNet(optimizer="sgd", **{**FAST, "max_epochs": 2})
     net.set_params(optimizer_params__momentum=0.9)
     assert net.optimizer_params == {"momentum": 0.9}
@@ -496,7 +478,7 @@ def test_optimizer_params_momentum():
 
 
 def test_optimizer_class():
-    X, y = _data(60)
+    X, y = binary_and_regression(60)
     net = MultiTaskNet(optimizer=torch.optim.RMSprop, **{**FAST, "max_epochs": 1}).fit(X, y)
     assert isinstance(net.net_.optimizer_, torch.optim.RMSprop)
 
@@ -507,7 +489,7 @@ def test_optimizer_class():
 )
 def test_hidden_dims_forms(hidden_dims, widths):
     """An int (Python or numpy, as RandomizedSearchCV draws them) is one hidden layer."""
-    X, y = _data(60)
+    X, y = binary_and_regression(60)
     net = MultiTaskNet(**{**FAST, "hidden_dims": hidden_dims, "max_epochs": 1})
     net.fit(X, y)
     linears = [m for m in net.module_.trunk.modules() if isinstance(m, nn.Linear)]
@@ -518,7 +500,7 @@ def test_hidden_dims_forms(hidden_dims, widths):
 def test_batch_norm_with_a_one_row_last_batch():
     """65 training rows in batches of 64 leave one row in the last batch; BatchNorm1d cannot
     normalise a single row in training mode, and fit must not crash on it."""
-    X, y = _data(65)
+    X, y = binary_and_regression(65)
     net = MultiTaskNet(batch_norm=True, validation_fraction=None, **{**FAST, "max_epochs": 2}).fit(
         X, y
     )
@@ -529,7 +511,7 @@ def test_batch_norm_with_a_one_row_last_batch():
 # =========================================================================== penalties
 @pytest.mark.parametrize(("param", "p"), [("lambda_l2", 2), ("lambda_l1", 1)])
 def test_larger_penalty_gives_smaller_weights(param, p):
-    X, y = _data()
+    X, y = binary_and_regression()
     norms = []
     for value in (0.0, 1e-3, 1e-2):
         net = MultiTaskNet(**{**FAST, param: value}).fit(X, y)
@@ -580,7 +562,7 @@ def test_valid_loss_is_sum_of_task_losses(fitted_mixed):
 
 @pytest.mark.parametrize("fraction", [None, 0.0])
 def test_no_validation(fraction):
-    X, y = _data(60)
+    X, y = binary_and_regression(60)
     net = MultiTaskNet(validation_fraction=fraction, **{**FAST, "max_epochs": 2}).fit(X, y)
     for row in net.history_:
         assert "train_loss_c" in row
@@ -588,7 +570,7 @@ def test_no_validation(fraction):
 
 
 def test_validation_skipped_when_less_than_one_row():
-    X, y = _data(8)
+    X, y = binary_and_regression(8)
     net = MultiTaskNet(validation_fraction=0.1, **{**FAST, "max_epochs": 2}).fit(X, y)
     assert "valid_loss" not in net.history_[-1]
 
@@ -616,7 +598,7 @@ def test_stratify_on_a_classification_task():
 
 @pytest.mark.parametrize("stratify", ["r", "nope"])
 def test_stratify_must_name_a_classification_task(stratify):
-    X, y = _data(40)
+    X, y = binary_and_regression(40)
     net = MultiTaskNet(stratify=stratify, **FAST)
     with pytest.raises(ValueError, match=rf"stratify='{stratify}'.*\['c', 'r'\]"):
         net.fit(X, y)
@@ -624,7 +606,7 @@ def test_stratify_must_name_a_classification_task(stratify):
 
 
 def test_stratify_on_a_multilabel_task():
-    X, _ = _data(60)
+    X, _ = binary_and_regression(60)
     y = pd.DataFrame({"tags": pd.Series([["a"], ["a", "b"], []] * 20), "r": X[:, 0]})
     net = MultiTaskNet(stratify="tags", **FAST)
     with pytest.raises(ValueError, match=r"stratify='tags'.*multilabel"):
@@ -633,7 +615,7 @@ def test_stratify_on_a_multilabel_task():
 
 
 def test_stratify_error_names_the_task():
-    X, _ = _data(60)
+    X, _ = binary_and_regression(60)
     y = pd.DataFrame({"c": ["a"] * 59 + ["b"], "r": X[:, 0]})  # one member in class "b"
     with pytest.raises(ValueError, match="stratified on task 'c'"):
         MultiTaskNet(stratify="c", **FAST).fit(X, y)
@@ -645,7 +627,7 @@ def test_early_stopping_when_the_validation_split_would_be_empty():
     That must be a clear ValueError before training (not a KeyError from the history
     halfway through the first epoch).
     """
-    X, y = _data(8)
+    X, y = binary_and_regression(8)
     net = MultiTaskNet(**{**FAST, "early_stopping": True, "validation_fraction": 0.1})
     with pytest.raises(ValueError, match="early_stopping"):
         net.fit(X, y)
@@ -673,7 +655,7 @@ def test_early_stopping_stops_on_random_labels():
 
 
 def test_verbose_prints_per_task_columns(capsys):
-    X, y = _data(60)
+    X, y = binary_and_regression(60)
     MultiTaskNet(verbose=1, **{**FAST, "max_epochs": 2}).fit(X, y)
     out = capsys.readouterr().out
     for column in ("epoch", "train_loss_c", "train_loss_r", "valid_loss_c", "valid_loss_r"):
@@ -683,7 +665,7 @@ def test_verbose_prints_per_task_columns(capsys):
 
 
 def test_callbacks_are_copied_and_see_task_losses():
-    X, y = _data(100)
+    X, y = binary_and_regression(100)
     seen = []
     callback = Recorder(seen.append)
     net = MultiTaskNet(callbacks=[("rec", callback)], **{**FAST, "max_epochs": 3}).fit(X, y)
@@ -696,7 +678,7 @@ def test_callbacks_are_copied_and_see_task_losses():
 
 # =========================================================================== random state
 def test_same_seed_same_predictions_different_seed_differs():
-    X, y = _data()
+    X, y = binary_and_regression()
     params = {**FAST, "dropout": 0.2, "max_epochs": 5}
     a = MultiTaskNet(**params).fit(X, y)
     b = MultiTaskNet(**params).fit(X, y)
@@ -707,7 +689,7 @@ def test_same_seed_same_predictions_different_seed_differs():
 
 
 def test_random_state_instance():
-    X, y = _data(100)
+    X, y = binary_and_regression(100)
     params = {**FAST, "max_epochs": 3}
     a = MultiTaskNet(**{**params, "random_state": np.random.RandomState(3)}).fit(X, y)
     b = MultiTaskNet(**{**params, "random_state": np.random.RandomState(3)}).fit(X, y)
@@ -715,7 +697,7 @@ def test_random_state_instance():
 
 
 def test_fit_leaves_global_rng_state_alone():
-    X, y = _data(100)
+    X, y = binary_and_regression(100)
     torch_state = torch.get_rng_state()
     numpy_state = np.random.get_state()  # noqa: NPY002 - the legacy global RNG is the point
     MultiTaskNet(**{**FAST, "dropout": 0.1, "max_epochs": 2}).fit(X, y)
@@ -728,7 +710,7 @@ def test_fit_leaves_global_rng_state_alone():
 
 # =========================================================================== custom trunk
 def test_custom_trunk_module_is_copied():
-    X, y = _data()
+    X, y = binary_and_regression()
     torch.manual_seed(0)
     user = nn.Sequential(nn.Linear(5, 12), nn.ReLU())  # no out_features: width by dry run
     before = copy.deepcopy(user.state_dict())
@@ -746,7 +728,7 @@ def _small_trunk(n_features):
 
 
 def test_custom_trunk_callable():
-    X, y = _data()
+    X, y = binary_and_regression()
     net = MultiTaskNet(trunk=_small_trunk, **FAST).fit(X, y)
     assert net.module_.trunk[0].in_features == 5
     assert net.module_.head.in_features == 6
@@ -756,7 +738,7 @@ def test_custom_trunk_callable():
 
 
 def test_custom_trunk_failing_on_input():
-    X, y = _data(30)
+    X, y = binary_and_regression(30)
     net = MultiTaskNet(trunk=nn.Sequential(nn.Linear(3, 4)), **FAST)
     with pytest.raises(ValueError, match=r"custom trunk Sequential failed.*\(2, 5\)"):
         net.fit(X, y)
@@ -765,14 +747,14 @@ def test_custom_trunk_failing_on_input():
 
 def test_custom_trunk_with_out_features_failing_on_input():
     """A trunk with an ``out_features`` attribute that does not fit the input fails clearly."""
-    X, y = _data(30)
+    X, y = binary_and_regression(30)
     net = MultiTaskNet(trunk=nn.Linear(3, 4), **FAST)
     with pytest.raises(ValueError, match="trunk"):
         net.fit(X, y)
 
 
 def test_custom_trunk_bad_types():
-    X, y = _data(30)
+    X, y = binary_and_regression(30)
     with pytest.raises(TypeError, match=r"must return an nn\.Module"):
         MultiTaskNet(trunk=lambda n: "mlp", **FAST).fit(X, y)
     with pytest.raises(ValueError, match="trunk='mlp' is not known"):
@@ -826,7 +808,7 @@ def test_save_and_load_params_through_net(fitted_mixed, tmp_path):
 
 
 def test_weighting_object_is_cloned():
-    X, y = _data(60)
+    X, y = binary_and_regression(60)
     given = StaticWeighting()
     net = MultiTaskNet(weighting=given, task_weights={"c": 2.0}, **{**FAST, "max_epochs": 1})
     net.fit(X, y)
@@ -873,7 +855,7 @@ def test_pipeline_with_column_transformer():
 
 
 def test_grid_search_over_task_weights_hidden_dims_and_lr():
-    X, y = _data(120)
+    X, y = binary_and_regression(120)
     grid = GridSearchCV(
         MultiTaskNet(**{**FAST, "max_epochs": 5}),
         {"task_weights__r": [0.5, 2.0], "hidden_dims": [(8,), (16,)], "lr": [0.02]},
@@ -894,7 +876,7 @@ def test_grid_search_over_task_weights_hidden_dims_and_lr():
 
 
 def test_randomized_search():
-    X, y = _data(100)
+    X, y = binary_and_regression(100)
     search = RandomizedSearchCV(
         MultiTaskNet(**{**FAST, "max_epochs": 3}),
         {"lr": loguniform(1e-3, 1e-1), "task_weights__c": [0.5, 1.0, 2.0]},
@@ -909,7 +891,7 @@ def test_randomized_search():
 
 
 def test_task_scorers_on_a_pipeline():
-    X, y = _data(120)
+    X, y = binary_and_regression(120)
     pipe = Pipeline([("scale", StandardScaler()), ("net", MultiTaskNet(**FAST))])
     scoring = task_scorers({"c": "accuracy", "r": "r2"})
     results = cross_validate(pipe, X * 10.0 + 3.0, y, scoring=scoring, cv=2)
@@ -920,7 +902,7 @@ def test_task_scorers_on_a_pipeline():
 
 
 def test_cross_validate_with_task_scorers():
-    X, y = _data(120)
+    X, y = binary_and_regression(120)
     y["c"] = y["c"].astype(object)
     y.loc[::7, "c"] = None
     scoring = task_scorers({"c": ["accuracy", "roc_auc"], "r": [None, "neg_mean_absolute_error"]})
@@ -1071,7 +1053,7 @@ def test_wrong_n_features_at_predict(fitted_mixed):
 
 
 def test_nan_at_predict_names_the_column():
-    X, y = _data(60)
+    X, y = binary_and_regression(60)
     df = pd.DataFrame(X, columns=list("abcde"))
     net = MultiTaskNet(**{**FAST, "max_epochs": 1}).fit(df, y)
     bad = df.copy()
@@ -1092,7 +1074,7 @@ def test_cuda_device_without_cuda():
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_fit_predict_on_cuda():
-    X, y = _data()
+    X, y = binary_and_regression()
     net = MultiTaskNet(device="cuda", **FAST).fit(X, y)
     assert next(net.module_.parameters()).device.type == "cuda"
     assert net.predict(X).shape == (200, 2)

@@ -3,8 +3,8 @@
 import pickle
 
 import numpy as np
-import pandas as pd
 import pytest
+from _helpers import SMALL, STEADY, colour_and_price
 from sklearn.ensemble import BaggingClassifier
 from sklearn.model_selection import GridSearchCV, cross_val_predict, cross_validate
 from sklearn.pipeline import make_pipeline
@@ -15,20 +15,11 @@ from sk_mtl import MultiTaskNet, MultiTaskNetClassifier
 from sk_mtl.estimators import _training
 from sk_mtl.model_selection import TaskWeightSearchCV
 
-FAST = dict(hidden_dims=(8,), lr=0.02, max_epochs=4, batch_size=32, dropout=0.0,
-            lr_schedule=None, early_stopping=False, retrieval=None, random_state=0)
-
-
-def _data(n=80):
-    rng = np.random.RandomState(0)
-    X = rng.normal(size=(n, 3)).astype(np.float32)
-    y = pd.DataFrame({"color": np.where(X[:, 0] > 0, "red", "white"),
-                      "price": 2.0 * X[:, 1] + 0.1 * rng.normal(size=n)})
-    return X, y
+FAST = {**SMALL, **STEADY, "hidden_dims": (8,), "lr": 0.02, "max_epochs": 4, "batch_size": 32}
 
 
 def test_the_bar_counts_epochs_and_shows_each_tasks_loss(capsys):
-    X, y = _data()
+    X, y = colour_and_price()
     net = MultiTaskNet(progress_bar=True, **FAST).fit(X, y)
     err = capsys.readouterr().err
     assert "MultiTaskNet" in err and "4/4" in err and "epoch" in err
@@ -43,7 +34,7 @@ def test_the_bar_counts_epochs_and_shows_each_tasks_loss(capsys):
 
 
 def test_the_bar_stops_where_early_stopping_stops(capsys):
-    X, y = _data(200)
+    X, y = colour_and_price(200)
     params = {**FAST, "max_epochs": 200, "early_stopping": True, "n_iter_no_change": 2,
               "validation_fraction": 0.3, "lr": 0.1}
     net = MultiTaskNet(progress_bar=True, **params).fit(X, y)
@@ -61,7 +52,7 @@ def watched(monkeypatch):
 
 
 def test_auto_draws_for_a_watched_fit_but_not_in_searches(watched, capsys):
-    X, y = _data()
+    X, y = colour_and_price()
     MultiTaskNet(**FAST).fit(X, y)
     assert "MultiTaskNet" in capsys.readouterr().err
     make_pipeline(StandardScaler(), MultiTaskNet(**FAST)).fit(X, y)  # a Pipeline fits once
@@ -94,7 +85,7 @@ def test_auto_draws_for_a_watched_fit_but_not_in_searches(watched, capsys):
 
 
 def test_auto_is_silent_unwatched_and_false_is_silent_always(watched, capsys, monkeypatch):
-    X, y = _data()
+    X, y = colour_and_price()
     MultiTaskNet(progress_bar=False, **FAST).fit(X, y)
     monkeypatch.setattr(_training, "_interactive", lambda: False)
     MultiTaskNet(**FAST).fit(X, y)
@@ -102,7 +93,7 @@ def test_auto_is_silent_unwatched_and_false_is_silent_always(watched, capsys, mo
 
 
 def test_a_bad_setting_is_refused_before_training():
-    X, y = _data()
+    X, y = colour_and_price()
     with pytest.raises(ValueError, match="progress_bar must be True, False or 'auto'"):
         MultiTaskNetClassifier(progress_bar="yes", **FAST).fit(X, y["color"])
 
@@ -116,7 +107,7 @@ class _Boom(Callback):
 def test_a_fit_that_raises_closes_its_bar(capsys):
     from tqdm import tqdm
 
-    X, y = _data()
+    X, y = colour_and_price()
     with pytest.raises(RuntimeError, match="boom") as raised:
         MultiTaskNet(progress_bar=True, callbacks=[("boom", _Boom())], **FAST).fit(X, y)
     # The traceback (kept alive here, as a notebook keeps the last one) holds the net.

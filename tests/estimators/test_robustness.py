@@ -1,5 +1,6 @@
 """Nothing silent, nothing lost: clear errors for degenerate input, divergence, atomic fits,
-interruption, warm starts and partial_fit (issue 8's reproducers, one test each)."""
+interruption, warm starts and partial_fit (one test for each way a fit could fail silently or
+lose a fitted model)."""
 
 import warnings
 
@@ -7,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from _helpers import line_and_sign
 from sklearn.exceptions import NotFittedError
 from skorch.callbacks import Callback
 
@@ -21,13 +23,6 @@ from sk_mtl.exceptions import TrainingDivergedError
 
 X = np.random.RandomState(0).randn(30, 2)
 Y = np.arange(30) % 2
-
-
-def _pair(n=120, seed=0):
-    rng = np.random.RandomState(seed)
-    X = rng.randn(n, 3)
-    y = pd.DataFrame({"r": 3 * X[:, 0], "b": (X[:, 1] > 0).astype(int)})
-    return X, y
 
 
 class Interrupt(Callback):
@@ -107,7 +102,7 @@ def test_degenerate_input_gets_a_clear_error_before_training(fit, match):
 
 def test_batch_norm_skips_a_one_row_last_batch():
     # 33 rows in batches of 16: the last batch has one row.
-    X33, y33 = _pair(33)
+    X33, y33 = line_and_sign(33)
     net = MultiTaskNet(batch_norm=True, batch_size=16, max_epochs=3, validation_fraction=None,
                        retrieval=None, random_state=0).fit(X33, y33)
     assert net.history_[-1, "train_batch_count"] == 2
@@ -129,7 +124,7 @@ def test_score_with_labels_of_another_type_raises():
 
 # ============================================================================ divergence
 def test_divergence_raises_and_leaves_the_estimator_unfitted():
-    X2, y2 = _pair()
+    X2, y2 = line_and_sign()
     net = MultiTaskNet(optimizer="sgd", lr=10, max_epochs=5, retrieval=None)
     with pytest.raises(TrainingDivergedError, match=r"diverged in epoch \d.*lr=10"):
         net.fit(X2, y2)
@@ -138,7 +133,7 @@ def test_divergence_raises_and_leaves_the_estimator_unfitted():
 
 
 def test_divergence_can_restore_the_last_finite_epoch():
-    X2, y2 = _pair()
+    X2, y2 = line_and_sign()
     net = MultiTaskNet(max_epochs=6, on_divergence="restore", callbacks=[PoisonWeights(3)],
                        retrieval=None, random_state=0)
     with pytest.warns(UserWarning, match="weights of epoch 2, the last finite one"):
@@ -154,7 +149,7 @@ def test_divergence_can_restore_the_last_finite_epoch():
 
 
 def test_non_finite_outputs_never_leave_predict():
-    X2, y2 = _pair()
+    X2, y2 = line_and_sign()
     net = MultiTaskNet(max_epochs=2, random_state=0).fit(X2, y2)
     with torch.no_grad():
         net.module_.head.bias.fill_(float("inf"))
@@ -164,7 +159,7 @@ def test_non_finite_outputs_never_leave_predict():
 
 # ============================================================================ atomic fit
 def test_a_failed_refit_keeps_the_earlier_model():
-    X2, y2 = _pair()
+    X2, y2 = line_and_sign()
     net = MultiTaskNet(max_epochs=3, random_state=0).fit(X2, y2)
     before = net.predict(X2)
     state = dict(net.__dict__)
@@ -181,7 +176,7 @@ def test_a_failed_refit_keeps_the_earlier_model():
 
 
 def test_a_failed_first_fit_leaves_the_estimator_unfitted():
-    X2, y2 = _pair()
+    X2, y2 = line_and_sign()
     net = MultiTaskNet(max_epochs=3, callbacks=[PoisonWeights(1)])
     with pytest.raises(TrainingDivergedError):
         net.fit(X2, y2)
@@ -194,7 +189,7 @@ RESUME = dict(max_epochs=6, dropout=0.2, n_iter_no_change=50, random_state=0)
 
 @pytest.mark.parametrize("estimator", [MultiTaskNet, FusionNet])
 def test_interrupted_fit_warns_and_resumes_to_the_uninterrupted_weights(estimator):
-    X2, y2 = _pair(300)
+    X2, y2 = line_and_sign(300)
     full = estimator(**RESUME).fit(X2, y2)
     net = estimator(callbacks=[Interrupt(at_epoch=3, key=estimator.__name__)], **RESUME)
     with pytest.warns(UserWarning, match="interrupted by user after 2 complete epoch"):
@@ -207,7 +202,7 @@ def test_interrupted_fit_warns_and_resumes_to_the_uninterrupted_weights(estimato
 
 
 def test_warm_start_continues_to_max_epochs_in_total():
-    X2, y2 = _pair()
+    X2, y2 = line_and_sign()
     params = dict(lr_schedule=None, early_stopping=False, dropout=0.2, random_state=0)
     full = MultiTaskNet(max_epochs=6, **params).fit(X2, y2)
     net = MultiTaskNet(max_epochs=2, **params).fit(X2, y2)
@@ -223,7 +218,7 @@ def test_warm_start_continues_to_max_epochs_in_total():
 
 # ============================================================================ partial_fit
 def test_partial_fit_trains_one_epoch_per_call():
-    X2, y2 = _pair(400)
+    X2, y2 = line_and_sign(400)
     net = MultiTaskNet(hidden_dims=(32,), lr=0.01, random_state=0)
     for start in range(0, 400, 100):
         net.partial_fit(X2[start:start + 100], y2.iloc[start:start + 100])
@@ -237,7 +232,7 @@ def test_partial_fit_trains_one_epoch_per_call():
 
 
 def test_partial_fit_errors_are_clear_and_atomic():
-    X2, y2 = _pair()
+    X2, y2 = line_and_sign()
     with pytest.raises(ValueError, match="partial_fit trains without retrieval"):
         MultiTaskNet(retrieval=5).partial_fit(X2, y2)
     net = MultiTaskNetClassifier(random_state=0).partial_fit(X, Y)
@@ -249,7 +244,7 @@ def test_partial_fit_errors_are_clear_and_atomic():
 
 
 def test_no_warning_when_nothing_goes_wrong():
-    X2, y2 = _pair()
+    X2, y2 = line_and_sign()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         MultiTaskNet(max_epochs=3, random_state=0).fit(X2, y2).predict(X2)
@@ -259,7 +254,7 @@ def test_a_pickled_interrupted_fit_resumes_like_the_uninterrupted_one():
     """A checkpoint of the interrupted estimator (pickle here) resumes to the same end."""
     import pickle
 
-    X2, y2 = _pair(300)
+    X2, y2 = line_and_sign(300)
     full = MultiTaskNet(**RESUME).fit(X2, y2)
     net = MultiTaskNet(callbacks=[Interrupt(at_epoch=4, key="pickled")], **RESUME)
     with pytest.warns(UserWarning, match="after 3 complete epoch"):

@@ -1,32 +1,24 @@
 """sample_weight: a weight of 2 trains like a duplicated row, 0 like a removed one."""
 
+import _helpers
 import numpy as np
 import pytest
 import sklearn
+from _helpers import two_regressions_with_gaps
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sk_mtl import FusionNetClassifier, MultiTaskNetRegressor
 
-# One full batch, no dropout, no validation split, no retrieval: the objective is then a
-# deterministic function of the weighted rows. No input scaling either: its quantiles are
-# fitted on the rows as given (a duplicated row moves them, a weight does not).
-EXACT = dict(hidden_dims=(16,), dropout=0.0, max_epochs=30, lr=0.01, batch_size=1000,
-             validation_fraction=0.0, early_stopping=False, retrieval=None, random_state=0,
-             input_scaling=None)
-
-
-def _data(n=120, seed=0):
-    rng = np.random.RandomState(seed)
-    X = rng.normal(size=(n, 4))
-    y = np.c_[X[:, 0] + 0.3 * rng.normal(size=n), X[:, 1] * X[:, 2]]
-    y[rng.rand(n) < 0.2, 1] = np.nan  # missing labels: weights apply to labelled rows
-    return X, y
+# One full batch (_helpers.EXACT) and no input scaling: its quantiles are fitted on the rows
+# as given (a duplicated row moves them, a weight does not). The targets have missing labels:
+# the weights apply to the labelled rows.
+EXACT = {**_helpers.EXACT, "input_scaling": None}
 
 
 def test_weight_two_is_a_duplicated_row_and_zero_a_removed_one():
-    X, y = _data()
+    X, y = two_regressions_with_gaps()
     w = np.ones(len(X))
     w[:30] = 2.0
     w[30:50] = 0.0
@@ -38,8 +30,9 @@ def test_weight_two_is_a_duplicated_row_and_zero_a_removed_one():
     np.testing.assert_allclose(scaled.predict(X), weighted.predict(X), atol=1e-4)
 
 
+@pytest.mark.slow  # fits over several seeds: 3.5 s
 def test_with_shuffled_mini_batches_the_gap_is_within_seed_noise():
-    X, y = _data(400)
+    X, y = two_regressions_with_gaps(400)
     w = np.where(np.arange(len(X)) < 100, 2.0, 1.0)
     dup = np.r_[np.arange(len(X)), np.arange(100)]
     params = {**EXACT, "batch_size": 32}
@@ -69,16 +62,17 @@ def test_fusion_net_takes_weights_and_bad_weights_are_refused():
         X, label, sample_weight=w
     )
     assert (net.predict(X) == label).mean() > 0.9
+    X, y = two_regressions_with_gaps()
     with pytest.raises(ValueError, match="Negative values"):
-        MultiTaskNetRegressor(**EXACT).fit(*_data(), sample_weight=-np.ones(120))
+        MultiTaskNetRegressor(**EXACT).fit(X, y, sample_weight=-np.ones(120))
     with pytest.raises(ValueError, match="at least one non-zero"):
-        MultiTaskNetRegressor(**EXACT).fit(*_data(), sample_weight=np.zeros(120))
+        MultiTaskNetRegressor(**EXACT).fit(X, y, sample_weight=np.zeros(120))
     with pytest.raises(ValueError, match=r"sample_weight.shape"):
-        MultiTaskNetRegressor(**EXACT).fit(*_data(), sample_weight=np.ones(5))
+        MultiTaskNetRegressor(**EXACT).fit(X, y, sample_weight=np.ones(5))
 
 
 def test_sample_weight_is_routed_through_pipeline_and_grid_search():
-    X, y = _data()
+    X, y = two_regressions_with_gaps()
     y = y[:, 0]
     w = np.where(np.arange(len(X)) % 3 == 0, 0.0, 1.0)
     with sklearn.config_context(enable_metadata_routing=True):
@@ -98,7 +92,7 @@ def test_sample_weight_is_routed_through_pipeline_and_grid_search():
 
 
 def test_partial_fit_takes_weights_too():
-    X, y = _data()
+    X, y = two_regressions_with_gaps()
     w = np.ones(len(X))
     w[:30] = 2.0
     w[30:50] = 0.0

@@ -1,5 +1,6 @@
 """scikit-learn's estimator checks on the three MultiTaskNet estimators."""
 
+from _helpers import SMALL
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sk_mtl import (
@@ -12,7 +13,7 @@ from sk_mtl import (
 )
 
 # Small, fast, well-conditioned settings: the checks fit dozens of times on tiny data.
-_FAST = dict(hidden_dims=(32,), lr=0.02, max_epochs=40, batch_size=64, random_state=0)
+_FAST = {**SMALL, "hidden_dims": (32,), "lr": 0.02, "max_epochs": 40, "batch_size": 64}
 
 ESTIMATORS = [
     MultiTaskNet(**_FAST),
@@ -24,10 +25,10 @@ ESTIMATORS = [
     FusionNetRegressor(**_FAST),
 ]
 
-# check_methods_subset_invariance was an expected failure for MultiTaskNetRegressor
-# (predicting a subset runs float32 matrix products of another shape, seen differing by ~3e-7
-# relative against the check's 1e-7); with the current networks (one fused head, retrieval
-# or not, prediction batches of 1 or 1024 rows) it passes, so it is no longer excused.
+# check_methods_subset_invariance runs unexcused: predictions go through fixed blocks of
+# PREDICT_BLOCK_SIZE rows, the last one padded, so a row's output does not depend on the rows
+# predicted with it (float32 products of other shapes may round differently, by ~3e-7
+# relative against the check's 1e-7).
 _WEIGHT_EQUIVALENCE = (
     "mini-batch training is stochastic: a repeated row is a separate draw in the shuffled "
     "batches and in the validation split, and the retrieval features see a duplicate as a "

@@ -100,7 +100,8 @@ def test_gradnorm_one_step_by_hand():
     new = np.clip(new, 1e-4, None)
     new = new * 2 / new.sum()
     assert list(w.current_weights().values()) == pytest.approx(new.tolist())
-    # The network got the gradient of the weighted sum with the old weights (1, 1).
+    # The network got the gradient of the weighted sum with this step's weights (1, 1), not
+    # the updated ones.
     assert trunk.weight.grad[0].tolist() == pytest.approx([8.0, 16.0])
 
 

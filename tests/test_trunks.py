@@ -1,0 +1,121 @@
+"""sk_mtl.trunks: the trunk specifications of ``trunk=`` (the table, make_trunk, MMoE)."""
+
+import pytest
+import torch
+from _helpers import BALANCING, with_auxiliary
+from sklearn.base import BaseEstimator, clone
+from torch import nn
+
+from sk_mtl import MultiTaskNet
+from sk_mtl.trunks import TRUNKS, MMoE, TrunkSpec, make_trunk
+
+
+def _weights(module):
+    return [p.detach().clone() for p in module.parameters()]
+
+
+# ======================================================================== the table, make_trunk
+def test_every_name_builds_its_class_with_the_defaults():
+    assert TRUNKS == {"mmoe": MMoE}
+    for name, cls in TRUNKS.items():
+        spec = make_trunk(name)
+        assert type(spec) is cls
+        assert spec.get_params() == cls().get_params()
+        assert make_trunk(name) is not spec  # a fresh one each time
+
+
+def test_a_spec_is_cloned_not_shared():
+    spec = MMoE(n_experts=3, expert_dims=(8,))
+    made = make_trunk(spec)
+    assert made is not spec and type(made) is MMoE
+    assert made.get_params() == spec.get_params()
+    made.set_params(n_experts=5)
+    assert spec.n_experts == 3
+
+
+def test_unknown_names_and_other_objects_are_refused():
+    with pytest.raises(ValueError, match=r"trunk='moe' is not known; use one of \['mmoe'\]"):
+        make_trunk("moe")
+    with pytest.raises(TypeError):
+        make_trunk(4)
+
+
+# ======================================================================== MMoE
+def test_mmoe_is_a_scikit_learn_estimator_with_nested_params():
+    spec = MMoE(n_experts=2, expert_dims=(16,), dropout=0.1)
+    assert isinstance(spec, (BaseEstimator, TrunkSpec))
+    assert spec.get_params() == {"n_experts": 2, "expert_dims": (16,), "activation": "relu",
+                                 "dropout": 0.1}
+    assert repr(clone(spec)) == repr(spec)
+    net = MultiTaskNet(trunk=clone(spec)).set_params(trunk__expert_dims=(4, 4))
+    assert net.get_params()["trunk__expert_dims"] == (4, 4) and spec.expert_dims == (16,)
+
+
+@pytest.mark.parametrize(("expert_dims", "width"), [((8,), 8), ((8, 6), 6), (5, 5)])
+def test_mmoe_builds_one_output_per_task_of_the_last_expert_width(expert_dims, width):
+    torch.manual_seed(0)
+    trunk = MMoE(n_experts=3, expert_dims=expert_dims).build(4, ["price", "grade"])
+    assert isinstance(trunk, nn.Module)
+    assert len(trunk.experts) == 3 and len(trunk.gates) == 2
+    assert trunk.out_features == width
+    out = trunk(torch.randn(7, 4))
+    assert list(out) == ["price", "grade"]
+    assert all(h.shape == (7, width) for h in out.values())
+    # Each task mixes the experts with its own gate: two tasks, two representations.
+    assert not torch.allclose(out["price"], out["grade"])
+
+
+def test_mmoe_builds_a_fresh_module_each_time_and_the_seed_fixes_it():
+    spec = MMoE(n_experts=2, expert_dims=(8,))
+    torch.manual_seed(0)
+    first = spec.build(3, ["a"])
+    second = spec.build(3, ["a"])
+    assert first is not second
+    assert not all(torch.equal(p, q) for p, q in zip(_weights(first), _weights(second)))
+    torch.manual_seed(0)
+    again = spec.build(3, ["a"])
+    assert all(torch.equal(p, q) for p, q in zip(_weights(first), _weights(again)))
+
+
+def test_mmoe_passes_activation_and_dropout_to_its_experts():
+    trunk = MMoE(n_experts=2, expert_dims=(8,), activation="tanh", dropout=0.25).build(3, ["a"])
+    layers = list(trunk.experts[0].modules())
+    assert any(isinstance(m, nn.Tanh) for m in layers)
+    assert [m.p for m in layers if isinstance(m, nn.Dropout)] == [0.25]
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"n_experts": 0}, "n_experts must be a positive int, got 0"),
+        ({"n_experts": 2.0}, "n_experts must be a positive int, got 2.0"),
+        ({"expert_dims": (8, 0)}, r"expert_dims must be positive ints, got \(8, 0\)"),
+        ({"expert_dims": -3}, "expert_dims must be positive ints, got -3"),
+    ],
+)
+def test_mmoe_refuses_bad_sizes_when_it_builds(params, match):
+    spec = MMoE(**params)  # scikit-learn style: __init__ stores, the build checks
+    with pytest.raises(ValueError, match=f"MMoE: {match}"):
+        spec.build(3, ["a"])
+
+
+def test_the_base_spec_leaves_build_to_subclasses():
+    with pytest.raises(NotImplementedError):
+        TrunkSpec().build(3, ["a"])
+
+
+# ======================================================================== through an estimator
+def test_mmoe_trunk_by_name_and_spec():
+    X, y = with_auxiliary()
+    by_name = MultiTaskNet(tasks={"r": "regression"}, trunk="mmoe", **BALANCING).fit(X, y)
+    assert len(by_name.module_.trunk.experts) == 4
+    spec = MMoE(n_experts=3, expert_dims=(8,))
+    net = MultiTaskNet(tasks={"r": "regression"}, trunk=spec, **BALANCING).fit(X, y)
+    assert len(net.module_.trunk.experts) == 3
+    assert net.module_.head.in_features == 8
+    assert net.score(X, y) > 0.5
+    assert spec.n_experts == 3  # the parameter object is not changed by fit
+    est = clone(MultiTaskNet(trunk=spec)).set_params(trunk__n_experts=2)
+    assert est.trunk.n_experts == 2 and spec.n_experts == 3
+    with pytest.raises(ValueError, match="n_experts"):
+        MultiTaskNet(tasks={"r": "regression"}, trunk=MMoE(n_experts=0), **BALANCING).fit(X, y)
