@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
+from _helpers import SMALL
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 from sklearn.base import BaseEstimator
@@ -39,10 +40,8 @@ from sk_mtl.trunks import MMoE
 from sk_mtl.weighting import DWAWeighting
 
 N = 60
-FAST = dict(hidden_dims=(8,), max_epochs=2, random_state=0)
+FAST = {**SMALL, "hidden_dims": (8,), "max_epochs": 2}
 FUSION_FAST = dict(FAST, encoder_dim=8, fusion_dim=8, batch_size=32, text_max_len=12)
-#: FusionNet's retrieval parameter, where this version has it.
-FUSION_RETRIEVAL = "retrieval" in FusionNet().get_params()
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -283,8 +282,8 @@ def test_fusionnet_dataframe_text_categorical_tabular():
     y["colour"] = np.where(label == 1, "yes", "no").astype(object)
     y.loc[10:14, "colour"] = None
     modalities = {"text": ["title", "body"], "cat": ["dept", "size"], "tab": ["age", "votes"]}
-    extra = {"retrieval": "auto"} if FUSION_RETRIEVAL else {}
-    est = FusionNet(modalities=modalities, tasks=TASKS, **extra, **FUSION_FAST).fit(X, y)
+    est = FusionNet(modalities=modalities, tasks=TASKS, retrieval="auto", **FUSION_FAST)
+    est.fit(X, y)
     text = est.modalities_["text"]
     assert text.kind == "text" and len(text.vectorizers_) == 2
     assert est.modalities_["cat"].kind == "categorical"
@@ -294,9 +293,8 @@ def test_fusionnet_dataframe_text_categorical_tabular():
     np.testing.assert_array_equal(after.idf_, before.idf_)
     assert loaded.modalities_["cat"].categories_ == est.modalities_["cat"].categories_
     np.testing.assert_array_equal(loaded.modalities_["tab"].mean_, est.modalities_["tab"].mean_)
-    if FUSION_RETRIEVAL:
-        assert est.retrieval_ is not None
-        np.testing.assert_array_equal(loaded.retrieval_.X_, est.retrieval_.X_)
+    assert est.retrieval_ is not None
+    np.testing.assert_array_equal(loaded.retrieval_.X_, est.retrieval_.X_)
 
 
 @pytest.mark.parametrize(
@@ -313,11 +311,10 @@ def test_fusionnet_dict_with_images_and_token_encoders(encoder, fusion, retrieva
     }
     y = pd.DataFrame({"label": label.astype(float), "score": X["tab"][:, 0]})
     y.loc[:5, "label"] = np.nan
-    extra = {"retrieval": retrieval} if FUSION_RETRIEVAL else {}
     weights = None if fusion == "attention" else {"img": 0.5}  # attention refuses them
     est = FusionNet(
         encoders={"text": encoder}, fusion=fusion, fusion_weights=weights,
-        modality_dropout=0.2, **extra, **FUSION_FAST,
+        modality_dropout=0.2, retrieval=retrieval, **FUSION_FAST,
     ).fit(X, y)
     loaded = assert_round_trip(est, X)
     if encoder != "tfidf":
