@@ -1,36 +1,38 @@
 """Data layer: ``y`` to named task columns, whole-tensor batching, validation split."""
 
-from ._batching import BatchIterator, TensorData, resolve_batch_size, validation_split
-from ._class_weights import check_class_weight, class_row_weights, resolve_class_weights
+from ._batching import BatchIterator, TensorData, resolve_batch_size, validation_split  # noqa: F401
+from ._class_weights import check_class_weight, class_row_weights, resolve_class_weights  # noqa: F401
 from ._embeddings import (
     DEFAULT_CACHE_MAX_BYTES,
     TextEmbedder,
     clear_embedding_cache,
     embedding_stats,
     load_sentence_model,
-    resolve_sentence_model,
+    resolve_sentence_model,  # noqa: F401
     set_embedding_cache_limit,
 )
-from ._fingerprint import fingerprint
+from ._fingerprint import fingerprint  # noqa: F401
 from ._modalities import (
     CategoricalModality,
     ImageModality,
     Modality,
     TabularModality,
     TextModality,
-    infer_column_kind,
-    infer_modality_kind,
-    make_modality,
-    plan_modalities,
-    split_modalities,
+    infer_column_kind,  # noqa: F401
+    infer_modality_kind,  # noqa: F401
+    make_modality,  # noqa: F401
+    plan_modalities,  # noqa: F401
+    split_modalities,  # noqa: F401
 )
 from ._retrieval import NeighbourTargets
 from ._scaling import QuantileRobust, RobustSmoothClip
-from ._targets import TargetColumns, encode_targets, missing_mask, split_targets
+from ._targets import TargetColumns, encode_targets, missing_mask, split_targets  # noqa: F401
 
+# What users call: the text-embedding cache, the input scalers, and the fitted parts an
+# estimator exposes (``modalities_``, ``retrieval_``; a custom encoder builds from a
+# Modality). The rest is imported here for the package's own modules, not listed.
 __all__ = [
     "DEFAULT_CACHE_MAX_BYTES",
-    "BatchIterator",
     "CategoricalModality",
     "ImageModality",
     "Modality",
@@ -38,27 +40,10 @@ __all__ = [
     "QuantileRobust",
     "RobustSmoothClip",
     "TabularModality",
-    "TargetColumns",
-    "TensorData",
     "TextEmbedder",
     "TextModality",
-    "check_class_weight",
-    "class_row_weights",
     "clear_embedding_cache",
     "embedding_stats",
-    "encode_targets",
-    "fingerprint",
-    "infer_column_kind",
-    "infer_modality_kind",
     "load_sentence_model",
-    "make_modality",
-    "missing_mask",
-    "plan_modalities",
-    "resolve_batch_size",
-    "resolve_class_weights",
-    "resolve_sentence_model",
     "set_embedding_cache_limit",
-    "split_modalities",
-    "split_targets",
-    "validation_split",
 ]
