@@ -372,12 +372,12 @@ def test_ensemble_size_one_or_a_custom_trunk_is_one_network():
 
 def test_auto_ensemble_size_is_eight_members_up_to_the_row_limit_then_one_network(
         monkeypatch):
-    from sk_mtl.estimators import _multitask
+    from sk_mtl.estimators import _inputs
     X, y = regression_and_binary(120)
-    monkeypatch.setattr(_multitask, "AUTO_ENSEMBLE_MAX_ROWS", 120)
+    monkeypatch.setattr(_inputs, "AUTO_ENSEMBLE_MAX_ROWS", 120)
     net = MultiTaskNet(**FAST).fit(X, y)
     assert net.ensemble_size_ == 8 and net.module_.trunk.k == 8
-    monkeypatch.setattr(_multitask, "AUTO_ENSEMBLE_MAX_ROWS", 119)
+    monkeypatch.setattr(_inputs, "AUTO_ENSEMBLE_MAX_ROWS", 119)
     net = MultiTaskNet(**FAST).fit(X, y)
     assert net.ensemble_size_ == 1 and not hasattr(net.module_.trunk, "k")
     # Cross-fitting asks for members: "auto" gives them whatever the rows.
@@ -387,6 +387,7 @@ def test_auto_ensemble_size_is_eight_members_up_to_the_row_limit_then_one_networ
 
 
 def test_cross_fit_members_see_all_but_their_fold_and_stop_on_the_out_of_fold_loss():
+    from sk_mtl.estimators._inputs import TableInput
     from sk_mtl.modules import EnsembleMLPTrunk
 
     X, y = regression_and_binary(160)
@@ -394,18 +395,18 @@ def test_cross_fit_members_see_all_but_their_fold_and_stop_on_the_out_of_fold_lo
                        random_state=0)
     data, valid = None, None
     captured = {}
-    original = MultiTaskNet._split
+    original = TableInput.split
 
-    def spy(self, data, codes):
-        out = original(self, data, codes)
+    def spy(self, est, data, codes):
+        out = original(self, est, data, codes)
         captured["parts"] = out
         return out
 
-    MultiTaskNet._split = spy
+    TableInput.split = spy
     try:
         net.fit(X, y)
     finally:
-        MultiTaskNet._split = original
+        TableInput.split = original
     data, valid = captured["parts"]
     # Every row trains and validates; each row is held out by exactly one member.
     assert len(data) == len(valid) == 160
