@@ -37,11 +37,18 @@ class UncertaintyWeighting(LossWeighting):
     >>> from sk_mtl.weighting import UncertaintyWeighting
     >>> w = UncertaintyWeighting()
     >>> w.bind(["a", "b"], {"a": 1.0, "b": 1.0})
-    >>> module = w.make_module()
+    >>> module = w.make_module()  # the s_t, trained by the network's optimizer
     >>> w.combine({"a": torch.tensor(2.0), "b": torch.tensor(4.0)}).item()
     3.0
     >>> w.current_weights()
     {'a': 0.5, 'b': 0.5}
+
+    A task that training finds noisier gets a larger ``s_t``, and a smaller weight:
+
+    >>> with torch.no_grad():
+    ...     module.log_var[1] = 2.0
+    >>> {name: round(weight, 3) for name, weight in w.current_weights().items()}
+    {'a': 0.5, 'b': 0.068}
     """
 
     def __init__(self, init_log_var: float = 0.0):

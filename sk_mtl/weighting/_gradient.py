@@ -29,9 +29,10 @@ class PCGradWeighting(GradientWeighting):
     --------
     >>> import torch
     >>> from sk_mtl.weighting import PCGradWeighting
+    >>> g = torch.tensor([[1.0, 0.0], [-1.0, 1.0]])  # in conflict: g_0 . g_1 < 0
     >>> pc = PCGradWeighting()
     >>> pc.bind(["a", "b"], {"a": 1.0, "b": 1.0})
-    >>> pc.aggregate(torch.tensor([[1.0, 0.0], [-1.0, 1.0]]))
+    >>> pc.aggregate(g)  # each loses its part along the other; the plain sum is [0, 1]
     tensor([0.5000, 1.5000])
     """
 
@@ -123,10 +124,13 @@ class MGDAWeighting(GradientWeighting):
     --------
     >>> import torch
     >>> from sk_mtl.weighting import MGDAWeighting
-    >>> m = MGDAWeighting()
-    >>> m.bind(["a", "b"], {"a": 1.0, "b": 1.0})
-    >>> m.aggregate(torch.tensor([[1.0, 0.0], [0.0, 2.0]]))
-    tensor([1.6000, 0.8000])
+    >>> g = torch.tensor([[1.0, 0.0], [0.0, 2.0]])  # task "b" has the larger gradient
+    >>> for normalize in ("none", "l2"):
+    ...     m = MGDAWeighting(normalize=normalize)
+    ...     m.bind(["a", "b"], {"a": 1.0, "b": 1.0})
+    ...     print(normalize, m.aggregate(g))
+    none tensor([1.6000, 0.8000])
+    l2 tensor([1., 1.])
     """
 
     def __init__(self, normalize: str = "none"):

@@ -14,8 +14,9 @@ class StaticWeighting(LossWeighting):
     --------
     >>> import torch
     >>> from sk_mtl.weighting import StaticWeighting
+    >>> losses = {"a": torch.tensor(2.0), "b": torch.tensor(4.0)}
     >>> w = StaticWeighting()
     >>> w.bind(["a", "b"], {"a": 1.0, "b": 0.5})
-    >>> float(w.combine({"a": torch.tensor(2.0), "b": torch.tensor(4.0)}))
+    >>> float(w.combine(losses))  # 1.0 * 2.0 + 0.5 * 4.0
     4.0
     """
