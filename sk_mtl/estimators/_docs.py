@@ -281,10 +281,13 @@ PARAMETERS: dict[str, tuple[str, str]] = {
         ``ensemble_size >= 2``.""",
     ),
     'numeric_embedding': (
-        '{"periodic"} or None',
+        '{"periodic", "piecewise"} or None',
         """
         ``"periodic"``: periodic embeddings of every input column (PLR-lite, from
-        ``rtdl_num_embeddings``) in front of the trunk; ``None``: the columns as they are.""",
+        ``rtdl_num_embeddings``) in front of the trunk; ``"piecewise"``: piecewise-linear
+        embeddings (PLE, TabM's numeric embedding, from ``rtdl_num_embeddings``) of every
+        scaled column over 48 quantile bins fitted in ``fit`` (``numeric_bins_``), dense
+        input only; ``None``: the columns as they are.""",
     ),
 }
 

@@ -33,7 +33,7 @@ from torch import nn
 from ..data import QuantileRobust, validation_split
 from ..data._retrieval import make_retrieval
 from ..data._scaling import make_input_scaler
-from ..modules import EnsembleMLPTrunk, MultiTaskModule, PeriodicInput
+from ..modules import EnsembleMLPTrunk, MultiTaskModule, PeriodicInput, PiecewiseLinearInput
 from ..trunks import TrunkSpec
 from ._builder import hidden_dims, trunk_module
 
@@ -51,7 +51,9 @@ AUTO_ENSEMBLE_SIZE = 8
 #: scored lower than one network and took 12-14 times as long (docs/defaults.md).
 AUTO_ENSEMBLE_MAX_ROWS = 10_000
 #: ``numeric_embedding=`` names: the module each puts in front of the trunk.
-NUMERIC_EMBEDDINGS = {"periodic": PeriodicInput, None: None}
+NUMERIC_EMBEDDINGS = {"periodic": PeriodicInput, "piecewise": PiecewiseLinearInput, None: None}
+#: Bins per column of ``numeric_embedding="piecewise"`` (TabM's and the PLE paper's 48).
+PIECEWISE_BINS = 48
 
 
 class NetworkInput:
@@ -125,7 +127,15 @@ class TableInput(NetworkInput):
             scaling = "quantile+robust" if two else "quantile"
         est.input_scaler_ = make_input_scaler(scaling, X)
         est.ensemble_size_ = _ensemble_size(est, X.shape[0])
-        return self._scaled(est, X)
+        X = self._scaled(est, X)
+        if est.numeric_embedding == "piecewise":
+            if sp.issparse(X):
+                raise ValueError(
+                    'numeric_embedding="piecewise" embeds each column of a dense input; X is '
+                    "sparse. Use numeric_embedding=None for sparse input."
+                )
+            est.numeric_bins_ = piecewise_bins(X, PIECEWISE_BINS)
+        return X
 
     def transform(self, est, X):
         return self._scaled(est, validate_table(est, X, reset=False))
@@ -174,7 +184,11 @@ class TableInput(NetworkInput):
             trunk, width = trunk_module(est, n_features, list(tasks))
             return MultiTaskModule(trunk, width, heads)
         front = None
-        if est.numeric_embedding is not None:
+        if est.numeric_embedding == "piecewise":
+            bins = [torch.as_tensor(b) for b in est.numeric_bins_]
+            front = PiecewiseLinearInput(bins, n_passed=n_features - len(bins))
+            n_features = front.out_features
+        elif est.numeric_embedding is not None:
             front = NUMERIC_EMBEDDINGS[est.numeric_embedding](n_features)
             n_features = front.out_features
         averages = None
@@ -192,6 +206,22 @@ class TableInput(NetworkInput):
             if k is not None:
                 trunk.k = k
         return MultiTaskModule(trunk, width, heads, member_averages=averages)
+
+
+def piecewise_bins(X: torch.Tensor, n_bins: int) -> list[np.ndarray]:
+    """Each column's bin edges for piecewise-linear embeddings: quantile bins
+    (``rtdl_num_embeddings.compute_bins``), one bin around the value of a constant column."""
+    from rtdl_num_embeddings import compute_bins
+
+    edges = []
+    for j in range(X.shape[1]):
+        column = X[:, j:j + 1]
+        lo, hi = float(column.min()), float(column.max())
+        if lo == hi:
+            edges.append(np.array([lo - 0.5, hi + 0.5], dtype=np.float32))
+        else:
+            edges.append(compute_bins(column, n_bins)[0].numpy().astype(np.float32))
+    return edges
 
 
 def n_rows(X_data) -> int:

@@ -70,6 +70,8 @@ _RETRIEVAL_ATTRIBUTE = """    retrieval_ : NeighbourTargets or None
     ensemble_size_ : int
         The number of ensemble members trained (``ensemble_size``, ``"auto"`` resolved by
         the rows of the first fit).
+    numeric_bins_ : list of ndarray
+        With ``numeric_embedding="piecewise"``: the bin edges of each scaled input column.
 """
 
 _CLASSES_DOC = """

@@ -12,7 +12,13 @@ from ._encoders import (
     SparseMLPEncoder,
     TokenBagEncoder,
 )
-from ._ensemble import MEMBER_AVERAGES, EnsembleMLPTrunk, PeriodicInput, average_members
+from ._ensemble import (
+    MEMBER_AVERAGES,
+    EnsembleMLPTrunk,
+    PeriodicInput,
+    PiecewiseLinearInput,
+    average_members,
+)
 from ._fusion import (
     AttentionFusion,
     ConcatFusion,
@@ -60,6 +66,7 @@ __all__ = [
     "MultiTaskModule",
     "MultilabelLoss",
     "PeriodicInput",
+    "PiecewiseLinearInput",
     "RegressionLoss",
     "SparseLinear",
     "SparseMLPEncoder",

@@ -9,6 +9,7 @@ shared-trunk / one-head-per-task shape of :class:`MultiTaskModule`.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -154,3 +155,49 @@ class PeriodicInput(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.embedding(x).flatten(1)
+
+
+class PiecewiseLinearInput(nn.Module):
+    """Piecewise-linear embeddings of the first numeric input columns, flattened (PLE,
+    Gorishniy et al., NeurIPS 2022, through the authors' ``rtdl_num_embeddings``; TabM's
+    numeric embedding), the other columns passed on as they are.
+
+    Maps ``(n, len(bins) + n_passed)`` to ``(n, len(bins) * d_embedding + n_passed)``.
+
+    Parameters
+    ----------
+    bins : list of Tensor
+        Bin edges of each embedded column, as ``rtdl_num_embeddings.compute_bins`` gives
+        them (fitted on the training rows).
+    n_passed : int, default=0
+        Columns after the embedded ones that pass unchanged (retrieval features, weight
+        conditions).
+    d_embedding : int, default=16
+        Width of each column's embedding.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from rtdl_num_embeddings import compute_bins
+    >>> from sk_mtl.modules import PiecewiseLinearInput
+    >>> bins = compute_bins(torch.randn(100, 3), n_bins=4)
+    >>> PiecewiseLinearInput(bins, n_passed=2, d_embedding=5)(torch.zeros(7, 5)).shape
+    torch.Size([7, 17])
+    """
+
+    def __init__(self, bins: list[Tensor], n_passed: int = 0, d_embedding: int = 16) -> None:
+        import rtdl_num_embeddings
+
+        super().__init__()
+        self.n_embedded = len(bins)
+        with warnings.catch_warnings():
+            # A column of one or two values has one bin: a min-max scaling, as meant.
+            warnings.filterwarnings("ignore", message=".*has just two bin edges")
+            self.embedding = rtdl_num_embeddings.PiecewiseLinearEmbeddings(
+                bins, d_embedding, activation=False, version="B"
+            )
+        self.out_features = self.n_embedded * d_embedding + int(n_passed)
+
+    def forward(self, x: Tensor) -> Tensor:
+        embedded = self.embedding(x[:, : self.n_embedded]).flatten(1)
+        return torch.cat([embedded, x[:, self.n_embedded:]], dim=1)

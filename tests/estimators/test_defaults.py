@@ -447,6 +447,7 @@ def test_cross_fit_validation_rows_leave_themselves_out_of_retrieval(monkeypatch
     {"cross_fit": True, "ensemble_size": 3},
     {"batch_norm": True},
     {"input_scaling": "robust", "numeric_embedding": "periodic"},
+    {"numeric_embedding": "piecewise"},
 ])
 def test_ensembles_and_scalings_survive_save_and_load(tmp_path, params):
     from sk_mtl import load, save
@@ -458,3 +459,19 @@ def test_ensembles_and_scalings_survive_save_and_load(tmp_path, params):
     np.testing.assert_array_equal(again.predict_proba(X * 10 + 3)[1],
                                   net.predict_proba(X * 10 + 3)[1])
     np.testing.assert_array_equal(again.predict_tasks(X)["r"], net.predict_tasks(X)["r"])
+
+
+def test_piecewise_embedding_bins_each_scaled_column_and_passes_the_rest_on():
+    from sk_mtl.modules import PiecewiseLinearInput
+
+    X, y = regression_and_binary(150)
+    X[:, 3] = 2.0  # a constant column gets one bin
+    net = MultiTaskNet(numeric_embedding="piecewise", ensemble_size=1, **FAST).fit(X, y)
+    front = net.module_.trunk[0]
+    assert isinstance(front, PiecewiseLinearInput)
+    # Two scaled views of 4 columns are embedded; the retrieval columns pass on.
+    assert len(net.numeric_bins_) == 8 == front.n_embedded
+    assert front.out_features == 8 * 16 + net.retrieval_.n_features_out_
+    assert len(net.numeric_bins_[3]) == 2 and len(net.numeric_bins_[0]) > 10
+    with pytest.raises(ValueError, match='"piecewise" embeds each column of a dense input'):
+        MultiTaskNet(numeric_embedding="piecewise", **FAST).fit(sp.csr_matrix(X), y)
