@@ -226,9 +226,10 @@ def save(estimator, file, *, include_optimizer: bool = True) -> None:
 
 def _describe_estimator(est, writer: _Writer, include_optimizer: bool) -> dict:
     params = est.get_params(deep=False)
-    # "_input_memo" is a prediction cache (BaseMultiTaskNet._prediction_input), not state.
+    # "_input_memo" is a prediction cache (BaseMultiTaskNet._prediction_input), not state;
+    # "fusion_" is made again from the fusion parameter at load.
     state = {k: v for k, v in vars(est).items()
-             if k not in params and k not in ("net_", "_input_memo")}
+             if k not in params and k not in ("net_", "_input_memo", "fusion_")}
     net = vars(est).get("net_")
     return {
         "class": _ESTIMATOR_NAMES[type(est)],
@@ -502,13 +503,17 @@ def _load_estimator(node: dict, reader: _Reader):
         params["device"] = reader.device
     est = cls(**params)
     reader.restore_state(est, node["state"])
-    if "fusion_weights_" in vars(est) and "initial_fusion_weights_" not in vars(est):
-        # Files written before the two meanings had two attributes: their network was
-        # rebuilt from fusion_weights_, so it still is.
-        est.initial_fusion_weights_ = dict(est.fusion_weights_)
-    if "modalities_" in vars(est) and "fusion_" not in vars(est):
-        # ...and before the fusion specification was a fitted attribute.
+    if "modalities_" in vars(est):
+        # fusion_ is made from the fusion parameter, as fit makes it (not written: a fusion
+        # registered by name after import is saved as its name, as before).
         est.fusion_ = make_fusion(est.fusion)
+        if "initial_fusion_weights_" not in vars(est):
+            # Files written before this attribute: fusion_weights checked and completed
+            # with 1.0, as fit resolves it.
+            given = est.fusion_weights or {}
+            est.initial_fusion_weights_ = {
+                m: float(given.get(m, 1.0)) for m in est.modality_names_
+            }
     if node["net"] is not None:
         _rebuild_net(est, node["net"], reader)
     return est

@@ -26,6 +26,7 @@ from sklearn.utils import check_random_state
 from ..data import TensorData, resolve_batch_size, split_targets
 from ..trunks import make_trunk
 from ..weighting import make_weighting
+from . import _builder
 from ._builder import build_network, fixed_split, torch_device
 from ._inputs import NetworkInput
 from ._inputs import n_rows as _n_rows
@@ -40,6 +41,10 @@ from ._targets import (
 from ._training import MIN_VALID_ROWS, show_progress, torch_threads
 
 __all__ = ["BaseMultiTaskNet"]
+
+# Where pickles of estimators written by sk_mtl 0.1.0.dev0 look for the early-stopping sink
+# and the validation split of their net.
+_silent, _FixedSplit = _builder._silent, _builder._FixedSplit
 
 class BaseMultiTaskNet(PredictionMixin, BaseEstimator):
     """Common machinery of the multi-task estimators; not for direct use.

@@ -27,7 +27,7 @@ from ..encoders import MLP, make_encoder, plan_modality
 from ..fusion import FUSIONS, make_fusion
 from ..modules import FusionTrunk, ModalityAligner, ModalityWeights, WidePath, infer_out_features
 from ..tasks import Task
-from ..weighting import MAX_WEIGHT, GradientWeighting, resolve_weights
+from ..weighting import MAX_WEIGHT, WEIGHTINGS, GradientWeighting, resolve_weights
 from ._builder import trunk_module
 from ._inputs import NetworkInput, n_rows, validate_table
 from ._training import torch_threads
@@ -85,6 +85,12 @@ class ModalityInput(NetworkInput):
                 or not 0 <= aw <= MAX_WEIGHT):
             raise ValueError(
                 f"alignment_weight must be a finite number in [0, {MAX_WEIGHT:g}], got {aw!r}."
+            )
+        if aw > 0 and _gradient_level(est.weighting):
+            raise ValueError(
+                f"alignment_weight > 0 adds a loss outside the tasks, which a gradient-level "
+                f"weighting (weighting={est.weighting!r}) does not aggregate; use a "
+                "loss-level weighting (static, uncertainty, dwa, gradnorm) with it."
             )
         if est.encoders is not None and not isinstance(est.encoders, Mapping):
             raise TypeError(f"encoders must be a dict modality -> encoder, got {est.encoders!r}.")
@@ -185,7 +191,7 @@ class ModalityInput(NetworkInput):
         plan = est.modality_plan_ if "_modality_plan" in est.__dict__ else None
         if plan is None:
             raise ValueError(
-                f"{type(self).__name__} was fitted on {est.modality_names_} without a "
+                f"{type(est).__name__} was fitted on {est.modality_names_} without a "
                 "DataFrame; predict with the same form of X."
             )
         missing = [c for c in plan.index if c not in {str(c) for c in X.columns}]
@@ -345,12 +351,6 @@ class ModalityInput(NetworkInput):
         )
 
     def net_options(self, est, weighting) -> dict:
-        if est.alignment_weight > 0 and isinstance(weighting, GradientWeighting):
-            raise ValueError(
-                f"alignment_weight > 0 adds a loss outside the tasks, which a gradient-level "
-                f"weighting (weighting={est.weighting!r}) does not aggregate; use a "
-                "loss-level weighting (static, uncertainty, dwa, gradnorm) with it."
-            )
         return {"alignment_weight": float(est.alignment_weight)}
 
     def after_training(self, est, data) -> None:
@@ -365,7 +365,7 @@ class ModalityInput(NetworkInput):
         if held:
             values = held[0].weights.detach().cpu().tolist()
             return dict(zip(held[0].names, map(float, values)))
-        if data is None or not hasattr(trunk.fusion, "row_weights"):
+        if not hasattr(trunk.fusion, "row_weights"):
             return dict(est.initial_fusion_weights_)
         total, n = torch.zeros(len(trunk.names)), 0
         was_training = module.training
@@ -379,6 +379,13 @@ class ModalityInput(NetworkInput):
         finally:
             module.train(was_training)
         return dict(zip(trunk.names, (total / max(n, 1)).tolist()))
+
+
+def _gradient_level(weighting) -> bool:
+    """Whether ``weighting=`` (a name or an object) is a gradient-level weighting, read
+    from its class (the weighting itself is made once, for the fit)."""
+    cls = WEIGHTINGS.get(weighting) if isinstance(weighting, str) else type(weighting)
+    return isinstance(cls, type) and issubclass(cls, GradientWeighting)
 
 
 def _tensor_device(X_data: dict) -> torch.device:

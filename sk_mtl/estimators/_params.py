@@ -4,12 +4,15 @@
 :data:`TABLE` and :data:`FUSION` add the one-table and the multimodal estimators' own and
 override the defaults that differ. :func:`declare_init` writes an estimator's ``__init__``
 from such a table (a plain keyword-only signature, as scikit-learn requires, that stores
-each argument unchanged). :data:`CONSTRAINTS` maps each shared parameter to the check of
-its value; :func:`check_params` runs them (and the estimator input's own checks) at the
-start of every fit, before anything is converted or trained.
+each argument unchanged). :data:`CONSTRAINTS` maps the shared parameters whose value alone
+can be checked to that check; :func:`check_params` runs them, the MLP's checks and the
+estimator input's own (the family's parameters) at the start of every fit, before anything
+is converted or trained. Parameters whose check needs the data (``tasks``,
+``task_weights``, ``auxiliary_tasks``, ``stratify``, ``weighting``, ``retrieval``) are
+checked where they are resolved, still before training.
 
 A new shared parameter is one line in :data:`SHARED`, one constraint and one docstring
-entry.
+entry; a parameter of one family is checked in its input's ``check_params``.
 """
 
 from __future__ import annotations
@@ -115,7 +118,7 @@ def declare_init(defaults: dict):
     names = list(defaults)
     args = ", ".join(f"{n}=_defaults[{n!r}]" for n in names)
     body = "".join(f"    self.{n} = {n}\n" for n in names)
-    namespace = {"_defaults": dict(defaults)}
+    namespace = {"_defaults": dict(defaults), "__name__": __name__}
     exec(f"def __init__(self, *, {args}):\n{body}", namespace)
     init = namespace["__init__"]
     init.__doc__ = "Store the parameters; see the class docstring."
@@ -148,11 +151,11 @@ def positive_real(name, value):
 
 
 def one_of(*choices, words: str | None = None, strict: bool = False):
-    """One of ``choices``, compared by equality (``strict``: of the same type too, so
+    """One of ``choices``, compared by equality (``strict``: of the choice's type too, so
     that ``1`` is not ``True``)."""
     def check(name, value):
-        if strict:
-            ok = any(type(value) is type(c) and value == c for c in choices)
+        if strict:  # a str subclass (numpy's, from a grid) is a str; 1 is not True
+            ok = any(isinstance(value, type(c)) and value == c for c in choices)
         else:
             try:
                 ok = bool(value in choices)
@@ -181,8 +184,8 @@ def fraction_or_none(name, value):
 
 
 def trunk_spec(name, value):
-    """``None`` (then the MLP's ``hidden_dims``, ``activation``, ``dropout`` are checked
-    where they are read), a name in ``TRUNKS``, a ``TrunkSpec``, a module or a callable."""
+    """``None`` (then :func:`check_params` checks the MLP's ``hidden_dims``, ``activation``
+    and ``dropout``), a name in ``TRUNKS``, a ``TrunkSpec``, a module or a callable."""
     if isinstance(value, str):
         make_trunk(value)
     elif value is not None and not isinstance(value, (TrunkSpec, nn.Module)) and not callable(
@@ -223,8 +226,8 @@ CONSTRAINTS = {
 
 
 def check_params(est) -> None:
-    """Check every shared parameter of ``est``, the MLP's when it is the trunk, the rules
-    between parameters, and the parameters of its input."""
+    """Check the shared parameters of ``est`` in :data:`CONSTRAINTS`, the MLP's when it is
+    the trunk, the rules between parameters, and the parameters of its input."""
     if est.trunk is None:
         check = positive_int()
         for d in hidden_dims(est.hidden_dims):

@@ -3,9 +3,9 @@
 :class:`TaskPlan` resolves the tasks (given or inferred kinds, each fitted on its labelled
 rows), the auxiliary tasks, the task weights (a dict or a rule, checked by
 :func:`sk_mtl.weighting.resolve_weights`) and the labelled-row counts; :func:`encode_rows`
-turns ``y``, sample weights and class weights into the tensors training reads. The
-estimators, :class:`sk_mtl.model_selection.TaskWeightSearchCV` and :func:`sk_mtl.load` all
-resolve task weights here.
+turns ``y``, sample weights and class weights into the tensors training reads. A fit
+resolves its task weights here, and so does the prediction of a weight-conditioned
+network (at the weights set now).
 """
 
 from __future__ import annotations

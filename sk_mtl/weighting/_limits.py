@@ -1,8 +1,8 @@
 """What a task or fusion weight may be, the ``task_weights=`` rules, and one check of both.
 
-Used by the estimators (``task_weights``, ``fusion_weights``), by
-:class:`sk_mtl.model_selection.TaskWeightSearchCV` (its ``weight_grid``) and by
-:func:`sk_mtl.load`, so every path refuses the same weights with the same words.
+The estimators check ``task_weights`` and ``fusion_weights`` with :func:`resolve_weights`;
+:class:`sk_mtl.model_selection.TaskWeightSearchCV` checks each vector of its
+``weight_grid`` with :func:`is_weight` against the same limit and rules.
 """
 
 from __future__ import annotations

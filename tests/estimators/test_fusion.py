@@ -477,3 +477,12 @@ def test_alignment_loss_is_logged_trained_and_checked():
         FusionNetClassifier(alignment_weight=-1, **FUSION).fit(X, y["label"])
     with pytest.raises(ValueError, match="aligns modalities with each other"):
         FusionNetClassifier(alignment_weight=0.5, **FUSION).fit({"tab": X["tab"]}, y["label"])
+
+
+def test_a_dataframe_at_predict_after_a_dict_fit_names_the_estimator():
+    X, y = multimodal(60)
+    net = FusionNetClassifier(**{**FUSION, "max_epochs": 1}).fit(X, y["label"])
+    frame = pd.DataFrame({"text": X["text"], "tab0": X["tab"][:, 0]})
+    with pytest.raises(ValueError,
+                       match=r"FusionNetClassifier was fitted on .* without a DataFrame"):
+        net.predict(frame)

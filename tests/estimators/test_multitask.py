@@ -1084,3 +1084,11 @@ def test_fit_predict_on_cuda():
     assert sparse.predict(sp.csr_matrix(X)).shape == (200, 2)
     restored = pickle.loads(pickle.dumps(net))
     np.testing.assert_array_equal(restored.predict(X), net.predict(X))
+
+
+def test_choices_given_as_numpy_strings_are_accepted():
+    # A grid written as a numpy array hands numpy strings to set_params.
+    X, y = _X(), _y()
+    net = MultiTaskNet(on_divergence=np.str_("raise"), progress_bar=np.str_("auto"),
+                       **{**FAST, "max_epochs": 1})
+    assert net.fit(X, y).predict(X).shape[0] == len(X)
