@@ -4,6 +4,8 @@ One network with a shared trunk and one head per task, trained through skorch an
 any scikit-learn estimator (``Pipeline``, ``GridSearchCV``, ``cross_validate``).
 """
 
+# ``sk_mtl.datasets.load_wine_quality()`` works after a plain ``import sk_mtl``.
+from . import datasets as datasets
 from . import estimators
 from ._version import __version__ as __version__
 

@@ -8,8 +8,12 @@ comes from and how to make it available.
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import io
 import os
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +62,11 @@ class _DataFile:
 
     read_csv_kwargs : dict, default={}
         Extra keyword arguments passed to :func:`pandas.read_csv`.
+
+    packaged_sha256 : str, default=""
+        For a file that ships gzip-compressed inside the package
+        (``sk_mtl/datasets/data/<filename>.gz``): the SHA-256 of its
+        uncompressed content, checked when it is read. Empty: not packaged.
     """
 
     filename: str
@@ -68,6 +77,7 @@ class _DataFile:
     target_names: tuple[str, ...]
     notes: str = ""
     read_csv_kwargs: dict[str, Any] = field(default_factory=dict)
+    packaged_sha256: str = ""
 
 
 _DATA_FILES: dict[str, _DataFile] = {
@@ -85,6 +95,7 @@ _DATA_FILES: dict[str, _DataFile] = {
             "https://archive.ics.uci.edu/dataset/186/wine+quality"
         ),
         licence="CC BY 4.0",
+        packaged_sha256="cf14b83633f9b8102f470f98986274df58a7ebe53a814550ee188549257f79e5",
         feature_names=(
             "fixed acidity",
             "volatile acidity",
@@ -202,6 +213,20 @@ def _missing_file_message(data_file: _DataFile, data_home: Path) -> str:
     )
 
 
+def _packaged_bytes(data_file: _DataFile) -> bytes:
+    """The content of a data file that ships inside the package, checked against its
+    SHA-256 (a damaged copy raises rather than giving other numbers)."""
+    packaged = resources.files(__package__) / "data" / f"{data_file.filename}.gz"
+    content = gzip.decompress(packaged.read_bytes())
+    digest = hashlib.sha256(content).hexdigest()
+    if digest != data_file.packaged_sha256:
+        raise ValueError(
+            f"The copy of {data_file.filename!r} inside the sk_mtl package is damaged "
+            f"(SHA-256 {digest}, expected {data_file.packaged_sha256}); reinstall sk_mtl."
+        )
+    return content
+
+
 def _descr(data_file: _DataFile) -> str:
     """Build the ``DESCR`` text of a data set from its table entry."""
     descr = (
@@ -226,10 +251,14 @@ def _load(
     data_file = _DATA_FILES[name]
     folder = get_data_home(data_home)
     path = folder / data_file.filename
-    if not path.is_file():
+    if path.is_file():
+        source = path
+    elif data_file.packaged_sha256:
+        source = io.BytesIO(_packaged_bytes(data_file))
+    else:
         raise DataFileNotFoundError(_missing_file_message(data_file, folder))
 
-    frame = pd.read_csv(path, **data_file.read_csv_kwargs)
+    frame = pd.read_csv(source, **data_file.read_csv_kwargs)
     feature_names = list(data_file.feature_names)
     target_names = list(data_file.target_names)
     data = frame[feature_names]
@@ -266,14 +295,18 @@ def load_wine_quality(
     Targets             2: quality (int 3-9), color
     =================   ==============================
 
-    The file ``wine_quality_red_white.csv`` is read from the data folder
-    (see :func:`get_data_home`); it is never downloaded.
+    The data ships with sk_mtl (gzip-compressed, 93 KB, checked against its
+    SHA-256 when read), so no argument and no data folder is needed. A file
+    ``wine_quality_red_white.csv`` in the data folder (see
+    :func:`get_data_home`) is read instead when there is one. Nothing is
+    downloaded.
 
     Parameters
     ----------
     data_home : str or path-like, default=None
-        The folder that holds ``wine_quality_red_white.csv``. If `None`, the
-        folder given by :func:`get_data_home` is used.
+        A folder that may hold ``wine_quality_red_white.csv``. If `None`, the
+        folder given by :func:`get_data_home` is used; without the file there,
+        the copy inside the package is read.
 
     return_X_y : bool, default=False
         If True, returns ``(data, target)`` instead of a Bunch object.

@@ -118,7 +118,9 @@ def test_loader_data_home_precedence(monkeypatch, tmp_path):
 # Missing files -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("filename, loader", LOADERS.items())
+@pytest.mark.parametrize("filename, loader", [
+    ("womens_clothing_ecommerce_reviews.csv.gz", load_womens_clothing_reviews),
+])
 def test_missing_file_error(tmp_path, filename, loader):
     with pytest.raises(DataFileNotFoundError) as excinfo:
         loader(data_home=tmp_path)
@@ -137,6 +139,32 @@ def test_missing_file_error_names_env_var_folder(monkeypatch, tmp_path):
     monkeypatch.setenv("SK_MTL_DATA", str(tmp_path / "nowhere"))
     with pytest.raises(FileNotFoundError, match="nowhere"):
         load_womens_clothing_reviews()
+
+
+# The wine data inside the package ------------------------------------------
+
+
+def test_wine_loads_from_the_package_without_a_data_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv("SK_MTL_DATA", str(tmp_path / "nowhere"))
+    wine = load_wine_quality()
+    assert wine.frame.shape == (6497, 13) and wine.feature_names == WINE_FEATURES
+    assert wine.target["color"].value_counts().to_dict() == {"white": 4898, "red": 1599}
+    real = get_data_home(None)
+    monkeypatch.delenv("SK_MTL_DATA")
+    if (get_data_home() / "wine_quality_red_white.csv").is_file():
+        # The packaged copy is the shared file, value for value.
+        pd.testing.assert_frame_equal(wine.frame, load_wine_quality().frame)
+    assert real.name == "nowhere"
+
+
+def test_a_damaged_packaged_copy_is_refused(monkeypatch, tmp_path):
+    import dataclasses
+
+    entry = _base._DATA_FILES["wine_quality"]
+    monkeypatch.setitem(_base._DATA_FILES, "wine_quality",
+                        dataclasses.replace(entry, packaged_sha256="0" * 64))
+    with pytest.raises(ValueError, match="inside the sk_mtl package is damaged"):
+        load_wine_quality(data_home=tmp_path)
 
 
 # Real data -----------------------------------------------------------------
@@ -241,3 +269,13 @@ def test_load_suite_table_errors_name_the_table_and_the_folder(tmp_path):
     _suite_or_skip()
     with pytest.raises(ValueError, match="'nope' is not a table of the suite"):
         load_suite_table("nope")
+
+
+def test_datasets_is_reachable_after_import_sk_mtl():
+    import subprocess
+    import sys
+
+    code = "import sk_mtl; print(sk_mtl.datasets.load_wine_quality().frame.shape)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "(6497, 13)"
