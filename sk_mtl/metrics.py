@@ -82,9 +82,33 @@ class _TaskScorer:
         view_cls = _ClassifierTaskView if task.is_classification else _RegressorTaskView
         view = view_cls(estimator, self.task)
         scorer = get_scorer(self.scoring) if isinstance(self.scoring, str) else self.scoring
-        if weights is None:
-            return scorer(view, X_task, y_task)
-        return scorer(view, X_task, y_task, sample_weight=weights)
+        self._check_kind(scorer, task)
+        try:
+            if weights is None:
+                return scorer(view, X_task, y_task)
+            return scorer(view, X_task, y_task, sample_weight=weights)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(
+                f"{self!r} failed on task {self.task!r}, a {task.kind} task: {exc}"
+            ) from exc
+
+    def _check_kind(self, scorer, task) -> None:
+        """A scikit-learn metric of the other kind (``"r2"`` on a classification task,
+        ``"accuracy"`` on a regression task) is refused, naming the task and the scorer."""
+        module = getattr(getattr(scorer, "_score_func", None), "__module__", "") or ""
+        for_regression = module.endswith("._regression")
+        for_classes = module.endswith(("._classification", "._ranking"))
+        if task.is_classification and for_regression:
+            wanted = "a classification scorer (e.g. 'accuracy', 'roc_auc', 'neg_log_loss')"
+        elif not task.is_classification and for_classes:
+            wanted = "a regression scorer (e.g. 'r2', 'neg_mean_absolute_error')"
+        else:
+            return
+        raise ValueError(
+            f"{self!r}: task {self.task!r} is a {task.kind} task, but scoring="
+            f"{self.scoring!r} is a metric for "
+            f"{'regression' if for_regression else 'classification'}; use {wanted}."
+        )
 
     def __repr__(self) -> str:
         return f"task_scorer({self.task!r}, scoring={self.scoring!r})"
@@ -104,7 +128,10 @@ def task_scorer(task: str, scoring: str | Callable | None = None) -> Callable:
         A scikit-learn scorer name (``"accuracy"``, ``"roc_auc"``,
         ``"neg_mean_absolute_error"``, ...) or a scorer ``scorer(estimator, X, y)``; it sees
         the task as a single-output classifier or regressor. ``None`` uses the task's own
-        score: accuracy for classification, R^2 for regression.
+        score: accuracy for classification, R^2 for regression. A scikit-learn metric of
+        the other kind (``"r2"`` on a classification task, ``"accuracy"`` on a regression
+        task) raises a ``ValueError`` naming the task and the scorer, and so does any
+        error of the scorer itself.
 
     Returns
     -------

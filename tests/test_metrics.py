@@ -180,3 +180,26 @@ def test_multilabel_task_default_score():
     pred = net.predict_tasks(X)["tags"]
     expected = np.mean([set(p) == set(t) for p, t in zip(pred, tags)])
     assert task_scorer("tags")(net, X, y) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(("task", "scoring", "kind", "wanted"), [
+    ("c", "r2", "binary", "a classification scorer"),
+    ("r", "accuracy", "regression", "a regression scorer"),
+    ("r", "roc_auc", "regression", "a regression scorer"),
+])
+def test_a_scorer_of_the_other_kind_names_the_task_and_the_scorer(fitted, task, scoring,
+                                                                   kind, wanted):
+    net, X, y = fitted
+    with pytest.raises(ValueError, match=rf"task {task!r} is a {kind} task, but "
+                                         rf"scoring={scoring!r} .*use {wanted}"):
+        task_scorer(task, scoring)(net, X, y)
+
+
+def test_a_failing_callable_scorer_names_the_task(fitted):
+    net, X, y = fitted
+
+    def needs_numbers(estimator, X, y):
+        return float(np.mean(np.asarray(y, dtype=float)))
+
+    with pytest.raises(ValueError, match=r"failed on task 'c', a binary task: could not"):
+        task_scorer("c", needs_numbers)(net, X, y)
