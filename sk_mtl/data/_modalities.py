@@ -8,6 +8,7 @@ text), token ids, category codes or images, plus the mask of rows that have the 
 from __future__ import annotations
 
 import fnmatch
+import inspect
 import math
 import warnings
 from collections import Counter
@@ -237,6 +238,13 @@ def _data_kind(block, name: str, image_requested: bool = False) -> str:
     )
 
 
+def _same(a, b) -> bool:
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):  # arrays and other objects without one truth value
+        return False
+
+
 class Modality:
     """A fitted converter for one modality block."""
 
@@ -255,6 +263,19 @@ class Modality:
     def absent(self, n: int) -> tuple[object, np.ndarray]:
         """Input for ``n`` rows that all lack the modality."""
         raise NotImplementedError
+
+    def __repr__(self) -> str:
+        """``TextModality('review', max_len=100, n_features_=4844)``: the name, the
+        settings that differ from their defaults and, once fitted, the width it gives."""
+        params = list(inspect.signature(type(self).__init__).parameters.values())[2:]
+        shown = [repr(self.name)]
+        for p in params:
+            value = getattr(self, p.name, p.default)
+            if value is not p.default and not _same(value, p.default):
+                shown.append(f"{p.name}={value!r}")
+        if hasattr(self, "n_features_"):
+            shown.append(f"n_features_={self.n_features_}")
+        return f"{type(self).__name__}({', '.join(shown)})"
 
     def _check_width(self, given: int, fitted: int, what: str) -> None:
         """Refuse a block with another number of ``what`` (features, columns) than at fit."""

@@ -346,3 +346,16 @@ def test_tabular_modality_imputes_with_missing_indicators_and_expands_datetimes(
     new = pd.DataFrame({"a": [2.0], "b": [np.nan], "when": pd.to_datetime(["1970-01-05"])})
     values, present = tab.transform(new)
     assert present is None and values[0, 1] == 0.0 and values[0, -1] == 0.0
+
+
+def test_fitted_modalities_print_their_name_settings_and_width():
+    from sk_mtl.data import CategoricalModality, TabularModality, TextModality
+
+    text = TextModality("review", max_len=100)
+    assert repr(text) == "TextModality('review', max_len=100)"
+    text.fit(np.array(["a good dress", "a bad fit", "good"] * 10, dtype=object))
+    assert repr(text) == f"TextModality('review', max_len=100, n_features_={text.n_features_})"
+    tab = TabularModality("tab").fit(np.zeros((4, 3)))
+    assert repr(tab) == "TabularModality('tab', n_features_=3)"
+    cat = CategoricalModality("cat").fit(np.array([["x"], ["y"]], dtype=object))
+    assert repr(cat) == "CategoricalModality('cat', n_features_=1)"
