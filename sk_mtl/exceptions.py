@@ -5,7 +5,7 @@ names the task, modality or column at fault; the classes here refine those where
 want to catch one case on its own.
 """
 
-__all__ = ["DataFileNotFoundError", "TrainingDivergedError"]
+__all__ = ["DataFileNotFoundError", "InferredKindWarning", "TrainingDivergedError"]
 
 
 class DataFileNotFoundError(FileNotFoundError):
@@ -21,4 +21,14 @@ class TrainingDivergedError(ValueError):
     Raised by ``fit`` (with ``on_divergence="raise"``, the default); the message gives the
     epoch, the task losses at fault and what to change. The estimator is left as it was
     before the fit.
+    """
+
+
+class InferredKindWarning(UserWarning):
+    """A task kind inferred from ``y`` that may not be the one meant.
+
+    Warned by ``fit`` of ``MultiTaskNet`` and ``FusionNet`` when a task left out of
+    ``tasks=`` holds integers of many levels (a score such as wine quality 3-9, or a count)
+    and was read as classes. Declaring the task's kind in ``tasks=`` (``"regression"`` or
+    ``"multiclass"``) silences it.
     """

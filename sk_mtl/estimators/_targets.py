@@ -10,6 +10,7 @@ network (at the weights set now).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,11 +26,15 @@ from ..data import (
     resolve_class_weights,
     split_targets,
 )
+from ..exceptions import InferredKindWarning
 from ..tasks import Task, as_label_array, infer_kind, make_task
 from ..weighting import MAX_WEIGHT, TASK_WEIGHT_RULES, resolve_weights
 
 __all__ = ["TaskPlan", "encode_rows", "resolve_task_weights", "sample_weights",
            "targets_by_task"]
+
+#: Integer labels of at least this many levels, inferred as classes, are warned about.
+DOUBTFUL_LEVELS = 6
 
 #: ``kinds=`` of a plan: the task kinds an estimator takes, and how it infers a kind.
 INFERENCE = {
@@ -107,6 +112,8 @@ def _resolve_tasks(targets, given, kinds: str, owner: str, classes, sample_weigh
             task = make_task(_classification_kind(values, name, owner), name)
         else:
             task = make_task(infer(values, name), name)
+            if kinds == "any" and task.kind == "multiclass":
+                _warn_if_levels(values, name)
         if allowed is not None and task.kind not in allowed:
             raise ValueError(
                 f"Task {name!r} is {task.kind!r}, but {owner} takes only "
@@ -121,6 +128,24 @@ def _resolve_tasks(targets, given, kinds: str, owner: str, classes, sample_weigh
         else:
             tasks[name] = task.fit(values, name, sample_weight=sample_weight[labelled])
     return tasks
+
+
+def _warn_if_levels(values: np.ndarray, name: str) -> None:
+    """Say so when integer labels of many levels were read as classes: a score or a count
+    is as likely as a class code (the kind was inferred, not declared)."""
+    if values.dtype.kind not in "iuf":
+        return
+    levels = np.unique(values)
+    if len(levels) < DOUBTFUL_LEVELS:
+        return
+    warnings.warn(
+        f"Task {name!r} was inferred as multiclass: its labels are {len(levels)} integer "
+        f"levels ({levels.min():g} to {levels.max():g}), which scikit-learn reads as classes. "
+        f"If it is an ordered score or a count, declare tasks={{{name!r}: 'regression'}}; "
+        f"declare tasks={{{name!r}: 'multiclass'}} to keep classes without this warning.",
+        InferredKindWarning,
+        stacklevel=8,  # the user's call of fit or partial_fit
+    )
 
 
 def _check_regression_labels(values: np.ndarray, name: str) -> None:

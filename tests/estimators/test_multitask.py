@@ -1092,3 +1092,22 @@ def test_choices_given_as_numpy_strings_are_accepted():
     net = MultiTaskNet(on_divergence=np.str_("raise"), progress_bar=np.str_("auto"),
                        **{**FAST, "max_epochs": 1})
     assert net.fit(X, y).predict(X).shape[0] == len(X)
+
+
+def test_integer_labels_of_many_levels_read_as_classes_are_warned_about():
+    from sk_mtl.exceptions import InferredKindWarning
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(120, 3)).astype(np.float32)
+    score = pd.DataFrame({"score": rng.randint(3, 10, size=120)})  # 7 levels, like wine
+    with pytest.warns(InferredKindWarning, match=r"'score' was inferred as multiclass: its "
+                                                 r"labels are 7 integer levels \(3 to 9\)"):
+        MultiTaskNet(**{**FAST, "max_epochs": 1}).fit(X, score)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InferredKindWarning)
+        # Declared, few levels, or a classifier (whose labels are classes by choice): quiet.
+        MultiTaskNet(tasks={"score": "multiclass"}, **{**FAST, "max_epochs": 1}).fit(X, score)
+        MultiTaskNet(**{**FAST, "max_epochs": 1}).fit(X, score.clip(4, 6))
+        MultiTaskNetClassifier(**{**FAST, "max_epochs": 1}).fit(X, score)
