@@ -200,8 +200,11 @@ def test_mixed_kinds_with_declared_regression():
     assert scores["q"] > 0.7
     assert scores["c"] > 0.9
 
-    # Left to inference, integer counts are classes, as in scikit-learn.
-    inferred = MultiTaskNet(**{**FAST, "max_epochs": 1}).fit(X, y)
+    # Left to inference, integer counts are classes, as in scikit-learn, and fit says so.
+    from sk_mtl.exceptions import InferredKindWarning
+
+    with pytest.warns(InferredKindWarning, match="'q' was inferred as multiclass"):
+        inferred = MultiTaskNet(**{**FAST, "max_epochs": 1}).fit(X, y)
     assert inferred.tasks_["q"].kind == "multiclass"
 
 
