@@ -214,7 +214,13 @@ class ModalityInput(NetworkInput):
         if partial:
             raise ValueError(
                 f"X lacks some but not all columns of modality(ies) {partial}: missing "
-                f"{missing[:10]}."
+                f"{missing[:10]}. Give those columns with NaN where values are unknown (a "
+                "missing value is imputed; a row whose columns of a modality are all NaN, or "
+                "whose text is empty, is read as lacking that modality), or leave out all "
+                "columns of the modality"
+                + (" (the model was trained for it: modality_dropout > 0)."
+                   if est.modality_dropout > 0 else
+                   " after fitting with modality_dropout > 0.")
             )
         return {m: list(cols.index) for m, cols in present.groupby("modality", sort=False)}
 

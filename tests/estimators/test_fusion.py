@@ -486,3 +486,16 @@ def test_a_dataframe_at_predict_after_a_dict_fit_names_the_estimator():
     with pytest.raises(ValueError,
                        match=r"FusionNetClassifier was fitted on .* without a DataFrame"):
         net.predict(frame)
+
+
+def test_a_row_missing_part_of_a_modality_gets_an_error_that_says_the_fix():
+    X, y = multimodal(80)
+    frame = pd.DataFrame({"text": X["text"], "a": X["tab"][:, 0], "b": X["tab"][:, 1]})
+    net = FusionNetClassifier(modality_dropout=0.3, **{**FUSION, "max_epochs": 1})
+    net.fit(frame, y["label"])  # a raw frame: its columns grouped by kind
+    with pytest.raises(ValueError, match=r"lacks some but not all columns of modality\(ies\) "
+                                         r"\['numeric'\].*Give those columns with NaN"):
+        net.predict(frame.drop(columns="b"))
+    # The fix the message gives works: the column as NaN, or the whole modality left out.
+    assert len(net.predict(frame.assign(b=np.nan))) == 80
+    assert len(net.predict(frame[["text"]])) == 80
