@@ -128,6 +128,7 @@ class TableInput(NetworkInput):
         est.input_scaler_ = make_input_scaler(scaling, X)
         est.ensemble_size_ = _ensemble_size(est, X.shape[0])
         X = self._scaled(est, X)
+        est.__dict__.pop("numeric_bins_", None)  # left by an earlier fit with other settings
         if est.numeric_embedding == "piecewise":
             if sp.issparse(X):
                 raise ValueError(
