@@ -785,3 +785,20 @@ def test_each_tag_written_has_its_decoder():
 
     writer = _Writer()
     assert tags(writer.encode(HANDLED_VALUES, "values")) == set(_DECODERS)
+
+
+def test_a_loaded_model_with_early_stopping_warm_starts_as_the_one_saved():
+    """The early-stopping state (patience count, best score) is replayed from the saved
+    history, so the loaded model trains on exactly as the model in memory does."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 4)).astype(np.float32)
+    y = X[:, 0] * 2 + 0.1 * rng.normal(size=300)
+    net = MultiTaskNet(max_epochs=8, ensemble_size=1, early_stopping=True,
+                       random_state=0).fit(X, y)
+    buffer = io.BytesIO()
+    save(net, buffer)
+    loaded = load(io.BytesIO(buffer.getvalue()))
+    for model in (net, loaded):
+        model.set_params(warm_start=True, max_epochs=14).fit(X, y)
+    assert len(loaded.history_) == len(net.history_) == 14
+    np.testing.assert_array_equal(loaded.predict(X), net.predict(X))

@@ -7,6 +7,7 @@ Each is chosen by measurement; see ``docs/defaults.md`` for the figures.
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import sys
 from collections.abc import Callable, Iterator
@@ -97,9 +98,32 @@ class ResumableEarlyStopping(EarlyStopping):
     """
 
     def on_train_begin(self, net, **kwargs):
-        if getattr(net, "resuming_", False) and hasattr(self, "misses_"):
-            return
+        if getattr(net, "resuming_", False):
+            if self.dynamic_threshold_ is not None:  # the same net goes on
+                return
+            if self._replay(net):  # a net rebuilt from a model file goes on
+                return
         super().on_train_begin(net, **kwargs)
+
+    def _replay(self, net) -> bool:
+        """The patience count, best score and best epoch that the history's validation
+        scores give, for a net rebuilt by ``sk_mtl.load`` (whose callbacks start new); the
+        best weights are the net's own (``load_best`` restored them at the end of the fit
+        that was saved). False when the history has no validation score."""
+        scores = [(e["epoch"], e[self.monitor]) for e in net.history if self.monitor in e]
+        if not scores:
+            return False
+        super().on_train_begin(net)
+        for epoch, score in scores:
+            if self._is_score_improved(score):
+                self.misses_ = 0
+                self.dynamic_threshold_ = self._calc_new_threshold(score)
+                self.best_epoch_ = epoch
+            else:
+                self.misses_ += 1
+        if self.load_best:
+            self.best_model_weights_ = copy.deepcopy(net.module_.state_dict())
+        return True
 
     def on_epoch_end(self, net, **kwargs):
         if self.monitor not in net.history[-1]:
