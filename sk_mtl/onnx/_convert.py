@@ -1,0 +1,444 @@
+"""The ONNX export: a skl2onnx converter for the sk_mtl estimators, ``to_onnx`` and ``check``.
+
+The estimators are registered with skl2onnx (:func:`register`), so a ``Pipeline`` or
+``ColumnTransformer`` holding one converts as a whole: scikit-learn's steps through
+skl2onnx's own converters, the sk_mtl estimator through :func:`_convert`, which exports the
+estimator's prediction (:func:`._graph.serving_module`) with ``torch.onnx.export`` (the
+dynamo exporter, a dynamic batch dimension), copies that graph's nodes and constants into
+skl2onnx's graph under fresh names, and maps label indices to the labels.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from ._graph import ExportError, serving_module
+
+__all__ = ["check", "register", "to_onnx"]
+
+#: The opset the graphs are written for unless ``target_opset`` says otherwise: the newest
+#: one both torch's exporter and skl2onnx's converters are tested with.
+DEFAULT_OPSET = 21
+#: The oldest opset torch's dynamo exporter writes.
+MIN_OPSET = 18
+#: The ``ai.onnx.ml`` opset written beside it (skl2onnx's converters of scikit-learn steps).
+ML_OPSET = 3
+
+_REGISTERED = False
+
+
+def _onnx_modules():
+    try:
+        import onnx
+        import skl2onnx
+    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+        raise ImportError(
+            f"ONNX export needs the onnx extra ({exc.name} is missing): "
+            "pip install 'sk_mtl[onnx]'."
+        ) from None
+    return onnx, skl2onnx
+
+
+def _estimator_classes():
+    from ..estimators import MultiTaskNet, MultiTaskNetClassifier, MultiTaskNetRegressor
+
+    return MultiTaskNet, MultiTaskNetClassifier, MultiTaskNetRegressor
+
+
+def register() -> None:
+    """Register the sk_mtl estimators with skl2onnx (done by :func:`to_onnx`; call it to
+    use ``skl2onnx.to_onnx`` or ``convert_sklearn`` directly)."""
+    global _REGISTERED
+    if _REGISTERED:
+        return
+    _, skl2onnx = _onnx_modules()
+    for cls in _estimator_classes():
+        skl2onnx.update_registered_converter(
+            cls, f"SkMtl{cls.__name__}", _shapes, _convert, parser=_parse
+        )
+    _REGISTERED = True
+
+
+# --------------------------------------------------------------------------- outputs
+def _outputs(est) -> list[tuple[str, str, str]]:
+    """``(output name, task, what)`` in the order :class:`._graph.Decode` returns them,
+    ``what`` one of ``"label"``, ``"probabilities"``, ``"value"``."""
+    single = est._single_output
+    out = []
+    for name in est.task_names_:
+        if est.tasks_[name].kind == "regression":
+            out.append(("variable" if single else f"label_{name}", name, "value"))
+        else:
+            suffix = "" if single else f"_{name}"
+            out.append((f"label{suffix}", name, "label"))
+            out.append((f"probabilities{suffix}", name, "probabilities"))
+    return out
+
+
+def _label_type(task):
+    from skl2onnx.common.data_types import (
+        BooleanTensorType,
+        DoubleTensorType,
+        Int64TensorType,
+        StringTensorType,
+    )
+
+    if task.kind == "multilabel":
+        return Int64TensorType  # a 0/1 indicator per label, in classes_ order
+    kind = task.classes_.dtype.kind
+    if kind in "iu":
+        return Int64TensorType
+    if kind == "f":
+        return DoubleTensorType
+    if kind == "b":
+        return BooleanTensorType
+    if all(isinstance(c, str) for c in task.classes_):
+        return StringTensorType
+    raise ExportError(
+        f"Task {task!r} has labels of type {type(task.classes_[0]).__name__}; ONNX outputs "
+        "take strings, integers, floats or booleans."
+    )
+
+
+def _parse(scope, model, inputs, custom_parsers=None):
+    from skl2onnx.common.data_types import FloatTensorType
+
+    operator = scope.declare_local_operator(f"SkMtl{type(model).__name__}", model)
+    operator.inputs = inputs
+    for output, task, what in _outputs(model):
+        kind = FloatTensorType if what != "label" else _label_type(model.tasks_[task])
+        operator.outputs.append(scope.declare_local_variable(output, kind()))
+    return operator.outputs
+
+
+def _shapes(operator) -> None:
+    est = operator.raw_operator
+    n = operator.inputs[0].get_first_dimension()
+    for variable, (_, task, what) in zip(operator.outputs, _outputs(est)):
+        t = est.tasks_[task]
+        width = len(t.classes_) if what == "probabilities" or t.kind == "multilabel" else None
+        if what == "value":
+            width = 1 if est._single_output else None
+        variable.type = type(variable.type)([n] if width is None else [n, width])
+
+
+# --------------------------------------------------------------------------- converter
+@contextlib.contextmanager
+def _quiet():
+    """torch's exporter reports each step and warns about optional packages: keep it quiet."""
+    loggers = [logging.getLogger(n) for n in ("torch.onnx", "torch.export", "onnxscript")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+def export_network(est, opset: int):
+    """The ONNX model (``ModelProto``) of the fitted estimator's prediction: one float32
+    input ``x`` of ``n_features_in_`` columns and a dynamic number of rows, and the
+    outputs of :class:`._graph.Decode`."""
+    import onnx
+    import onnx.inliner
+    import torch
+
+    if opset < MIN_OPSET:
+        raise ExportError(
+            f"target_opset={opset}: the network exports with torch's exporter, which writes "
+            f"opset {MIN_OPSET} or newer."
+        )
+    module = serving_module(est)
+    sample = torch.zeros(3, est.n_features_in_)
+    batch = torch.export.Dim("batch", min=1)
+    try:
+        with _quiet():
+            program = torch.onnx.export(
+                module, (sample,), dynamo=True, opset_version=opset, verbose=False,
+                input_names=["x"], dynamic_shapes=({0: batch},), optimize=True,
+            )
+    except Exception as exc:
+        raise ExportError(
+            f"torch's ONNX exporter could not export {type(est).__name__}'s network "
+            f"({type(est.net_.module_.trunk).__name__} trunk): {str(exc).splitlines()[0]} "
+            "A custom trunk must use operations the exporter supports; otherwise save the "
+            "model with sk_mtl.save."
+        ) from exc
+    model = onnx.inliner.inline_local_functions(program.model_proto)
+    for node in model.graph.node:
+        if any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS)
+               for a in node.attribute):
+            raise ExportError(
+                f"{type(est).__name__}'s network exports with control flow ({node.op_type}), "
+                "which sk_mtl cannot embed in a pipeline graph."
+            )
+    return model
+
+
+def _embed(model, scope, container, x: str, prefix: str) -> list[str]:
+    """Copy ``model``'s graph into skl2onnx's ``container`` reading ``x``; returns the
+    names of its outputs in the container."""
+    from onnx import helper, numpy_helper
+
+    opsets = {o.domain: o.version for o in model.opset_import}
+    graph = model.graph
+    names = {graph.input[0].name: x, "": ""}
+
+    def rename(name: str) -> str:
+        if name not in names:
+            names[name] = scope.get_unique_variable_name(f"{prefix}_{name}")
+        return names[name]
+
+    for init in graph.initializer:
+        _add_constant(container, rename(init.name), numpy_helper.to_array(init))
+    for node in graph.node:
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        container.add_node(
+            node.op_type, [rename(i) for i in node.input], [rename(o) for o in node.output],
+            op_domain=node.domain, op_version=opsets.get(node.domain, opsets[""]),
+            name=scope.get_unique_operator_name(f"{prefix}_{node.op_type}"), **attrs,
+        )
+    return [names[o.name] for o in graph.output]
+
+
+def _add_constant(container, name: str, array: np.ndarray) -> None:
+    """``array`` (numbers, booleans or strings) as the initializer ``name``."""
+    from onnx import TensorProto, numpy_helper
+
+    if array.dtype.kind in "OUS":
+        container.add_initializer(name, TensorProto.STRING, [len(array)],
+                                  [str(v).encode("utf-8") for v in array])
+        return
+    tensor = numpy_helper.from_array(array, name)
+    container.add_initializer(name, tensor.data_type, list(tensor.dims), tensor)
+
+
+def _convert(scope, operator, container) -> None:
+    from onnx import TensorProto
+    from skl2onnx.common.data_types import FloatTensorType
+
+    est = operator.raw_operator
+    x = operator.inputs[0].full_name
+    if not isinstance(operator.inputs[0].type, FloatTensorType):
+        cast = scope.get_unique_variable_name("sk_mtl_x")
+        container.add_node("Cast", [x], [cast], to=TensorProto.FLOAT,
+                           name=scope.get_unique_operator_name("sk_mtl_cast"))
+        x = cast
+    model = export_network(est, container.target_opset)
+    produced = _embed(model, scope, container, x, prefix="sk_mtl")
+    for variable, raw, (_, task, what) in zip(operator.outputs, produced, _outputs(est)):
+        t = est.tasks_[task]
+        name = scope.get_unique_operator_name("sk_mtl_out")
+        if what == "label" and t.kind != "multilabel":
+            const = scope.get_unique_variable_name(f"sk_mtl_classes_{task}")
+            _add_constant(container, const, np.asarray(t.classes_))
+            container.add_node("Gather", [const, raw], [variable.full_name], axis=0, name=name)
+        elif what == "value" and not est._single_output:
+            axes = scope.get_unique_variable_name("sk_mtl_axis")
+            container.add_initializer(axes, TensorProto.INT64, [1], [1])
+            container.add_node("Squeeze", [raw, axes], [variable.full_name], name=name)
+        else:
+            container.add_node("Identity", [raw], [variable.full_name], name=name)
+
+
+# --------------------------------------------------------------------------- public
+def _final(model):
+    from sklearn.pipeline import Pipeline
+
+    return model[-1] if isinstance(model, Pipeline) else model
+
+
+def to_onnx(model, X=None, *, path=None, target_opset: int | None = None,
+            initial_types=None):
+    """Export a fitted sk_mtl estimator, or a fitted ``Pipeline`` ending in one, as one
+    ONNX graph: preprocessing, network and label decoding.
+
+    scikit-learn steps convert through skl2onnx's converters, the network through
+    ``torch.onnx.export`` (dynamo exporter); the result runs in onnxruntime or any ONNX
+    runtime, with a dynamic number of rows.
+
+    Parameters
+    ----------
+    model : estimator or Pipeline
+        A fitted ``MultiTaskNet``, ``MultiTaskNetClassifier`` or ``MultiTaskNetRegressor``,
+        alone or as the last step of a ``Pipeline`` (any steps skl2onnx converts:
+        ``ColumnTransformer``, ``OneHotEncoder``, ``SimpleImputer``, ``StandardScaler``...).
+    X : array-like or DataFrame, optional
+        A few input rows, from which the graph's input types are read as skl2onnx does: an
+        array gives one float input ``X``; a DataFrame one input per column, named after
+        it. Default: one float input of ``n_features_in_`` columns.
+    path : str or path-like, optional
+        Also write the model there.
+    target_opset : int, optional
+        The ONNX opset (default 21; at least 18, the oldest torch's exporter writes).
+    initial_types : list, optional
+        skl2onnx's input declarations, instead of reading them from ``X``.
+
+    Returns
+    -------
+    onnx_model : onnx.ModelProto
+        Outputs, per task ``t`` (``task_names_`` order): ``label_<t>`` (labels in their
+        original type; for a multilabel task a 0/1 column per label) and
+        ``probabilities_<t>`` (float, ``classes_`` order) for classification, ``label_<t>``
+        in the original unit for regression. An estimator fitted on a 1-D ``y`` has
+        scikit-learn's names instead: ``label`` and ``probabilities``, or ``variable``.
+
+    Raises
+    ------
+    ExportError
+        For what has no ONNX form (a ``FusionNet*``, a custom trunk the exporter rejects),
+        naming the part.
+
+    Examples
+    --------
+    >>> import numpy as np, onnxruntime as ort
+    >>> from sk_mtl import MultiTaskNet
+    >>> from sk_mtl.onnx import to_onnx
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(60, 3)).astype(np.float32)
+    >>> y = np.column_stack([X[:, 0] > 0, X[:, 1] * 2.0])
+    >>> est = MultiTaskNet(tasks={"0": "binary", "1": "regression"}, max_epochs=2,
+    ...                    random_state=0).fit(X, y)
+    >>> onnx_model = to_onnx(est, X)
+    >>> session = ort.InferenceSession(onnx_model.SerializeToString())
+    >>> [o.name for o in session.get_outputs()]
+    ['label_0', 'probabilities_0', 'label_1']
+    """
+    onnx, skl2onnx = _onnx_modules()
+    from skl2onnx.common.data_types import FloatTensorType
+
+    register()
+    final = _final(model)
+    if not hasattr(final, "net_"):
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(final)  # raises NotFittedError for an unfitted sk_mtl estimator
+        raise ExportError(
+            f"sk_mtl.onnx.to_onnx exports sk_mtl's MultiTaskNet* estimators (alone or last "
+            f"in a Pipeline); got {type(final).__name__}. Use skl2onnx.to_onnx for others."
+        )
+    serving_module(final)  # fails early, naming the part, for what has no ONNX form
+    opset = DEFAULT_OPSET if target_opset is None else int(target_opset)
+    if initial_types is None:
+        if X is None:
+            n = getattr(model, "n_features_in_", None)
+            if n is None:
+                raise ValueError("Pass X (a few input rows) to read the input types from.")
+            initial_types = [("X", FloatTensorType([None, int(n)]))]
+        elif model is final or not isinstance(X, pd.DataFrame):
+            X = np.asarray(X, dtype=np.float32)
+            initial_types = [("X", FloatTensorType([None, X.shape[1]]))]
+        else:
+            from skl2onnx.algebra.type_helper import guess_initial_types
+
+            initial_types = guess_initial_types(X.iloc[:1], None)
+    onnx_model = skl2onnx.convert_sklearn(
+        model, initial_types=initial_types, target_opset={"": opset, "ai.onnx.ml": ML_OPSET},
+        name=type(final).__name__,
+    )
+    onnx.checker.check_model(onnx_model)
+    if path is not None:
+        onnx.save_model(onnx_model, str(path))
+    return onnx_model
+
+
+def _feeds(session, X) -> dict:
+    """The onnxruntime inputs of ``X`` for the graph's declared inputs."""
+    inputs = session.get_inputs()
+    dtypes = {"tensor(float)": np.float32, "tensor(double)": np.float64,
+              "tensor(int64)": np.int64, "tensor(string)": object}
+    if len(inputs) == 1:
+        values = X.to_numpy() if isinstance(X, pd.DataFrame) else np.asarray(X)
+        return {inputs[0].name: values.astype(dtypes[inputs[0].type])}
+    return {
+        i.name: X[[i.name]].to_numpy().astype(dtypes[i.type]) for i in inputs
+    }
+
+
+def check(model, X, onnx_model=None, *, rtol: float = 1e-4, atol: float = 1e-5) -> dict:
+    """Run the exported graph in onnxruntime on ``X`` and compare it with the model's own
+    predictions and probabilities.
+
+    Parameters
+    ----------
+    model : estimator or Pipeline
+        The fitted model that was exported.
+    X : array-like or DataFrame
+        Rows to compare on (rows other than the training rows: the model's own prediction
+        of its training rows leaves each row out of its retrieval neighbours, which the
+        graph does not know).
+    onnx_model : onnx.ModelProto, bytes or path, optional
+        The exported model (default: ``to_onnx(model, X)``).
+    rtol, atol : float
+        Tolerances on probabilities; on regression values ``atol`` is scaled by the task's
+        standard deviation. A label may differ only where the model's own probability is
+        within ``atol`` of the decision threshold.
+
+    Returns
+    -------
+    differences : dict of str to float
+        Largest absolute difference per output (mismatched labels count as 1.0).
+
+    Raises
+    ------
+    AssertionError
+        If an output differs beyond the tolerances; the message names it.
+    """
+    import onnxruntime as ort
+
+    if onnx_model is None:
+        onnx_model = to_onnx(model, X)
+    if hasattr(onnx_model, "SerializeToString"):
+        onnx_model = onnx_model.SerializeToString()
+    elif not isinstance(onnx_model, bytes):
+        onnx_model = str(onnx_model)
+    session = ort.InferenceSession(onnx_model, providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    got = dict(zip(names, session.run(None, _feeds(session, X))))
+
+    final = _final(model)
+    Xt = model[:-1].transform(X) if final is not model else X
+    raw = final._raw_outputs(Xt)
+    report, failures = {}, []
+    for output, task, what in _outputs(final):
+        if output not in got:
+            failures.append(f"{output}: not an output of the graph")
+            continue
+        t, value = final.tasks_[task], got[output]
+        if what == "value":
+            expected = t.decode(raw[task])
+            diff = np.abs(value.reshape(-1) - expected)
+            limit = atol * t.scale_ + rtol * np.abs(expected)
+            bad = diff > limit
+        elif what == "probabilities":
+            expected = t.proba(raw[task])
+            diff = np.abs(value - expected)
+            bad = diff > atol + rtol * np.abs(expected)
+        else:
+            expected = t.decode(raw[task])
+            if t.kind == "multilabel":
+                expected = (raw[task] > 0).astype(np.int64)
+                close = np.abs(t.proba(raw[task]) - 0.5) <= atol
+                diff = (value != expected) & ~close
+            else:
+                proba = t.proba(raw[task])
+                top = np.sort(proba, axis=1)
+                close = (top[:, -1] - top[:, -2]) <= 2 * atol
+                diff = (value.reshape(-1) != expected) & ~close
+            diff = diff.astype(np.float64)
+            bad = diff > 0
+        report[output] = float(diff.max()) if diff.size else 0.0
+        if bad.any():
+            failures.append(f"{output}: {int(bad.sum())} value(s) differ, up to {diff.max():.3g}")
+    if failures:
+        raise AssertionError("The ONNX graph differs from the model: " + "; ".join(failures))
+    return report
