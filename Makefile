@@ -15,13 +15,13 @@ DOCS_STAMP := $(VENV)/.installed-docs
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -c constraints.txt -e ".[dev,text,dask]"
+	$(VENV)/bin/pip install --quiet -c constraints.txt -e ".[dev,text,dask,onnx]"
 	touch $(STAMP)
 
 install: $(STAMP)
 
 $(DOCS_STAMP): $(STAMP) pyproject.toml constraints.txt
-	$(VENV)/bin/pip install --quiet -c constraints.txt -e ".[dev,text,dask,docs]"
+	$(VENV)/bin/pip install --quiet -c constraints.txt -e ".[dev,text,dask,onnx,docs]"
 	touch $(DOCS_STAMP)
 
 demo: $(STAMP)

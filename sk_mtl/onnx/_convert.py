@@ -202,12 +202,32 @@ def _embed(model, scope, container, x: str, prefix: str) -> list[str]:
         _add_constant(container, rename(init.name), numpy_helper.to_array(init))
     for node in graph.node:
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        op_type, inputs = _without_missing_inputs(node)
         container.add_node(
-            node.op_type, [rename(i) for i in node.input], [rename(o) for o in node.output],
+            op_type, [rename(i) for i in inputs], [rename(o) for o in node.output],
             op_domain=node.domain, op_version=opsets.get(node.domain, opsets[""]),
             name=scope.get_unique_operator_name(f"{prefix}_{node.op_type}"), **attrs,
         )
     return [names[o.name] for o in graph.output]
+
+
+def _without_missing_inputs(node) -> tuple[str, list[str]]:
+    """The node's operator and inputs without left-out optional inputs (named ``""``),
+    which skl2onnx's graph sorting cannot place: trailing ones are dropped, a ``Clip``
+    with one bound becomes ``Min`` or ``Max``."""
+    inputs = list(node.input)
+    while inputs and not inputs[-1]:
+        inputs.pop()
+    if node.op_type == "Clip" and len(inputs) == 3 and not inputs[1]:
+        return "Min", [inputs[0], inputs[2]]
+    if "" in inputs:
+        raise ExportError(
+            f"the exported network has a {node.op_type} node with a left-out input, which "
+            "sk_mtl cannot embed in a pipeline graph."
+        )
+    if node.op_type == "Clip" and len(inputs) == 2:
+        return "Max", inputs
+    return node.op_type, inputs
 
 
 def _add_constant(container, name: str, array: np.ndarray) -> None:
@@ -314,7 +334,7 @@ def to_onnx(model, X=None, *, path=None, target_opset: int | None = None,
     ['label_0', 'probabilities_0', 'label_1']
     """
     onnx, skl2onnx = _onnx_modules()
-    from skl2onnx.common.data_types import FloatTensorType
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
 
     register()
     final = _final(model)
@@ -340,7 +360,12 @@ def to_onnx(model, X=None, *, path=None, target_opset: int | None = None,
         else:
             from skl2onnx.algebra.type_helper import guess_initial_types
 
-            initial_types = guess_initial_types(X.iloc[:1], None)
+            # Numbers as float32, as skl2onnx recommends: onnxruntime lacks double kernels
+            # of some ai.onnx.ml operators (Imputer, for SimpleImputer).
+            initial_types = [
+                (name, FloatTensorType(t.shape) if isinstance(t, DoubleTensorType) else t)
+                for name, t in guess_initial_types(X.iloc[:1], None)
+            ]
     onnx_model = skl2onnx.convert_sklearn(
         model, initial_types=initial_types, target_opset={"": opset, "ai.onnx.ml": ML_OPSET},
         name=type(final).__name__,

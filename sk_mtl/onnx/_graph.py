@@ -87,6 +87,14 @@ class NormalQuantile(nn.Module):
         return torch.where(torch.abs(q) <= self.split, central, tail)
 
 
+#: Relative distance (to the quantile's magnitude plus the column's range) within which an
+#: input value counts as equal to a stored quantile.
+SNAP = 1e-6
+#: Quantiles per block of the two-level search (a few dozen comparisons per value instead
+#: of one per quantile).
+_BLOCK = 32
+
+
 class QuantileNormal(nn.Module):
     """``QuantileTransformer(output_distribution="normal").transform``, float64.
 
@@ -94,51 +102,120 @@ class QuantileNormal(nn.Module):
     once from above (the two differ only at a repeated quantile) and the two are averaged,
     as scikit-learn does; the segment is found by counting the quantiles below the value
     (a sum of comparisons, where numpy uses a binary search).
+
+    A quantile transform jumps at a repeated quantile (a value many rows share, as in an
+    integer column) and at both ends: a value a rounding error off it lands on one side of
+    the jump. Steps in front of it (a ``StandardScaler`` converted by skl2onnx computes in
+    float32 with other roundings than scikit-learn) move values by such errors, so a value
+    within ``SNAP`` of such a quantile is first set to it; the transform is continuous
+    everywhere else, and values are left as they are there.
     """
 
-    def __init__(self, quantiles: np.ndarray, references: np.ndarray) -> None:
+    def __init__(self, quantiles: np.ndarray, references: np.ndarray,
+                 single: bool = False) -> None:
         super().__init__()
-        q = torch.as_tensor(np.ascontiguousarray(quantiles.T), dtype=torch.float64)  # (F, n_q)
-        r = torch.as_tensor(references, dtype=torch.float64)
-        n_q = q.shape[1]
-        self.register_buffer("quantiles", q)
-        self.register_buffer("flat_q", q.reshape(-1))
-        self.register_buffer("flat_r", r.repeat(q.shape[0]))
-        self.register_buffer("offsets", torch.arange(q.shape[0]) * n_q)
-        self.register_buffer("bounds", _f64([_BOUNDS, _P_LOW, 1.0 - _P_LOW]))
+        #: Whether scikit-learn sees float32 input (a bare ``QuantileTransformer`` of the
+        #: float32 table): its bound tests and interpolated probabilities are then rounded
+        #: to float32, which matters at the largest quantile (``3 + 1e-7`` is ``3`` in
+        #: float32, so the top value is interpolated instead of set to the bound).
+        self.single = single
+        q = np.ascontiguousarray(quantiles.T, dtype=np.float64)  # (F, n_q), sorted rows
+        n_features, n_q = q.shape
         self.n_q = n_q
+        # Each quantile's run of equal quantiles: its first and last index.
+        start = np.stack([np.searchsorted(row, row, "left") for row in q])
+        end = np.stack([np.searchsorted(row, row, "right") - 1 for row in q])
+        # The sorted quantiles in blocks of _BLOCK (padded with +inf): the search compares
+        # a value with the blocks' first quantiles, then with the quantiles of its block.
+        n_blocks = -(-n_q // _BLOCK)
+        padded = np.full((n_features, n_blocks * _BLOCK), np.inf)
+        padded[:, :n_q] = q
+        span = (q[:, -1] - q[:, 0])[:, None]
+        self.register_buffer("starts", torch.as_tensor(padded[:, ::_BLOCK]))  # (F, n_blocks)
+        self.register_buffer("padded", torch.as_tensor(padded.reshape(-1)))
+        self.register_buffer("block", torch.arange(_BLOCK))
+        self.register_buffer("padded_offsets", torch.arange(n_features) * n_blocks * _BLOCK)
+        self.register_buffer("flat_q", torch.as_tensor(q.reshape(-1)))
+        self.register_buffer("flat_r", torch.as_tensor(
+            np.tile(np.asarray(references, dtype=np.float64), n_features)))
+        # Only where the transform jumps: at a repeated quantile and at both ends (the
+        # bound tests); elsewhere it is continuous and a value is left as it is.
+        jumps = end > start
+        jumps[:, [0, -1]] = True
+        reach = np.where(jumps, SNAP * (np.abs(q) + span), 0.0)
+        self.register_buffer("flat_snap", torch.as_tensor(reach.ravel()))
+        self.register_buffer("run_start", torch.as_tensor(start.reshape(-1)))
+        self.register_buffer("run_end", torch.as_tensor(end.reshape(-1)))
+        self.register_buffer("offsets", torch.arange(n_features) * n_q)
+        self.register_buffer("lowest", torch.as_tensor(q[:, 0].copy()))
+        self.register_buffer("highest", torch.as_tensor(q[:, -1].copy()))
+        self.register_buffer("bounds", _f64([_BOUNDS, _P_LOW, 1.0 - _P_LOW]))
+        self.register_buffer("eps32", torch.tensor(_BOUNDS, dtype=torch.float32))
         self.ppf = NormalQuantile()
 
+    def _count_at_most(self, x: Tensor) -> Tensor:
+        """How many of each column's quantiles are <= x: ``(n, F)`` int64."""
+        xe = x.unsqueeze(-1)
+        block = ((self.starts <= xe).sum(-1) - 1).clamp_min(0)  # (n, F)
+        first = block * _BLOCK
+        inside = self.padded[(first + self.padded_offsets).unsqueeze(-1) + self.block]
+        return first + (inside <= xe).sum(-1)
+
     def _interp(self, x: Tensor, below: Tensor) -> Tensor:
-        # below: (n, F) count of quantiles under x (<= or <), 1-based index of the segment.
+        # below: (n, F) count of quantiles under x (<= or <): x lies in the segment that
+        # starts at quantile below - 1; numpy.interp's end values outside them.
         j = (below - 1).clamp(0, self.n_q - 2) + self.offsets
         q0, q1 = self.flat_q[j], self.flat_q[j + 1]
         r0, r1 = self.flat_r[j], self.flat_r[j + 1]
         width = q1 - q0
         slope = torch.where(width > 0, (r1 - r0) / torch.where(width > 0, width, 1.0), 0.0)
-        return (r0 + (x - q0) * slope).clamp(0.0, 1.0)
+        inside = r0 + (x - q0) * slope
+        first, last = self.flat_r[self.offsets], self.flat_r[self.offsets + self.n_q - 1]
+        inside = torch.where(below >= self.n_q, last, inside)
+        return torch.where(below == 0, first, inside)
 
     def forward(self, x: Tensor) -> Tensor:
-        xe = x.unsqueeze(-1)
-        up = self._interp(x, (self.quantiles <= xe).sum(-1))
-        down = self._interp(x, (self.quantiles < xe).sum(-1))
-        p = 0.5 * (up + down)
-        eps, lo, hi = self.bounds[0], self.bounds[1], self.bounds[2]
-        p = torch.where(x + eps > self.quantiles[:, -1], 1.0, p)
-        p = torch.where(x - eps < self.quantiles[:, 0], 0.0, p)
-        return self.ppf(torch.minimum(torch.maximum(p, lo), hi))
+        c = self._count_at_most(x)
+        # The quantiles on either side of x; x snaps to the nearer one within its reach.
+        lo = (c - 1).clamp(0, self.n_q - 1) + self.offsets
+        hi = c.clamp(0, self.n_q - 1) + self.offsets
+        gap_lo, gap_hi = (x - self.flat_q[lo]).abs(), (x - self.flat_q[hi]).abs()
+        near_lo, near_hi = gap_lo <= self.flat_snap[lo], gap_hi <= self.flat_snap[hi]
+        use_lo = near_lo & (~near_hi | (gap_lo <= gap_hi))
+        snapped = near_lo | near_hi
+        j = torch.where(use_lo, lo, hi)
+        x = torch.where(snapped, self.flat_q[j], x)
+        # Quantiles <= x and < x: at a stored value, the ends of its run of equal ones.
+        at_most = torch.where(snapped, self.run_end[j] + 1, c)
+        below = torch.where(snapped, self.run_start[j], c)
+        p = 0.5 * (self._interp(x, at_most) + self._interp(x, below))
+        eps, p_lo, p_hi = self.bounds[0], self.bounds[1], self.bounds[2]
+        above_x, below_x = x + eps, x - eps
+        if self.single:
+            p = p.to(torch.float32).to(torch.float64)
+            x32 = x.to(torch.float32)
+            above_x = (x32 + self.eps32).to(torch.float64)
+            below_x = (x32 - self.eps32).to(torch.float64)
+        p = torch.where(above_x > self.highest, 1.0, p)
+        p = torch.where(below_x < self.lowest, 0.0, p)
+        return self.ppf(torch.minimum(torch.maximum(p, p_lo), p_hi))
 
 
 class Standard(nn.Module):
     """``(x - mean) / scale`` (``StandardScaler``, ``RobustSmoothClip`` before its clip)."""
 
-    def __init__(self, mean, scale, clip: float | None = None) -> None:
+    def __init__(self, mean, scale, clip: float | None = None, single: bool = False) -> None:
         super().__init__()
+        #: Round to float32 after each step, as ``StandardScaler`` does on float32 input.
+        self.single = single
         self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float64))
         self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float64))
         self.register_buffer("clip", None if clip is None else _f64(clip))
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.single:
+            z = (x - self.mean).to(torch.float32).to(torch.float64) / self.scale
+            return z.to(torch.float32).to(torch.float64)
         z = (x - self.mean) / self.scale
         if self.clip is None:
             return z
@@ -156,20 +233,22 @@ class Views(nn.Module):
         return torch.cat([v(x) for v in self.views], dim=1)
 
 
-def _standard(scaler: StandardScaler) -> nn.Module:
+# Each maker is given the fitted scaler and whether it transforms the float32 table itself
+# (scikit-learn then computes in float32 where it keeps its input's dtype).
+def _standard(scaler: StandardScaler, single: bool) -> nn.Module:
     n = scaler.n_features_in_
     mean = scaler.mean_ if scaler.with_mean else np.zeros(n)
     scale = scaler.scale_ if scaler.with_std else np.ones(n)
-    return Standard(mean, scale)
+    return Standard(mean, scale, single=single)
 
 
-def _quantile(scaler: QuantileTransformer) -> nn.Module:
+def _quantile(scaler: QuantileTransformer, single: bool) -> nn.Module:
     if scaler.output_distribution != "normal":
         raise ExportError("only QuantileTransformer(output_distribution='normal') exports.")
-    return QuantileNormal(scaler.quantiles_, scaler.references_)
+    return QuantileNormal(scaler.quantiles_, scaler.references_, single=single)
 
 
-def _robust(scaler: RobustSmoothClip) -> nn.Module:
+def _robust(scaler: RobustSmoothClip, single: bool) -> nn.Module:  # float64 throughout
     return Standard(scaler.center_, scaler.scale_, clip=float(scaler.clip))
 
 
@@ -178,18 +257,21 @@ SCALERS = {
     QuantileTransformer: _quantile,
     RobustSmoothClip: _robust,
     StandardScaler: _standard,
-    QuantileRobust: lambda s: Views(_quantile(s.quantile_), _robust(s.robust_)),
+    # Float64 throughout: QuantileRobust hands its views float64 input.
+    QuantileRobust: lambda s, single: Views(_quantile(s.quantile_, False),
+                                            _robust(s.robust_, False)),
 }
 
 
 def scaler_module(scaler) -> nn.Module | None:
-    """The torch module computing ``scaler.transform`` (float64 in and out)."""
+    """The torch module computing ``scaler.transform`` of the float32 table (float64 in
+    and out)."""
     if scaler is None:
         return None
     make = SCALERS.get(type(scaler))
     if make is None:
         raise ExportError(f"the input scaler {type(scaler).__name__} has no ONNX form.")
-    return make(scaler)
+    return make(scaler, True)
 
 
 # --------------------------------------------------------------------------- retrieval
@@ -208,8 +290,9 @@ class Retrieval(nn.Module):
             self.register_buffer("mean", torch.as_tensor(retrieval.scaler_mean_))
         self.register_buffer("scale", torch.as_tensor(retrieval.scaler_scale_))
         rows = torch.as_tensor(np.asarray(stored, dtype=np.float64))
-        self.register_buffer("rows_t", rows.T.contiguous())
-        self.register_buffer("rows_sq", (rows * rows).sum(1))
+        # One product ranks the training rows: [z, 1] @ [2 y; -|y|^2] = |z|^2 - |z - y|^2
+        # less the row's own |z|^2, the same for all of them.
+        self.register_buffer("rows_t", torch.cat([2.0 * rows.T, -(rows * rows).sum(1)[None]]))
         self.k = min(retrieval.k_, rows.shape[0])
         values = [torch.as_tensor(v, dtype=torch.float64) for v in retrieval.values_.values()]
         self.widths = [v.shape[1] for v in values]
@@ -226,9 +309,9 @@ class Retrieval(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         z = ((x - self.mean) / self.scale).to(torch.float64)
-        sq = (z * z).sum(1, keepdim=True) - 2.0 * (z @ self.rows_t) + self.rows_sq
-        neg, idx = torch.topk(-sq, self.k, dim=1)  # the k nearest, nearest first
-        dist = torch.sqrt((-neg).clamp_min(0.0))
+        ones = torch.ones_like(z[:, :1])
+        score, idx = torch.topk(torch.cat([z, ones], 1) @ self.rows_t, self.k, dim=1)
+        dist = torch.sqrt(((z * z).sum(1, keepdim=True) - score).clamp_min(0.0))
         w = (1.0 / (dist + self.eps[0])).unsqueeze(-1)  # (n, k, 1)
         vals, lab = self.values[idx], self.labelled[idx]  # (n, k, width)
         wl = w * lab
@@ -275,20 +358,20 @@ class Decode(nn.Module):
     def __init__(self, tasks: dict) -> None:
         super().__init__()
         self.kinds = {name: task.kind for name, task in tasks.items()}
-        for name, task in tasks.items():
-            if task.kind == "regression":
-                self.register_buffer(f"_affine_{len(self._buffers)}", torch.tensor(
-                    [task.scale_, task.mean_], dtype=torch.float64))
         unknown = [k for k in self.kinds.values() if k not in DECODERS and k != "regression"]
         if unknown:
             raise ExportError(f"tasks of kind {unknown[0]!r} have no ONNX decoding.")
+        units = [[t.scale_, t.mean_] for t in tasks.values() if t.kind == "regression"]
+        # Row i: scale and mean of the i-th regression task (their original unit).
+        self.register_buffer("units", torch.tensor(units, dtype=torch.float64).reshape(-1, 2))
 
     def forward(self, raw: dict[str, Tensor]) -> list[Tensor]:
-        out, affines = [], iter(self._buffers.values())
+        out, i = [], 0
         for name, kind in self.kinds.items():
             if kind == "regression":
-                a = next(affines)
-                out.append((raw[name][:, :1].to(torch.float64) * a[0] + a[1]).to(torch.float32))
+                value = raw[name][:, :1].to(torch.float64) * self.units[i, 0] + self.units[i, 1]
+                out.append(value.to(torch.float32))
+                i += 1
             else:
                 out.extend(DECODERS[kind](raw[name]))
         return out

@@ -1,0 +1,177 @@
+"""ONNX export (sk_mtl.onnx): the graph onnxruntime runs gives the model's own predictions.
+
+Each export runs torch's dynamo exporter (a few seconds), so the cases are few and each
+covers several parts: input scalings, retrieval, ensembles, trunks, task kinds, pipelines.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.stats
+import torch
+from sklearn.compose import ColumnTransformer
+from sklearn.exceptions import NotFittedError
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, QuantileTransformer, StandardScaler
+
+from sk_mtl import FusionNetClassifier, MultiTaskNet, MultiTaskNetClassifier, MultiTaskNetRegressor
+
+ort = pytest.importorskip("onnxruntime")
+sk_onnx = pytest.importorskip("sk_mtl.onnx")
+from skl2onnx.common.data_types import DoubleTensorType  # noqa: E402
+
+from sk_mtl.onnx._graph import NormalQuantile, QuantileNormal  # noqa: E402
+
+SMALL = {"hidden_dims": (16, 16), "max_epochs": 4, "random_state": 0}
+
+
+def _session(onnx_model):
+    return ort.InferenceSession(onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
+
+
+def _table(n=240, seed=0):
+    """Numeric columns with ties (integer-valued, a sentinel), and three kinds of task."""
+    rng = np.random.RandomState(seed)
+    X = np.column_stack([
+        rng.normal(size=n), rng.randint(0, 4, size=n), np.where(rng.rand(n) < 0.3, -1.0,
+                                                               rng.exponential(size=n)),
+        rng.uniform(size=n) * 100,
+    ]).astype(np.float32)
+    y = pd.DataFrame({
+        "price": 3 * X[:, 0] + X[:, 1] + rng.normal(scale=0.1, size=n),
+        "grade": np.array(["low", "mid", "high"])[np.digitize(X[:, 3], [33, 66])],
+        "flag": (X[:, 0] > 0).astype(np.int64) + 10,
+    })
+    tags = np.empty(n, dtype=object)
+    for i in range(n):
+        tags[i] = tuple(t for t, on in (("a", X[i, 0] > 0), ("b", X[i, 1] > 1)) if on)
+    y["tags"] = tags
+    return X, y
+
+
+def test_normal_quantile_matches_scipy():
+    p = np.concatenate([np.linspace(1e-7, 1 - 1e-7, 20001), [0.02425, 0.97575, 0.5]])
+    got = NormalQuantile()(torch.from_numpy(p)).numpy()
+    np.testing.assert_allclose(got, scipy.stats.norm.ppf(p), rtol=2e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_quantile_module_matches_sklearn_with_ties_and_bounds(dtype):
+    rng = np.random.RandomState(0)
+    X = np.column_stack([rng.randint(0, 5, 300), rng.normal(size=300)]).astype(dtype)
+    qt = QuantileTransformer(n_quantiles=50, output_distribution="normal").fit(X)
+    # Training values (ties at repeated quantiles, the top one included), values beyond
+    # both ends, in between. On float32 input scikit-learn rounds to float32 on the way.
+    Z = np.vstack([X[:50], [[-3, -9], [9, 9], [2.5, 0.01], [4, 0]]]).astype(dtype)
+    module = QuantileNormal(qt.quantiles_, qt.references_, single=dtype == np.float32)
+    got = module(torch.from_numpy(Z).double()).numpy()
+    tol = 1e-8 if dtype == np.float64 else 1e-6
+    np.testing.assert_allclose(got, qt.transform(Z), rtol=tol, atol=tol)
+
+
+def test_wine_defaults_export_with_labels_and_units(wine, tmp_path):
+    X, y = wine
+    X = X.to_numpy(np.float32)
+    # The defaults: two views of each column, retrieval features, eight members.
+    est = MultiTaskNet(tasks={"quality": "regression", "color": "binary"}, max_epochs=3,
+                       random_state=0).fit(X[::4], y.iloc[::4])
+    assert est.retrieval_ is not None and est.ensemble_size_ == 8
+    path = tmp_path / "wine.onnx"
+    model = sk_onnx.to_onnx(est, X[:5], path=path)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert [o.name for o in session.get_outputs()] == [
+        "label_quality", "label_color", "probabilities_color"]
+    rows = X[1::40]
+    quality, color, _ = session.run(None, {"X": rows})
+    expected = est.predict_tasks(rows)
+    assert list(color) == list(expected["color"])  # strings in, strings out
+    np.testing.assert_allclose(quality, expected["quality"], rtol=1e-5, atol=1e-5)
+    report = sk_onnx.check(est, X[1::4], model)
+    assert set(report) == {"label_quality", "label_color", "probabilities_color"}
+    # One row at a time works (the batch dimension is dynamic).
+    assert session.run(None, {"X": rows[:1]})[1].shape == (1,)
+
+
+@pytest.mark.parametrize("params", [
+    {"input_scaling": "quantile", "ensemble_size": 1, "retrieval": None, "trunk": "mmoe"},
+    {"input_scaling": "robust", "numeric_embedding": "periodic", "retrieval": 5},
+    {"input_scaling": "standard", "numeric_embedding": "piecewise", "ensemble_size": 2},
+    {"weighting": "conditioned", "task_weights": {"price": 3.0}},
+], ids=["mmoe-quantile", "periodic-robust-retrieval", "piecewise-standard", "conditioned"])
+def test_every_part_of_the_table_network_exports(params):
+    X, y = _table()
+    est = MultiTaskNet(**{**SMALL, **params}).fit(X[:180], y.iloc[:180])
+    model = sk_onnx.to_onnx(est, X)
+    names = [o.name for o in model.graph.output]
+    assert names == ["label_price", "label_grade", "probabilities_grade", "label_flag",
+                     "probabilities_flag", "label_tags", "probabilities_tags"]
+    report = sk_onnx.check(est, X[180:], model)
+    assert report["label_grade"] == 0.0
+    labels = _session(model).run(["label_grade", "label_flag", "label_tags"], {"X": X[180:]})
+    assert labels[0].dtype == object and labels[1].dtype == np.int64  # labels' own types
+    assert labels[2].shape == (60, 2)  # multilabel: a 0/1 column per label
+
+
+def test_conditioned_export_follows_the_weights_set_now():
+    X, y = _table()
+    est = MultiTaskNet(**SMALL, weighting="conditioned").fit(X, y[["price", "flag"]])
+    before = sk_onnx.to_onnx(est, X)
+    est.set_params(task_weights={"price": 5.0, "flag": 0.2})
+    after = sk_onnx.to_onnx(est, X)
+    sk_onnx.check(est, X, after)
+    a = _session(before).run(["label_price"], {"X": X})[0]
+    b = _session(after).run(["label_price"], {"X": X})[0]
+    assert not np.allclose(a, b)
+
+
+def test_pipeline_with_column_transformer_and_single_task_names():
+    rng = np.random.RandomState(1)
+    n = 200
+    frame = pd.DataFrame({
+        "size": rng.normal(size=n), "colour": rng.choice(["red", "green", "blue"], n),
+        "weight": np.where(rng.rand(n) < 0.1, np.nan, rng.normal(size=n)),
+    })
+    y = np.where(frame["colour"] == "red", "warm", "cold")
+    pre = ColumnTransformer([
+        ("num", SimpleImputer(), ["size", "weight"]),
+        ("cat", OneHotEncoder(handle_unknown="ignore"), ["colour"]),
+    ], sparse_threshold=0)
+    pipe = make_pipeline(pre, MultiTaskNetClassifier(**SMALL)).fit(frame, y)
+    model = sk_onnx.to_onnx(pipe, frame)
+    session = _session(model)
+    assert [o.name for o in session.get_outputs()] == ["label", "probabilities"]
+    assert [i.name for i in session.get_inputs()] == ["size", "colour", "weight"]
+    sk_onnx.check(pipe, frame, model)
+
+    reg = make_pipeline(StandardScaler(), MultiTaskNetRegressor(**SMALL))
+    X, yt = _table()
+    reg.fit(X.astype(np.float64), yt["price"])
+    # A double input (declared as such) is cast to float32 in the graph, as predict does.
+    model = sk_onnx.to_onnx(reg, initial_types=[("X", DoubleTensorType([None, 4]))])
+    assert [o.name for o in model.graph.output] == ["variable"]
+    sk_onnx.check(reg, X.astype(np.float64), model)
+
+
+def test_what_cannot_export_says_so():
+    X, y = _table(n=60)
+    with pytest.raises(NotFittedError):
+        sk_onnx.to_onnx(MultiTaskNet(), X)
+    est = MultiTaskNet(**SMALL).fit(X, y[["price"]])
+    with pytest.raises(sk_onnx.ExportError, match="opset 18 or newer"):
+        sk_onnx.to_onnx(est, X, target_opset=17)
+
+    class Erfinv(torch.nn.Module):  # erfinv has no ONNX form in torch's exporter
+        out_features = 4
+
+        def forward(self, x):
+            return torch.nn.functional.relu(torch.special.erfinv(torch.tanh(x)))
+
+    est = MultiTaskNet(**SMALL, trunk=Erfinv(), ensemble_size=1).fit(X, y[["price"]])
+    with pytest.raises(sk_onnx.ExportError, match="Erfinv trunk"):
+        sk_onnx.to_onnx(est, X)
+
+    frame = pd.DataFrame({"text": ["good dress", "bad fit"] * 10, "n": np.arange(20.0)})
+    fusion = FusionNetClassifier(max_epochs=1, random_state=0).fit(frame, ["a", "b"] * 10)
+    with pytest.raises(sk_onnx.ExportError, match="FusionNetClassifier cannot be exported"):
+        sk_onnx.to_onnx(fusion, frame)
