@@ -7,6 +7,10 @@ any scikit-learn estimator (``Pipeline``, ``GridSearchCV``, ``cross_validate``).
 # ``sk_mtl.datasets.load_wine_quality()`` works after a plain ``import sk_mtl``.
 from . import datasets as datasets
 from . import estimators
+
+# ``sk_mtl.onnx.to_onnx`` works after a plain ``import sk_mtl`` (onnx itself is imported
+# only when a model is exported).
+from . import onnx as onnx
 from ._version import __version__ as __version__
 
 # The estimators and their default sets, as ``sk_mtl.estimators.__all__`` lists them.

@@ -5,13 +5,23 @@ names the task, modality or column at fault; the classes here refine those where
 want to catch one case on its own.
 """
 
-__all__ = ["DataFileNotFoundError", "InferredKindWarning", "TrainingDivergedError"]
+__all__ = [
+    "DataFileNotFoundError", "ExportError", "InferredKindWarning", "TrainingDivergedError",
+]
 
 
 class DataFileNotFoundError(FileNotFoundError):
     """A data file used by :mod:`sk_mtl.datasets` is not where it was looked for.
 
     The message says which file it is, where it comes from and where to put it.
+    """
+
+
+class ExportError(ValueError):
+    """A fitted model, or a part of it, that :func:`sk_mtl.onnx.to_onnx` cannot export.
+
+    The message names the part (the estimator, a custom trunk, an opset) and what to do
+    instead.
     """
 
 

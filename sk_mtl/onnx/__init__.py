@@ -5,7 +5,7 @@ network through torch's exporter) and :func:`check` runs the file in onnxruntime
 model's own predictions. See the user guide's "Serving" page.
 """
 
+from ..exceptions import ExportError
 from ._convert import check, register, to_onnx
-from ._graph import ExportError
 
 __all__ = ["ExportError", "check", "register", "to_onnx"]

@@ -17,7 +17,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ._graph import ExportError, serving_module
+from ..exceptions import ExportError
+from ._graph import serving_module
 
 __all__ = ["check", "register", "to_onnx"]
 

@@ -27,13 +27,9 @@ from torch import Tensor, nn
 
 from ..data import NeighbourTargets, QuantileRobust, RobustSmoothClip
 from ..data._retrieval import _DISTANCE_EPS
+from ..exceptions import ExportError
 
-__all__ = ["ExportError", "serving_module"]
-
-
-class ExportError(ValueError):
-    """A fitted model, or a part of it, that cannot be exported to ONNX (the message names
-    the part and what to do)."""
+__all__ = ["serving_module"]
 
 
 # --------------------------------------------------------------------------- scalers
