@@ -1,13 +1,15 @@
-"""sk_mtl.trunks: the trunk specifications of ``trunk=`` (the table, make_trunk, MMoE)."""
+"""sk_mtl.trunks: the trunk specifications of ``trunk=`` (the table, make_trunk, MMoE, PLE)."""
 
 import pytest
 import torch
-from _helpers import BALANCING, with_auxiliary
+from _helpers import BALANCING, noisy_tasks, with_auxiliary
 from sklearn.base import BaseEstimator, clone
 from torch import nn
 
 from sk_mtl import MultiTaskNet
-from sk_mtl.trunks import TRUNKS, MMoE, TrunkSpec, make_trunk
+from sk_mtl.modules import PLETrunk
+from sk_mtl.trunks import PLE, TRUNKS, MMoE, TrunkSpec, make_trunk
+from sk_mtl.weighting._base import shared_parameters
 
 
 def _weights(module):
@@ -16,7 +18,7 @@ def _weights(module):
 
 # ======================================================================== the table, make_trunk
 def test_every_name_builds_its_class_with_the_defaults():
-    assert TRUNKS == {"mmoe": MMoE}
+    assert TRUNKS == {"mmoe": MMoE, "ple": PLE}
     for name, cls in TRUNKS.items():
         spec = make_trunk(name)
         assert type(spec) is cls
@@ -34,7 +36,7 @@ def test_a_spec_is_cloned_not_shared():
 
 
 def test_unknown_names_and_other_objects_are_refused():
-    with pytest.raises(ValueError, match=r"trunk='moe' is not known; use one of \['mmoe'\]"):
+    with pytest.raises(ValueError, match=r"'moe' is not known; use one of \['mmoe', 'ple'\]"):
         make_trunk("moe")
     with pytest.raises(TypeError):
         make_trunk(4)
@@ -119,3 +121,58 @@ def test_mmoe_trunk_by_name_and_spec():
     assert est.trunk.n_experts == 2 and spec.n_experts == 3
     with pytest.raises(ValueError, match="n_experts"):
         MultiTaskNet(tasks={"r": "regression"}, trunk=MMoE(n_experts=0), **BALANCING).fit(X, y)
+
+
+# ======================================================================== PLE
+def test_ple_levels_route_task_and_shared_experts():
+    torch.manual_seed(0)
+    trunk = PLE(n_shared_experts=2, n_task_experts=3, n_levels=3, expert_dims=(8, 6)).build(
+        5, ["a", "b"])
+    assert isinstance(trunk, PLETrunk) and trunk.out_features == 6
+    assert [len(level.task_experts[0]) for level in trunk.levels] == [3, 3, 3]
+    # Levels after the first read the previous level's width; the last has no shared gate.
+    assert trunk.levels[1].shared_experts[0].out_features == 6
+    assert trunk.levels[1].task_gates[0].in_features == 6
+    assert trunk.levels[-1].shared_gate is None
+    assert trunk.levels[0].shared_gate.out_features == 2 * 3 + 2
+    out = trunk(torch.randn(7, 5))
+    assert {k: v.shape for k, v in out.items()} == {"a": (7, 6), "b": (7, 6)}
+    # Task a's output does not depend on task b's own experts in the last level.
+    x = torch.randn(7, 5)
+    a1 = trunk(x)["a"]
+    with torch.no_grad():
+        for p in trunk.levels[-1].task_experts[1].parameters():
+            p.add_(1.0)
+    assert torch.equal(trunk(x)["a"], a1)
+    assert not torch.equal(trunk(x)["b"], trunk(x)["a"])
+
+
+def test_ple_shares_only_its_shared_experts_and_gates():
+    trunk = PLE(n_levels=2, expert_dims=(4,)).build(3, ["a", "b"])
+    shared = {id(p) for p in shared_parameters(trunk)}
+    own = {id(p) for level in trunk.levels
+           for part in (level.task_experts, level.task_gates) for p in part.parameters()}
+    assert shared and own and not shared & own
+    assert shared | own == {id(p) for p in trunk.parameters()}
+    assert len(trunk.shared_output_parameters()) == 2  # the last level's shared experts
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"n_levels": 0}, "n_levels must be a positive int, got 0"),
+    ({"n_task_experts": True}, "n_task_experts must be a positive int"),
+    ({"expert_dims": (4, -1)}, "expert_dims must be positive ints"),
+])
+def test_ple_refuses_bad_sizes_when_it_builds(params, match):
+    with pytest.raises(ValueError, match=f"PLE: {match}"):
+        PLE(**params).build(3, ["a"])
+
+
+@pytest.mark.parametrize("weighting", ["static", "pcgrad", "gradnorm"])
+def test_ple_trunk_trains_with_loss_and_gradient_weightings(weighting):
+    X, y = noisy_tasks(tasks=3)
+    net = MultiTaskNet(trunk="ple", weighting=weighting, **{**BALANCING, "max_epochs": 15})
+    net.fit(X, y)
+    scores = net.task_scores(X, y)
+    assert scores["a"] > 0.5 and scores["b"] > 0.8 and scores["c"] > 0.5, scores
+    assert clone(net).set_params(trunk=PLE(n_levels=1)).fit(X, y).module_.trunk.levels[0] \
+        .shared_gate is None

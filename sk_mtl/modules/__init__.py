@@ -40,6 +40,7 @@ from ._losses import (
 )
 from ._mmoe import MMoETrunk
 from ._multitask import MultiTaskModule
+from ._ple import PLETrunk
 from ._sparse import SparseLinear, SparseRows
 from ._trunks import ACTIVATIONS, MLPTrunk, infer_out_features, make_activation
 
@@ -65,6 +66,7 @@ __all__ = [
     "ModalityWeights",
     "MultiTaskModule",
     "MultilabelLoss",
+    "PLETrunk",
     "PeriodicInput",
     "PiecewiseLinearInput",
     "RegressionLoss",

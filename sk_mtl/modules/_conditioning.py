@@ -47,6 +47,13 @@ class ConditionedTrunk(nn.Module):
             self.rows = None
             self.condition.copy_(c.to(self.condition.device, self.condition.dtype))
 
+    def shared_parameters(self) -> list[nn.Parameter]:
+        """The wrapped trunk's shared parameters (all of them unless it says) and the
+        conditioning's own."""
+        inner = getattr(self.trunk, "shared_parameters", self.trunk.parameters)
+        film = list(self.film.parameters()) if self.mode == "film" else []
+        return [*inner(), *film]
+
     def _current(self) -> Tensor:
         rows = getattr(self, "rows", None)
         return self.condition if rows is None else rows

@@ -84,7 +84,7 @@ class GradientWeighting(Weighting):
         raise NotImplementedError
 
     def backward(self, losses: Mapping[str, Tensor], module: nn.Module) -> Tensor:
-        shared = [p for p in module.trunk.parameters() if p.requires_grad]
+        shared = [p for p in shared_parameters(module.trunk) if p.requires_grad]
         shared_ids = {id(p) for p in shared}
         # Heads and anything else outside the trunk (e.g. learnable late-fusion weights).
         others = [p for p in module.parameters() if p.requires_grad and id(p) not in shared_ids]
@@ -137,3 +137,12 @@ def _weighted_sum(losses: Mapping[str, Tensor], weights: Mapping[str, float]) ->
         term = losses[name] if weight == 1.0 else weight * losses[name]
         total = term if total is None else total + term
     return total
+
+
+def shared_parameters(trunk: nn.Module) -> list[nn.Parameter]:
+    """The parameters every task's loss reaches: the trunk's ``shared_parameters()`` where
+    it says (a trunk with task-specific parts, e.g. :class:`~sk_mtl.modules.PLETrunk`),
+    else all of the trunk's."""
+    if hasattr(trunk, "shared_parameters"):
+        return list(trunk.shared_parameters())
+    return list(trunk.parameters())

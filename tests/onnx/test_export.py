@@ -98,7 +98,9 @@ def test_wine_defaults_export_with_labels_and_units(wine, tmp_path):
     {"input_scaling": "robust", "numeric_embedding": "periodic", "retrieval": 5},
     {"input_scaling": "standard", "numeric_embedding": "piecewise", "ensemble_size": 2},
     {"weighting": "conditioned", "task_weights": {"price": 3.0}},
-], ids=["mmoe-quantile", "periodic-robust-retrieval", "piecewise-standard", "conditioned"])
+    {"trunk": "ple", "retrieval": None},
+], ids=["mmoe-quantile", "periodic-robust-retrieval", "piecewise-standard", "conditioned",
+        "ple"])
 def test_every_part_of_the_table_network_exports(params):
     X, y = _table()
     est = MultiTaskNet(**{**SMALL, **params}).fit(X[:180], y.iloc[:180])
