@@ -15,13 +15,13 @@ DOCS_STAMP := $(VENV)/.installed-docs
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -c constraints.txt -e ".[dev,text,dask,onnx]"
+	$(VENV)/bin/pip install --quiet -c constraints.txt -e ".[dev,text,dask,onnx,torchjd]"
 	touch $(STAMP)
 
 install: $(STAMP)
 
 $(DOCS_STAMP): $(STAMP) pyproject.toml constraints.txt
-	$(VENV)/bin/pip install --quiet -c constraints.txt -e ".[dev,text,dask,onnx,docs]"
+	$(VENV)/bin/pip install --quiet -c constraints.txt -e ".[dev,text,dask,onnx,torchjd,docs]"
 	touch $(DOCS_STAMP)
 
 demo: $(STAMP)

@@ -10,17 +10,20 @@ from ._adaptive import DWAWeighting, GradNormWeighting, UncertaintyWeighting
 from ._base import GradientWeighting, LossWeighting, Weighting
 from ._conditioned import WeightConditioning
 from ._gradient import MGDAWeighting, PCGradWeighting, min_norm_weights
+from ._jacobian import AGGREGATORS, JacobianWeighting
 from ._limits import MAX_WEIGHT, TASK_WEIGHT_RULES, is_weight, resolve_weights
 from ._registry import WEIGHTINGS, make_weighting
 from ._static import StaticWeighting
 
 __all__ = [
+    "AGGREGATORS",
     "MAX_WEIGHT",
     "TASK_WEIGHT_RULES",
     "WEIGHTINGS",
     "DWAWeighting",
     "GradNormWeighting",
     "GradientWeighting",
+    "JacobianWeighting",
     "LossWeighting",
     "MGDAWeighting",
     "PCGradWeighting",

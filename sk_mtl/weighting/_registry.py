@@ -7,6 +7,7 @@ from ._adaptive import DWAWeighting, GradNormWeighting, UncertaintyWeighting
 from ._base import Weighting
 from ._conditioned import WeightConditioning
 from ._gradient import MGDAWeighting, PCGradWeighting
+from ._jacobian import JacobianWeighting
 from ._static import StaticWeighting
 
 __all__ = ["WEIGHTINGS", "make_weighting"]
@@ -20,6 +21,9 @@ WEIGHTINGS: dict[str, type[Weighting]] = {
     "pcgrad": PCGradWeighting,
     "static": StaticWeighting,
     "uncertainty": UncertaintyWeighting,
+    # torchjd's UPGrad (the torchjd extra); other torchjd aggregators through
+    # JacobianWeighting(aggregator=...).
+    "upgrad": JacobianWeighting,
 }
 
 

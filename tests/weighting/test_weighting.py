@@ -30,7 +30,7 @@ def _bound(weighting, weights=None):
 
 def test_registry_names_and_errors():
     assert set(WEIGHTINGS) == {"static", "uncertainty", "dwa", "gradnorm", "pcgrad", "mgda",
-                              "conditioned"}
+                              "conditioned", "upgrad"}
     with pytest.raises(ValueError, match="weighting='nope' is not known"):
         make_weighting("nope")
     with pytest.raises(TypeError, match="Weighting object"):
@@ -162,3 +162,67 @@ def test_gradient_weighting_writes_trunk_and_head_grads():
     assert torch.allclose(got, direction, atol=1e-6)
     for p, g in zip(module.head.parameters(), head_ref):
         assert torch.allclose(p.grad, g, atol=1e-6)
+
+
+# ======================================================================== torchjd
+def test_upgrad_direction_conflicts_with_no_task_and_scales_like_the_sum():
+    pytest.importorskip("torchjd")
+    from sk_mtl.weighting import JacobianWeighting
+
+    rng = np.random.RandomState(0)
+    grads = torch.tensor(rng.normal(size=(3, 20)), dtype=torch.float32)
+    grads[1] = -0.5 * grads[0] + 0.1 * grads[1]  # tasks 0 and 1 in conflict
+    up = _bound(JacobianWeighting(), {"a": 1.0, "b": 1.0, "c": 1.0})
+    d = up.aggregate(grads)
+    assert (grads @ d >= -1e-4).all()  # no task's loss goes up to first order
+    mean = _bound(JacobianWeighting(scale="mean"), {"a": 1.0, "b": 1.0, "c": 1.0})
+    assert torch.allclose(d, 3 * mean.aggregate(grads), atol=1e-5)
+    same = torch.ones(3, 4)  # no conflict: the sum of the gradients, as the static sum
+    assert up.aggregate(same).tolist() == pytest.approx([3.0] * 4, abs=1e-4)
+
+
+def test_torchjd_pcgrad_and_mgda_match_ours_on_two_tasks():
+    pytest.importorskip("torchjd")
+    from sk_mtl.weighting import JacobianWeighting
+
+    g = torch.tensor([[1.0, 0.0], [-1.0, 1.0]])
+    ours = _bound(PCGradWeighting()).aggregate(g)
+    assert _bound(JacobianWeighting("pcgrad", scale="mean")).aggregate(g).tolist() == \
+        pytest.approx(ours.tolist())
+    g = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    assert _bound(JacobianWeighting("mgda")).aggregate(g).tolist() == pytest.approx(
+        _bound(MGDAWeighting()).aggregate(g).tolist(), abs=1e-5)
+
+
+def test_jacobian_weighting_names_objects_and_errors():
+    torchjd = pytest.importorskip("torchjd")
+    from sk_mtl.weighting import AGGREGATORS, JacobianWeighting
+
+    for name in AGGREGATORS:
+        w = _bound(JacobianWeighting(name))
+        assert isinstance(w.aggregator_, torchjd.aggregation.Aggregator)
+        assert w.aggregate(torch.randn(2, 5)).shape == (5,)
+    given = torchjd.aggregation.UPGrad()
+    w = make_weighting(JacobianWeighting(given))
+    assert isinstance(w.aggregator, torchjd.aggregation.UPGrad)
+    assert make_weighting("upgrad").get_params() == {"aggregator": "upgrad", "scale": "sum"}
+    with pytest.raises(ValueError, match="aggregator='upgrade' is not known"):
+        _bound(JacobianWeighting("upgrade"))
+    with pytest.raises(TypeError, match=r"torchjd\.aggregation\.Aggregator"):
+        _bound(JacobianWeighting(3))
+    with pytest.raises(ValueError, match="scale must be"):
+        _bound(JacobianWeighting(scale="max"))
+
+
+def test_upgrad_trains_a_network_through_the_weighting_seam():
+    pytest.importorskip("torchjd")
+    from _helpers import BALANCING, noisy_tasks
+
+    from sk_mtl import MultiTaskNet
+
+    X, y = noisy_tasks(tasks=3)
+    net = MultiTaskNet(weighting="upgrad", **{**BALANCING, "max_epochs": 15}).fit(X, y)
+    scores = net.task_scores(X, y)
+    assert scores["a"] > 0.5 and scores["b"] > 0.8 and scores["c"] > 0.5, scores
+    with_ple = MultiTaskNet(weighting="upgrad", trunk="ple", **BALANCING).fit(X, y)
+    assert set(with_ple.task_scores(X, y)) == {"a", "b", "c"}
