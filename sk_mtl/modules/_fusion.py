@@ -287,7 +287,9 @@ class FusionTrunk(nn.Module):
 
     def embed(self, x: Mapping[str, tuple]) -> dict[str, Tensor]:
         """The embedding of each modality, the "missing" one on rows without it."""
-        n = len(next(iter(x.values()))[0])
+        first = next(iter(x.values()))[0]
+        # A tensor's shape, not len(), which would fix the batch size of a traced graph.
+        n = first.shape[0] if isinstance(first, Tensor) else len(first)
         device = self.missing[0].device
         present = self._present(x, n, device)
         hs, raw = {}, {}

@@ -11,14 +11,16 @@ skl2onnx's graph under fresh names, and maps label indices to the labels.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
+import re
 import warnings
 
 import numpy as np
 import pandas as pd
 
 from ..exceptions import ExportError
-from ._graph import serving_module
+from ._graph import fusion_serving_module, serving_module
 
 __all__ = ["check", "register", "to_onnx"]
 
@@ -29,6 +31,10 @@ DEFAULT_OPSET = 21
 MIN_OPSET = 18
 #: The ``ai.onnx.ml`` opset written beside it (skl2onnx's converters of scikit-learn steps).
 ML_OPSET = 3
+
+#: Rows of the example inputs the exporter traces (the batch dimension is dynamic): a
+#: number no other dimension of a network is likely to have.
+_SAMPLE_ROWS = 97
 
 _REGISTERED = False
 
@@ -46,9 +52,10 @@ def _onnx_modules():
 
 
 def _estimator_classes():
-    from ..estimators import MultiTaskNet, MultiTaskNetClassifier, MultiTaskNetRegressor
+    from .. import estimators as e
 
-    return MultiTaskNet, MultiTaskNetClassifier, MultiTaskNetRegressor
+    return (e.MultiTaskNet, e.MultiTaskNetClassifier, e.MultiTaskNetRegressor, e.FusionNet,
+            e.FusionNetClassifier, e.FusionNetRegressor)
 
 
 def register() -> None:
@@ -146,11 +153,11 @@ def _quiet():
 
 
 def export_network(est, opset: int):
-    """The ONNX model (``ModelProto``) of the fitted estimator's prediction: one float32
-    input ``x`` of ``n_features_in_`` columns and a dynamic number of rows, and the
-    outputs of :class:`._graph.Decode`."""
-    import onnx
-    import onnx.inliner
+    """The ONNX model (``ModelProto``) of the fitted estimator's prediction after the
+    steps that need string operations: for a one-table estimator, one float32 input of
+    ``n_features_in_`` columns; for a FusionNet, the inputs of
+    :func:`._graph.fusion_serving_module`. A dynamic number of rows; the outputs of
+    :class:`._graph.Decode`."""
     import torch
 
     if opset < MIN_OPSET:
@@ -158,21 +165,47 @@ def export_network(est, opset: int):
             f"target_opset={opset}: the network exports with torch's exporter, which writes "
             f"opset {MIN_OPSET} or newer."
         )
-    module = serving_module(est)
-    sample = torch.zeros(3, est.n_features_in_)
+    if _is_fusion(est):
+        module = fusion_serving_module(est)
+        samples = []
+        for m in module.names:
+            converter = est.modalities_[m]
+            if converter.kind == "tabular":
+                samples.append(torch.zeros(_SAMPLE_ROWS, converter.n_columns_))
+            elif converter.kind == "categorical":
+                samples += [torch.zeros(_SAMPLE_ROWS, converter.n_features_, dtype=torch.long),
+                            torch.ones(_SAMPLE_ROWS, dtype=torch.bool)]
+            else:
+                samples += [torch.zeros(_SAMPLE_ROWS, converter.n_features_),
+                            torch.ones(_SAMPLE_ROWS, dtype=torch.bool)]
+    else:
+        module = serving_module(est)
+        samples = [torch.zeros(_SAMPLE_ROWS, est.n_features_in_)]
+    return _export(module, tuple(samples), est, opset)
+
+
+def _export(module, samples: tuple, est, opset: int):
+    import onnx
+    import onnx.inliner
+    import torch
+
     batch = torch.export.Dim("batch", min=1)
+    # The batch dimension of every input is dynamic; FusionServing takes them as *inputs.
+    specs = tuple({0: batch} for _ in samples)
+    first = next(iter(inspect.signature(module.forward).parameters.values()))
+    dynamic = {first.name: specs} if first.kind is first.VAR_POSITIONAL else specs
     try:
         with _quiet():
             program = torch.onnx.export(
-                module, (sample,), dynamo=True, opset_version=opset, verbose=False,
-                input_names=["x"], dynamic_shapes=({0: batch},), optimize=True,
+                module, samples, dynamo=True, opset_version=opset, verbose=False,
+                dynamic_shapes=dynamic, optimize=True,
             )
     except Exception as exc:
         raise ExportError(
             f"torch's ONNX exporter could not export {type(est).__name__}'s network "
             f"({type(est.net_.module_.trunk).__name__} trunk): {str(exc).splitlines()[0]} "
-            "A custom trunk must use operations the exporter supports; otherwise save the "
-            "model with sk_mtl.save."
+            "A custom trunk or encoder must use operations the exporter supports; otherwise "
+            "save the model with sk_mtl.save."
         ) from exc
     model = onnx.inliner.inline_local_functions(program.model_proto)
     for node in model.graph.node:
@@ -185,14 +218,15 @@ def export_network(est, opset: int):
     return model
 
 
-def _embed(model, scope, container, x: str, prefix: str) -> list[str]:
-    """Copy ``model``'s graph into skl2onnx's ``container`` reading ``x``; returns the
-    names of its outputs in the container."""
+def _embed(model, scope, container, inputs: list[str], prefix: str) -> list[str]:
+    """Copy ``model``'s graph into skl2onnx's ``container``, its inputs read from
+    ``inputs`` (in order); returns the names of its outputs in the container."""
     from onnx import helper, numpy_helper
 
     opsets = {o.domain: o.version for o in model.opset_import}
     graph = model.graph
-    names = {graph.input[0].name: x, "": ""}
+    names = {i.name: given for i, given in zip(graph.input, inputs)}
+    names[""] = ""
 
     def rename(name: str) -> str:
         if name not in names:
@@ -203,9 +237,9 @@ def _embed(model, scope, container, x: str, prefix: str) -> list[str]:
         _add_constant(container, rename(init.name), numpy_helper.to_array(init))
     for node in graph.node:
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-        op_type, inputs = _without_missing_inputs(node)
+        op_type, node_inputs = _without_missing_inputs(node)
         container.add_node(
-            op_type, [rename(i) for i in inputs], [rename(o) for o in node.output],
+            op_type, [rename(i) for i in node_inputs], [rename(o) for o in node.output],
             op_domain=node.domain, op_version=opsets.get(node.domain, opsets[""]),
             name=scope.get_unique_operator_name(f"{prefix}_{node.op_type}"), **attrs,
         )
@@ -243,32 +277,165 @@ def _add_constant(container, name: str, array: np.ndarray) -> None:
     container.add_initializer(name, tensor.data_type, list(tensor.dims), tensor)
 
 
-def _convert(scope, operator, container) -> None:
+class _Graph:
+    """Adds nodes to skl2onnx's container under fresh names (the converter's helpers)."""
+
+    def __init__(self, scope, container) -> None:
+        self.scope, self.container = scope, container
+
+    def name(self, seed: str) -> str:
+        return self.scope.get_unique_variable_name(f"sk_mtl_{seed}")
+
+    def node(self, op: str, inputs: list[str], output: str | None = None, domain: str = "",
+             version: int | None = None, **attrs) -> str:
+        output = output or self.name(op.lower())
+        self.container.add_node(op, inputs, [output], op_domain=domain, op_version=version,
+                                name=self.scope.get_unique_operator_name(f"sk_mtl_{op}"),
+                                **attrs)
+        return output
+
+    def constant(self, seed: str, array: np.ndarray) -> str:
+        name = self.name(seed)
+        _add_constant(self.container, name, array)
+        return name
+
+    def cast(self, x: str, to: int) -> str:
+        return self.node("Cast", [x], to=to)
+
+    def concat(self, parts: list[str]) -> str:
+        return parts[0] if len(parts) == 1 else self.node("Concat", parts, axis=1)
+
+    def any_row(self, flags: list[str]) -> str:
+        """Per row, whether any of the (n, 1) boolean ``flags`` holds: (n,) bool."""
+        from onnx import TensorProto
+
+        wide = self.concat([self.cast(f, TensorProto.INT64) for f in flags])
+        axes = self.constant("axes", np.array([1], dtype=np.int64))
+        top = self.node("ReduceMax", [wide, axes], keepdims=0)
+        return self.cast(top, TensorProto.BOOL)
+
+
+def _float_input(graph: _Graph, variable) -> str:
     from onnx import TensorProto
     from skl2onnx.common.data_types import FloatTensorType
 
+    if isinstance(variable.type, FloatTensorType):
+        return variable.full_name
+    return graph.cast(variable.full_name, TensorProto.FLOAT)
+
+
+def _string_input(graph: _Graph, variable, column: str) -> str:
+    from skl2onnx.common.data_types import StringTensorType
+
+    if not isinstance(variable.type, StringTensorType):
+        raise ExportError(
+            f"Column {column!r} is read as categories or text: declare it as a string input "
+            "(StringTensorType); a missing value is the empty string."
+        )
+    return variable.full_name
+
+
+def _categorical(graph: _Graph, converter, inputs: list, columns: list[str]) -> list[str]:
+    """Category codes ``(n, k)`` int64 (0: unknown or missing) and the present rows."""
+    codes, given = [], []
+    for variable, column, mapping in zip(inputs, columns, converter.categories_):
+        text = _string_input(graph, variable, column)
+        codes.append(graph.node(
+            "LabelEncoder", [text], domain="ai.onnx.ml", version=ML_OPSET,
+            keys_strings=list(mapping), values_int64s=list(mapping.values()),
+            default_int64=0,
+        ))
+        empty = graph.constant("empty", np.array([""], dtype=object))
+        given.append(graph.node("Not", [graph.node("Equal", [text, empty])]))
+    return [graph.concat(codes), graph.any_row(given)]
+
+
+def _text(graph: _Graph, converter, inputs: list, columns: list[str], opset: int) -> list[str]:
+    """Each text column's n-gram counts in its vocabulary (side by side) and the rows
+    with some non-blank text. The counts come from skl2onnx's ``CountVectorizer``
+    converter with scikit-learn's token pattern (``\\w\\w+``): lower-cased in the C locale,
+    so letters outside ASCII are not lower-cased as Python does."""
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import StringTensorType
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    if len(converter.vectorizers_) != len(inputs):
+        raise ExportError(
+            f"Modality {converter.name!r} joins its {len(inputs)} text columns into one text; "
+            "only one TF-IDF vocabulary per column exports."
+        )
+    counts, given = [], []
+    for variable, column, vectorizer in zip(inputs, columns, converter.vectorizers_):
+        text = _string_input(graph, variable, column)
+        if vectorizer.token_pattern != r"(?u)\b\w\w+\b" or vectorizer.analyzer != "word":
+            raise ExportError(f"Modality {converter.name!r}: only word n-grams of the default "
+                              "token pattern export.")
+        counter = CountVectorizer(vocabulary=vectorizer.vocabulary_, dtype=np.float32,
+                                  ngram_range=vectorizer.ngram_range).fit([""])
+        model = convert_sklearn(
+            counter, initial_types=[("text", StringTensorType([None, 1]))],
+            target_opset={"": opset, "ai.onnx.ml": ML_OPSET},
+            options={CountVectorizer: {"locale": "C", "tokenexp": r"\w\w+"}},
+        )
+        counts += _embed(model, graph.scope, graph.container, [text], prefix="sk_mtl_text")
+        blank = graph.node("RegexFullMatch", [text], pattern=r"(?s)\s*")
+        given.append(graph.node("Not", [blank]))
+    return [graph.concat(counts), graph.any_row(given)]
+
+
+def _fusion_inputs(graph: _Graph, operator, est, opset: int) -> list[str]:
+    """The inputs of :func:`._graph.fusion_serving_module`, made from the graph's inputs
+    (one per column of the DataFrame the model was fitted on)."""
+    plan = est.__dict__.get("_modality_plan")
+    if plan is None:  # fitted on one 2-D table: one float input
+        return [_float_input(graph, operator.inputs[0])]
+    by_name = {v.raw_name: v for v in operator.inputs}
+    missing = [c for c, *_ in plan if c not in by_name]
+    if missing:
+        raise ExportError(
+            f"The graph has no input for column(s) {missing[:10]} the model was fitted on; "
+            "export with X holding every column (one input per column)."
+        )
+    out = []
+    for m in est.modality_names_:
+        columns = [c for c, modality, *_ in plan if modality == m]
+        variables = [by_name[c] for c in columns]
+        converter = est.modalities_[m]
+        if converter.kind == "tabular":
+            out.append(graph.concat([_float_input(graph, v) for v in variables]))
+        elif converter.kind == "categorical":
+            out += _categorical(graph, converter, variables, columns)
+        else:
+            out += _text(graph, converter, variables, columns, opset)
+    return out
+
+
+def _convert(scope, operator, container) -> None:
     est = operator.raw_operator
-    x = operator.inputs[0].full_name
-    if not isinstance(operator.inputs[0].type, FloatTensorType):
-        cast = scope.get_unique_variable_name("sk_mtl_x")
-        container.add_node("Cast", [x], [cast], to=TensorProto.FLOAT,
-                           name=scope.get_unique_operator_name("sk_mtl_cast"))
-        x = cast
+    graph = _Graph(scope, container)
     model = export_network(est, container.target_opset)
-    produced = _embed(model, scope, container, x, prefix="sk_mtl")
+    if _is_fusion(est):
+        inputs = _fusion_inputs(graph, operator, est, container.target_opset)
+    else:
+        inputs = [_float_input(graph, operator.inputs[0])]
+    produced = _embed(model, scope, container, inputs, prefix="sk_mtl")
     for variable, raw, (_, task, what) in zip(operator.outputs, produced, _outputs(est)):
         t = est.tasks_[task]
-        name = scope.get_unique_operator_name("sk_mtl_out")
+        out = variable.full_name
         if what == "label" and t.kind != "multilabel":
-            const = scope.get_unique_variable_name(f"sk_mtl_classes_{task}")
-            _add_constant(container, const, np.asarray(t.classes_))
-            container.add_node("Gather", [const, raw], [variable.full_name], axis=0, name=name)
+            classes = graph.constant(f"classes_{task}", np.asarray(t.classes_))
+            graph.node("Gather", [classes, raw], out, axis=0)
         elif what == "value" and not est._single_output:
-            axes = scope.get_unique_variable_name("sk_mtl_axis")
-            container.add_initializer(axes, TensorProto.INT64, [1], [1])
-            container.add_node("Squeeze", [raw, axes], [variable.full_name], name=name)
+            axes = graph.constant("axes", np.array([1], dtype=np.int64))
+            graph.node("Squeeze", [raw, axes], out)
         else:
-            container.add_node("Identity", [raw], [variable.full_name], name=name)
+            graph.node("Identity", [raw], out)
+
+
+def _is_fusion(est) -> bool:
+    from ..estimators._modality_input import ModalityInput
+
+    return isinstance(est._input, ModalityInput)
 
 
 # --------------------------------------------------------------------------- public
@@ -347,8 +514,11 @@ def to_onnx(model, X=None, *, path=None, target_opset: int | None = None,
             f"sk_mtl.onnx.to_onnx exports sk_mtl's MultiTaskNet* estimators (alone or last "
             f"in a Pipeline); got {type(final).__name__}. Use skl2onnx.to_onnx for others."
         )
-    serving_module(final)  # fails early, naming the part, for what has no ONNX form
+    # Fails early, naming the part, for what has no ONNX form.
+    (fusion_serving_module if _is_fusion(final) else serving_module)(final)
     opset = DEFAULT_OPSET if target_opset is None else int(target_opset)
+    if initial_types is None and model is final and _is_fusion(final):
+        initial_types = _fusion_types(final, X)
     if initial_types is None:
         if X is None:
             n = getattr(model, "n_features_in_", None)
@@ -377,6 +547,37 @@ def to_onnx(model, X=None, *, path=None, target_opset: int | None = None,
     return onnx_model
 
 
+def _fusion_types(est, X) -> list | None:
+    """The graph inputs of a FusionNet fitted on a DataFrame: one per column, numbers as
+    float, categories and text as strings (None: fitted on one 2-D table)."""
+    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+
+    plan = est.__dict__.get("_modality_plan")
+    if plan is None:
+        return None
+    if isinstance(X, pd.DataFrame) and set(map(str, X.columns)) != {c for c, *_ in plan}:
+        raise ValueError(
+            f"X has columns {list(map(str, X.columns))[:20]}; the model was fitted on "
+            f"{[c for c, *_ in plan][:20]}."
+        )
+    order = [str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else [c for c, *_ in plan]
+    kinds = {c: kind for c, _, kind, _ in plan}
+    return [(c, (FloatTensorType if kinds[c] == "tabular" else StringTensorType)([None, 1]))
+            for c in order]
+
+
+def _column_values(column: pd.Series, onnx_type: str) -> np.ndarray:
+    """One DataFrame column as a graph input ``(n, 1)``: missing strings as ``""``."""
+    if onnx_type == "tensor(string)":
+        values = [("" if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
+                   else str(v)) for v in column.astype(object).tolist()]
+        return np.array(values, dtype=object).reshape(-1, 1)
+    dtype = {"tensor(float)": np.float32, "tensor(double)": np.float64,
+             "tensor(int64)": np.int64}[onnx_type]
+    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=dtype, na_value=np.nan
+                                                           ).reshape(-1, 1)
+
+
 def _feeds(session, X) -> dict:
     """The onnxruntime inputs of ``X`` for the graph's declared inputs."""
     inputs = session.get_inputs()
@@ -385,9 +586,11 @@ def _feeds(session, X) -> dict:
     if len(inputs) == 1:
         values = X.to_numpy() if isinstance(X, pd.DataFrame) else np.asarray(X)
         return {inputs[0].name: values.astype(dtypes[inputs[0].type])}
-    return {
-        i.name: X[[i.name]].to_numpy().astype(dtypes[i.type]) for i in inputs
-    }
+    # skl2onnx names an input after its column, characters other than letters, digits
+    # and "_" replaced by "_" ("Review Text" -> "Review_Text").
+    columns = {re.sub(r"[^a-zA-Z0-9_]", "_", str(c)): c for c in X.columns}
+    columns.update({str(c): c for c in X.columns})
+    return {i.name: _column_values(X[columns[i.name]], i.type) for i in inputs}
 
 
 def check(model, X, onnx_model=None, *, rtol: float = 1e-4, atol: float = 1e-5) -> dict:

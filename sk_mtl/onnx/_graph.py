@@ -29,7 +29,7 @@ from ..data import NeighbourTargets, QuantileRobust, RobustSmoothClip
 from ..data._retrieval import _DISTANCE_EPS
 from ..exceptions import ExportError
 
-__all__ = ["serving_module"]
+__all__ = ["fusion_serving_module", "serving_module"]
 
 
 # --------------------------------------------------------------------------- scalers
@@ -391,27 +391,149 @@ class Serving(nn.Module):
         return self.decode(self.network(x))
 
 
-def serving_module(est) -> Serving:
-    """The fitted one-table estimator ``est``'s prediction as a :class:`Serving` module
-    (a copy: the estimator is left as it is)."""
-    from ..estimators._inputs import TableInput
+def _network(est) -> nn.Module:
+    """A copy of the trained network in evaluation mode, on the CPU; a conditioned trunk
+    at the current ``task_weights``."""
     from ..estimators._targets import resolve_task_weights
 
-    if not isinstance(est._input, TableInput):
-        raise ExportError(
-            f"{type(est).__name__} cannot be exported to ONNX yet: only the one-table "
-            "MultiTaskNet* estimators export. Use sk_mtl.save for a model file."
-        )
     network = copy.deepcopy(est.net_.module_).to("cpu").eval()
     network.member_outputs = False
     weighting = est.net_.weighting
     if getattr(weighting, "conditions", False):
         weights = resolve_task_weights(est.task_weights, list(est.tasks_), est.task_counts_)
         network.trunk.set_condition(weighting.target(weights).cpu())
+    return network
+
+
+def serving_module(est) -> Serving:
+    """The fitted one-table estimator ``est``'s prediction as a :class:`Serving` module
+    (a copy: the estimator is left as it is)."""
+    from ..estimators._inputs import TableInput
+
+    if not isinstance(est._input, TableInput):
+        raise ExportError(f"{type(est).__name__} is not a one-table estimator.")
+    network = _network(est)
     retrieval = est.retrieval_
     return Serving(
         scaler_module(est.input_scaler_),
         None if retrieval is None else Retrieval(retrieval),
         network,
+        Decode({name: est.tasks_[name] for name in est.task_names_}),
+    )
+
+
+# --------------------------------------------------------------------------- FusionNet
+class TabularPart(nn.Module):
+    """:class:`~sk_mtl.data.TabularModality` ``.transform`` of the raw float32 columns
+    (NaN where missing): standardized, missing indicators, imputed, present rows."""
+
+    def __init__(self, converter) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.as_tensor(converter.mean_, dtype=torch.float64))
+        self.register_buffer("scale", torch.as_tensor(converter.scale_, dtype=torch.float64))
+        self.register_buffer("indicators", torch.as_tensor(converter.indicators_))
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        values = ((x.to(torch.float64) - self.mean) / self.scale).to(torch.float32)
+        nan = torch.isnan(values)
+        missing = nan.all(dim=1)
+        if self.indicators.numel():
+            flags = nan[:, self.indicators] & ~missing.unsqueeze(1)
+            values = torch.cat([values, flags.to(torch.float32)], dim=1)
+        values = torch.where(torch.isnan(values), 0.0, values)
+        return values, ~missing
+
+
+class TextPart(nn.Module):
+    """:class:`~sk_mtl.data.TextModality` (TF-IDF form) from each text column's n-gram
+    counts: sublinear term frequency, inverse document frequency, l2 norm per column."""
+
+    def __init__(self, converter) -> None:
+        super().__init__()
+        self.widths = [len(v.vocabulary_) for v in converter.vectorizers_]
+        idf = np.concatenate([np.asarray(v.idf_, np.float32) for v in converter.vectorizers_])
+        self.register_buffer("idf", torch.as_tensor(idf))
+
+    def forward(self, counts: Tensor, present: Tensor) -> tuple[Tensor, Tensor]:
+        tf = torch.where(counts > 0, torch.log(torch.where(counts > 0, counts, 1.0)) + 1.0, 0.0)
+        x = tf * self.idf
+        blocks = []
+        for block in x.split(self.widths, dim=1):
+            norm = torch.sqrt((block * block).sum(dim=1, keepdim=True))
+            blocks.append(block / torch.where(norm > 0, norm, 1.0))
+        return torch.cat(blocks, dim=1), present
+
+
+class Passed(nn.Module):
+    """Values and present rows as the ONNX graph made them (category codes)."""
+
+    def forward(self, values: Tensor, present: Tensor) -> tuple[Tensor, Tensor]:
+        return values, present
+
+
+class FusionServing(nn.Module):
+    """A FusionNet's prediction from each modality's graph-made inputs (see
+    :func:`fusion_serving_module`)."""
+
+    def __init__(self, names: list[str], parts: list[nn.Module], n_inputs: list[int],
+                 sources: list[str], retrieval: nn.Module | None, network: nn.Module,
+                 decode: Decode) -> None:
+        super().__init__()
+        self.names, self.n_inputs, self.sources = names, n_inputs, sources
+        self.parts = nn.ModuleList(parts)
+        self.retrieval, self.network, self.decode = retrieval, network, decode
+
+    def forward(self, *inputs: Tensor) -> list[Tensor]:
+        data, i = {}, 0
+        for name, part, k in zip(self.names, self.parts, self.n_inputs):
+            data[name] = part(*inputs[i:i + k])
+            i += k
+        if self.retrieval is not None:
+            from ..estimators._modality_input import RETRIEVAL_MODALITY
+
+            rows = torch.cat([data[m][0] for m in self.sources], dim=1)
+            present = data[self.sources[0]][1]
+            for m in self.sources[1:]:
+                present = present & data[m][1]
+            data[RETRIEVAL_MODALITY] = (self.retrieval(rows), present)
+        return self.decode(self.network(data))
+
+
+#: Each modality kind's torch part and how many graph-made inputs it reads.
+FUSION_PARTS = {"tabular": (TabularPart, 1), "categorical": (lambda c: Passed(), 2),
+                "text": (TextPart, 2)}
+
+
+def fusion_serving_module(est) -> FusionServing:
+    """The fitted ``FusionNet*`` ``est``'s prediction from, per modality (in
+    ``modality_names_`` order): a tabular modality's raw float32 columns; a categorical
+    modality's codes (int64) and present rows; a text modality's n-gram counts per column
+    (float32, side by side) and present rows. Checks that every modality has an ONNX form."""
+    from ..estimators._modality_input import ModalityInput
+
+    if not isinstance(est._input, ModalityInput):
+        raise ExportError(f"{type(est).__name__} is not a FusionNet estimator.")
+    names, parts, n_inputs = [], [], []
+    for m in est.modality_names_:
+        converter = est.modalities_[m]
+        kind = converter.kind
+        if kind == "tabular" and converter.sparse_:
+            kind = "sparse tabular"
+        if kind == "text" and converter.form != "tfidf":
+            kind = f"text read as {converter.form}"
+        if kind not in FUSION_PARTS:
+            raise ExportError(
+                f"Modality {m!r} ({kind}) has no ONNX form: FusionNet exports numeric, "
+                "categorical and TF-IDF text modalities (the Tfidf encoder), not images, "
+                "token sequences, sentence embeddings or sparse tables. Save the model with "
+                "sk_mtl.save."
+            )
+        make, k = FUSION_PARTS[kind]
+        names.append(m)
+        parts.append(make(converter))
+        n_inputs.append(k)
+    retrieval = None if est.retrieval_ is None else Retrieval(est.retrieval_)
+    return FusionServing(
+        names, parts, n_inputs, est._input._retrieval_sources(est), retrieval, _network(est),
         Decode({name: est.tasks_[name] for name in est.task_names_}),
     )

@@ -159,6 +159,8 @@ def test_what_cannot_export_says_so():
     X, y = _table(n=60)
     with pytest.raises(NotFittedError):
         sk_onnx.to_onnx(MultiTaskNet(), X)
+    with pytest.raises(sk_onnx.ExportError, match="got StandardScaler"):
+        sk_onnx.to_onnx(StandardScaler().fit(X), X)
     est = MultiTaskNet(**SMALL).fit(X, y[["price"]])
     with pytest.raises(sk_onnx.ExportError, match="opset 18 or newer"):
         sk_onnx.to_onnx(est, X, target_opset=17)
@@ -173,7 +175,78 @@ def test_what_cannot_export_says_so():
     with pytest.raises(sk_onnx.ExportError, match="Erfinv trunk"):
         sk_onnx.to_onnx(est, X)
 
-    frame = pd.DataFrame({"text": ["good dress", "bad fit"] * 10, "n": np.arange(20.0)})
-    fusion = FusionNetClassifier(max_epochs=1, random_state=0).fit(frame, ["a", "b"] * 10)
-    with pytest.raises(sk_onnx.ExportError, match="FusionNetClassifier cannot be exported"):
-        sk_onnx.to_onnx(fusion, frame)
+    images = np.random.RandomState(0).normal(size=(20, 1, 4, 4)).astype(np.float32)
+    fusion = FusionNetClassifier(max_epochs=1, random_state=0).fit(
+        {"image": images, "n": np.arange(20.0).reshape(-1, 1)}, ["a", "b"] * 10)
+    with pytest.raises(sk_onnx.ExportError, match="Modality 'image' \\(image\\) has no ONNX"):
+        sk_onnx.to_onnx(fusion)
+
+
+# ======================================================================== FusionNet
+WORDS = np.array("soft fabric runs small lovely colour cheap zipper broke great fit perfect "
+                 "dress too tight long sleeves".split())
+
+
+def _frame(n=160, seed=0):
+    """Two text columns, a category and two numbers, with every kind of missing value, and
+    a binary and a three-class task."""
+    rng = np.random.RandomState(seed)
+
+    def texts(lo, hi):
+        return [" ".join(rng.choice(WORDS, rng.randint(lo, hi))) for _ in range(n)]
+
+    frame = pd.DataFrame({
+        "title": texts(2, 4), "review": texts(5, 12),
+        "dept": rng.choice(["Tops", "Dresses", "Bottoms"], n).astype(object),
+        "age": rng.randint(18, 70, n).astype(float), "rating count": rng.poisson(3, n) * 1.0,
+    })
+    frame.loc[::7, "title"] = None
+    frame.loc[::11, "dept"] = None
+    frame.loc[::5, "age"] = np.nan
+    frame.loc[3, ["title", "review"]] = ["", "  "]  # a row without text
+    frame.loc[4, ["age", "rating count"]] = np.nan  # a row without numbers
+    good = frame["review"].str.contains("great|perfect|lovely").to_numpy()
+    size = frame["age"].fillna(40).to_numpy().astype(int) % 3
+    y = pd.DataFrame({"liked": np.where(good, "yes", "no"),
+                      "size": np.array(["S", "M", "L"])[size]})
+    return frame, y
+
+
+@pytest.mark.parametrize("params", [
+    {"fusion": "concat", "modality_dropout": 0.2},
+    {"fusion": "attention", "retrieval": None},
+    {"fusion": "late", "weighting": "conditioned"},
+], ids=["concat-dropout-retrieval", "attention", "late-conditioned"])
+def test_fusion_frame_exports_text_categories_numbers_and_missing_values(params):
+    frame, y = _frame()
+    est = FusionNetClassifier(**{"max_epochs": 3, "random_state": 0, **params})
+    est.fit(frame.iloc[:120], y.iloc[:120])
+    assert list(est.modality_plan_["modality"]) == ["text", "text", "categorical", "numeric",
+                                                    "numeric"]
+    model = sk_onnx.to_onnx(est, frame)
+    session = _session(model)
+    # One input per column, named after it as skl2onnx names inputs.
+    assert [i.name for i in session.get_inputs()] == [
+        "title", "review", "dept", "age", "rating_count"]
+    assert [i.type for i in session.get_inputs()][:3] == ["tensor(string)"] * 3
+    new = frame.iloc[120:].copy()
+    new.loc[new.index[0], "dept"] = "Shoes"  # a category never seen
+    new.loc[new.index[1], ["title", "review", "dept"]] = None  # only numbers
+    sk_onnx.check(est, new, model)
+
+
+def test_fusion_on_one_table_exports():
+    X, y = _table()
+    est = FusionNetClassifier(max_epochs=3, random_state=0).fit(X[:180], y["grade"][:180])
+    model = sk_onnx.to_onnx(est, X)
+    assert [o.name for o in model.graph.output] == ["label", "probabilities"]
+    sk_onnx.check(est, X[180:], model)
+
+
+@pytest.mark.slow  # the real clothing reviews: a fit and an export of a 50,000-word vocabulary
+def test_clothing_fusion_export_matches_on_the_holdout(clothing):
+    X, y = clothing
+    est = FusionNetClassifier(max_epochs=2, random_state=0).fit(X.iloc[:2000], y.iloc[:2000])
+    model = sk_onnx.to_onnx(est, X.iloc[:5])
+    report = sk_onnx.check(est, X.iloc[2000:3000], model)
+    assert report["label_Rating"] == 0.0 and report["probabilities_Rating"] < 1e-5
