@@ -1,4 +1,4 @@
-"""The clothing benchmark runs end to end in its --quick size (the CI size)."""
+"""The benchmarks run end to end in their --quick sizes (the CI sizes)."""
 
 import importlib.util
 import runpy
@@ -75,3 +75,16 @@ def test_suite_benchmark_quick(monkeypatch, capsys, tmp_path):
     assert species == pytest.approx(152 / 344, abs=0.01)
     # The tree results were cached for the next run (2 models x 3 tables).
     assert len(list((tmp_path / "c").glob("*.json"))) == 6
+
+
+@pytest.mark.usefixtures("clothing")  # skipped without the real data
+def test_onnx_benchmark_quick(monkeypatch, capsys):
+    pytest.importorskip("onnxruntime")
+    path = BENCH.parent / "bench_onnx.py"
+    monkeypatch.setattr(sys, "argv", [str(path), "--quick"])
+    monkeypatch.syspath_prepend(str(BENCH.parent))
+    runpy.run_path(str(path), run_name="__main__")
+    out = capsys.readouterr().out
+    # Each model's graph was checked against predict before it was timed.
+    assert "== wine: 600 training rows" in out and "== clothing: 300 training rows" in out
+    assert out.count("file sizes: ONNX") == 2

@@ -389,6 +389,7 @@ def _fusion_inputs(graph: _Graph, operator, est, opset: int) -> list[str]:
     plan = est.__dict__.get("_modality_plan")
     if plan is None:  # fitted on one 2-D table: one float input
         return [_float_input(graph, operator.inputs[0])]
+
     by_name = {v.raw_name: v for v in operator.inputs}
     missing = [c for c, *_ in plan if c not in by_name]
     if missing:
@@ -459,11 +460,14 @@ def to_onnx(model, X=None, *, path=None, target_opset: int | None = None,
     model : estimator or Pipeline
         A fitted ``MultiTaskNet``, ``MultiTaskNetClassifier`` or ``MultiTaskNetRegressor``,
         alone or as the last step of a ``Pipeline`` (any steps skl2onnx converts:
-        ``ColumnTransformer``, ``OneHotEncoder``, ``SimpleImputer``, ``StandardScaler``...).
+        ``ColumnTransformer``, ``OneHotEncoder``, ``SimpleImputer``, ``StandardScaler``...);
+        or a fitted ``FusionNet*`` alone, fitted on a DataFrame (numeric, categorical and
+        TF-IDF text modalities) or on one 2-D table.
     X : array-like or DataFrame, optional
         A few input rows, from which the graph's input types are read as skl2onnx does: an
         array gives one float input ``X``; a DataFrame one input per column, named after
-        it. Default: one float input of ``n_features_in_`` columns.
+        it. Default: one float input of ``n_features_in_`` columns; for a FusionNet fitted
+        on a DataFrame, one input per column it was fitted on.
     path : str or path-like, optional
         Also write the model there.
     target_opset : int, optional
@@ -483,8 +487,8 @@ def to_onnx(model, X=None, *, path=None, target_opset: int | None = None,
     Raises
     ------
     ExportError
-        For what has no ONNX form (a ``FusionNet*``, a custom trunk the exporter rejects),
-        naming the part.
+        For what has no ONNX form (an image modality, token or sentence-embedding text,
+        a custom trunk the exporter rejects), naming the part.
 
     Examples
     --------

@@ -86,6 +86,10 @@ class NormalQuantile(nn.Module):
 #: Relative distance (to the quantile's magnitude plus the column's range) within which an
 #: input value counts as equal to a stored quantile.
 SNAP = 1e-6
+#: Relative gap below which neighbouring quantiles count as one repeated value.
+_TIED = 1e-12
+#: Quantiles looked at on each side of a value for one to snap to.
+_WINDOW = 4
 #: Quantiles per block of the two-level search (a few dozen comparisons per value instead
 #: of one per quantile).
 _BLOCK = 32
@@ -100,11 +104,14 @@ class QuantileNormal(nn.Module):
     (a sum of comparisons, where numpy uses a binary search).
 
     A quantile transform jumps at a repeated quantile (a value many rows share, as in an
-    integer column) and at both ends: a value a rounding error off it lands on one side of
-    the jump. Steps in front of it (a ``StandardScaler`` converted by skl2onnx computes in
-    float32 with other roundings than scikit-learn) move values by such errors, so a value
-    within ``SNAP`` of such a quantile is first set to it; the transform is continuous
-    everywhere else, and values are left as they are there.
+    integer column; or equal values the percentile's interpolation left a rounding error
+    apart) and at both ends: a value a rounding error off it lands on one side of the jump.
+    Steps in front of it (a ``StandardScaler`` converted by skl2onnx computes in float32 with
+    other roundings than scikit-learn) move values by such errors, so a value within
+    ``SNAP`` of such a quantile is first set to it, rounded to float32 as the network's
+    input values are (the value scikit-learn saw); the transform is continuous everywhere
+    else, and values are left as they are there. The input must hold float32 values (in
+    float64), as the estimators' input does.
     """
 
     def __init__(self, quantiles: np.ndarray, references: np.ndarray,
@@ -118,9 +125,6 @@ class QuantileNormal(nn.Module):
         q = np.ascontiguousarray(quantiles.T, dtype=np.float64)  # (F, n_q), sorted rows
         n_features, n_q = q.shape
         self.n_q = n_q
-        # Each quantile's run of equal quantiles: its first and last index.
-        start = np.stack([np.searchsorted(row, row, "left") for row in q])
-        end = np.stack([np.searchsorted(row, row, "right") - 1 for row in q])
         # The sorted quantiles in blocks of _BLOCK (padded with +inf): the search compares
         # a value with the blocks' first quantiles, then with the quantiles of its block.
         n_blocks = -(-n_q // _BLOCK)
@@ -134,28 +138,35 @@ class QuantileNormal(nn.Module):
         self.register_buffer("flat_q", torch.as_tensor(q.reshape(-1)))
         self.register_buffer("flat_r", torch.as_tensor(
             np.tile(np.asarray(references, dtype=np.float64), n_features)))
-        # Only where the transform jumps: at a repeated quantile and at both ends (the
-        # bound tests); elsewhere it is continuous and a value is left as it is.
-        jumps = end > start
+        # Only where the transform jumps: at a repeated quantile (equal ones, or equal but
+        # for the percentile's interpolation error) and at both ends (the bound tests);
+        # elsewhere it is continuous and a value is left as it is.
+        scale = np.abs(q) + span
+        tied = np.diff(q, axis=1) <= _TIED * scale[:, 1:]
+        jumps = np.zeros_like(q, dtype=bool)
+        jumps[:, :-1] |= tied
+        jumps[:, 1:] |= tied
         jumps[:, [0, -1]] = True
-        reach = np.where(jumps, SNAP * (np.abs(q) + span), 0.0)
-        self.register_buffer("flat_snap", torch.as_tensor(reach.ravel()))
-        self.register_buffer("run_start", torch.as_tensor(start.reshape(-1)))
-        self.register_buffer("run_end", torch.as_tensor(end.reshape(-1)))
+        self.register_buffer("flat_snap", torch.as_tensor(np.where(jumps, SNAP * scale, 0.0)
+                                                          .ravel()))
         self.register_buffer("offsets", torch.arange(n_features) * n_q)
         self.register_buffer("lowest", torch.as_tensor(q[:, 0].copy()))
         self.register_buffer("highest", torch.as_tensor(q[:, -1].copy()))
         self.register_buffer("bounds", _f64([_BOUNDS, _P_LOW, 1.0 - _P_LOW]))
         self.register_buffer("eps32", torch.tensor(_BOUNDS, dtype=torch.float32))
+        self.register_buffer("window", torch.arange(-_WINDOW, _WINDOW))
+        self.register_buffer("far", _f64(np.inf))
         self.ppf = NormalQuantile()
 
-    def _count_at_most(self, x: Tensor) -> Tensor:
-        """How many of each column's quantiles are <= x: ``(n, F)`` int64."""
+    def _count(self, x: Tensor, strict: bool = False) -> Tensor:
+        """How many of each column's quantiles are <= x (< x when ``strict``): ``(n, F)``
+        int64."""
         xe = x.unsqueeze(-1)
-        block = ((self.starts <= xe).sum(-1) - 1).clamp_min(0)  # (n, F)
+        below = (self.starts < xe) if strict else (self.starts <= xe)
+        block = (below.sum(-1) - 1).clamp_min(0)  # (n, F)
         first = block * _BLOCK
         inside = self.padded[(first + self.padded_offsets).unsqueeze(-1) + self.block]
-        return first + (inside <= xe).sum(-1)
+        return first + ((inside < xe) if strict else (inside <= xe)).sum(-1)
 
     def _interp(self, x: Tensor, below: Tensor) -> Tensor:
         # below: (n, F) count of quantiles under x (<= or <): x lies in the segment that
@@ -171,20 +182,20 @@ class QuantileNormal(nn.Module):
         return torch.where(below == 0, first, inside)
 
     def forward(self, x: Tensor) -> Tensor:
-        c = self._count_at_most(x)
-        # The quantiles on either side of x; x snaps to the nearer one within its reach.
-        lo = (c - 1).clamp(0, self.n_q - 1) + self.offsets
-        hi = c.clamp(0, self.n_q - 1) + self.offsets
-        gap_lo, gap_hi = (x - self.flat_q[lo]).abs(), (x - self.flat_q[hi]).abs()
-        near_lo, near_hi = gap_lo <= self.flat_snap[lo], gap_hi <= self.flat_snap[hi]
-        use_lo = near_lo & (~near_hi | (gap_lo <= gap_hi))
-        snapped = near_lo | near_hi
-        j = torch.where(use_lo, lo, hi)
-        x = torch.where(snapped, self.flat_q[j], x)
-        # Quantiles <= x and < x: at a stored value, the ends of its run of equal ones.
-        at_most = torch.where(snapped, self.run_end[j] + 1, c)
-        below = torch.where(snapped, self.run_start[j], c)
-        p = 0.5 * (self._interp(x, at_most) + self._interp(x, below))
+        c = self._count(x)
+        # The quantiles a few places either side of x (interpolated quantiles can sit a
+        # rounding error beside a repeated one); x snaps to the nearest within its reach.
+        near = (c.unsqueeze(-1) + self.window).clamp(0, self.n_q - 1) + self.offsets[:, None]
+        gap = (x.unsqueeze(-1) - self.flat_q[near]).abs()
+        reach = gap <= self.flat_snap[near]
+        pick = torch.where(reach, gap, self.far).argmin(-1, keepdim=True)
+        j = torch.gather(near, -1, pick).squeeze(-1)
+        # The network reads float32 columns, so the value the model saw there is the
+        # quantile rounded to float32 (a data value, where the percentile's interpolation
+        # may have left a rounding error).
+        target = self.flat_q[j].to(torch.float32).to(torch.float64)
+        x = torch.where(reach.any(-1), target, x)
+        p = 0.5 * (self._interp(x, self._count(x)) + self._interp(x, self._count(x, True)))
         eps, p_lo, p_hi = self.bounds[0], self.bounds[1], self.bounds[2]
         above_x, below_x = x + eps, x - eps
         if self.single:
@@ -513,6 +524,12 @@ def fusion_serving_module(est) -> FusionServing:
 
     if not isinstance(est._input, ModalityInput):
         raise ExportError(f"{type(est).__name__} is not a FusionNet estimator.")
+    if "_modality_plan" not in est.__dict__ and est.modality_names_ != ["X"]:
+        raise ExportError(
+            f"{type(est).__name__} was fitted on a dict of modalities "
+            f"{est.modality_names_}; ONNX export reads the columns of a DataFrame (one input "
+            "each) or one 2-D table. Fit on a DataFrame with modalities= naming its columns."
+        )
     names, parts, n_inputs = [], [], []
     for m in est.modality_names_:
         converter = est.modalities_[m]

@@ -59,7 +59,9 @@ def test_normal_quantile_matches_scipy():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_quantile_module_matches_sklearn_with_ties_and_bounds(dtype):
     rng = np.random.RandomState(0)
-    X = np.column_stack([rng.randint(0, 5, 300), rng.normal(size=300)]).astype(dtype)
+    # float32 values, as the network's input always holds; scikit-learn computes in dtype.
+    X = np.column_stack([rng.randint(0, 5, 300), rng.normal(size=300)]).astype(np.float32)
+    X = X.astype(dtype)
     qt = QuantileTransformer(n_quantiles=50, output_distribution="normal").fit(X)
     # Training values (ties at repeated quantiles, the top one included), values beyond
     # both ends, in between. On float32 input scikit-learn rounds to float32 on the way.
@@ -178,8 +180,15 @@ def test_what_cannot_export_says_so():
     images = np.random.RandomState(0).normal(size=(20, 1, 4, 4)).astype(np.float32)
     fusion = FusionNetClassifier(max_epochs=1, random_state=0).fit(
         {"image": images, "n": np.arange(20.0).reshape(-1, 1)}, ["a", "b"] * 10)
-    with pytest.raises(sk_onnx.ExportError, match="Modality 'image' \\(image\\) has no ONNX"):
+    with pytest.raises(sk_onnx.ExportError, match="fitted on a dict of modalities"):
         sk_onnx.to_onnx(fusion)
+    frame = pd.DataFrame({"a": np.arange(20.0), "b": np.arange(20.0) % 3})
+    tokens = FusionNetClassifier(max_epochs=1, random_state=0, encoders={"text": "gru"},
+                                 modalities={"text": ["t"], "numeric": ["a"]})
+    frame["t"] = ["good dress fits", "bad seams here"] * 10
+    tokens.fit(frame[["t", "a"]], ["a", "b"] * 10)
+    with pytest.raises(sk_onnx.ExportError, match="Modality 'text' \\(text read as tokens\\)"):
+        sk_onnx.to_onnx(tokens)
 
 
 # ======================================================================== FusionNet
