@@ -180,30 +180,68 @@ class NeighbourTargets:
         return np.hstack(columns).astype(np.float32)
 
 
+#: The resolution of the neighbour ranking, in squared standardized units: distances that
+#: are equal but for rounding errors (common with integer columns: 51 and 53 are as far
+#: from 52) rank as equal, and equal ones in row order.
+RANK_QUANTUM = 1e-8
+
+
+def rank_key(score: np.ndarray) -> np.ndarray:
+    """The ranking key of ``score = 2 q.r - |r|^2`` (``|q - r|^2 - |q|^2`` negated): lower
+    is nearer, equal within :data:`RANK_QUANTUM` is equal. The exported ONNX graph ranks by
+    the same key."""
+    return np.round(-score / RANK_QUANTUM)
+
+
 def nearest(queries, rows, n_neighbors: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``n_neighbors`` rows of ``rows`` nearest to each query row (euclidean, exact),
-    nearest first, and their distances; equally near rows in the order of ``rows``.
+    nearest first, and their distances; equally near rows (:func:`rank_key`) in the order
+    of ``rows``.
 
     scikit-learn's brute-force search (BLAS matrix products, chunked: 5-7x faster than the
-    trees ``"auto"`` picks for ~10 columns) finds one neighbour more than asked; equally
-    near ones are put in row order, and where they tie across the last place (tables of
-    integers have many duplicate rows) the query is searched again over all rows, ranked
-    by ``2 q.r - |r|^2`` as the exported ONNX graph ranks them. The same neighbours then
-    count in Python and in the graph, whatever order the search met them in.
+    trees ``"auto"`` picks for ~10 columns) finds one neighbour more than asked; they are
+    ranked by :func:`rank_key`, and where rows tie across the last place (tables of integers
+    have many) the query is searched again over all rows. The same neighbours then count in
+    Python and in the exported graph, whatever order either search met them in.
     """
     n_rows = rows.shape[0]
     k = min(int(n_neighbors), n_rows)
     extra = min(k + 1, n_rows)
     index = NearestNeighbors(n_neighbors=extra, algorithm="brute").fit(rows)
-    dist, idx = index.kneighbors(queries, n_neighbors=extra)
-    order = np.lexsort((idx, dist), axis=1)  # by distance, then row
-    dist = np.take_along_axis(dist, order, axis=1)
-    idx = np.take_along_axis(idx, order, axis=1)
+    _, idx = index.kneighbors(queries, n_neighbors=extra)
+    score, q_sq = _scores(queries, rows, idx)
+    key = rank_key(score)
+    order = np.lexsort((idx, key), axis=1)  # by key, then row
+    idx, score, key = (np.take_along_axis(a, order, axis=1) for a in (idx, score, key))
+    dist = np.sqrt(np.maximum(q_sq[:, None] - score, 0.0))
     if extra > k:
-        tied = np.flatnonzero(dist[:, k - 1] == dist[:, k])
+        tied = np.flatnonzero(key[:, k - 1] == key[:, k])
         if len(tied):
             dist[tied, :k], idx[tied, :k] = _exact(queries[tied], rows, k)
     return dist[:, :k], idx[:, :k]
+
+
+def _scores(queries, rows, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``2 q.r - |r|^2`` of each query and its candidate rows ``idx``, float64, and
+    ``|q|^2``."""
+    if sp.issparse(queries):
+        q = sp.csr_matrix(queries, dtype=np.float64)
+        q_sq = np.asarray(q.multiply(q).sum(axis=1)).ravel()
+    else:
+        q = np.asarray(queries, dtype=np.float64)
+        q_sq = (q * q).sum(axis=1)
+    score = np.empty(idx.shape)
+    for j in range(idx.shape[1]):
+        r = rows[idx[:, j]]
+        if sp.issparse(r):
+            r = sp.csr_matrix(r, dtype=np.float64)
+            dot = np.asarray(r.multiply(q).sum(axis=1)).ravel()
+            r_sq = np.asarray(r.multiply(r).sum(axis=1)).ravel()
+        else:
+            r = np.asarray(r, dtype=np.float64)
+            dot, r_sq = (r * q).sum(axis=1), (r * r).sum(axis=1)
+        score[:, j] = 2.0 * dot - r_sq
+    return score, q_sq
 
 
 #: Query rows per block of :func:`_exact` (its memory: block x training rows, float64).
@@ -211,15 +249,14 @@ _EXACT_BLOCK = 256
 
 
 def _exact(queries, rows, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The k nearest rows to each query over all ``rows``, ties in row order: ranked by
-    ``2 q.r - |r|^2`` in float64, in blocks of queries."""
+    """The k nearest rows to each query over all ``rows``, by :func:`rank_key` and then row
+    order, in blocks of queries."""
     if sp.issparse(rows):
         rows_t = sp.csr_matrix(rows, dtype=np.float64).T.tocsc()
         sq = np.asarray(rows_t.multiply(rows_t).sum(axis=0)).ravel()
     else:
         rows_t = np.ascontiguousarray(np.asarray(rows, dtype=np.float64).T)
         sq = (rows_t * rows_t).sum(axis=0)
-    n = len(sq)
     dists, indices = [], []
     for start in range(0, queries.shape[0], _EXACT_BLOCK):
         q = queries[start:start + _EXACT_BLOCK]
@@ -233,17 +270,16 @@ def _exact(queries, rows, k: int) -> tuple[np.ndarray, np.ndarray]:
             score, q_sq = q @ rows_t, (q * q).sum(axis=1)
         score *= 2.0
         score -= sq
-        # The k-th largest score; every row above it, then the first rows equal to it.
-        kth = np.partition(score, n - k, axis=1)[:, n - k:n - k + 1]
-        above = score > kth
-        ties = score == kth
-        room = k - above.sum(axis=1, keepdims=True)
-        chosen = above | (ties & (np.cumsum(ties, axis=1) <= room))
+        key = rank_key(score)
+        # The k-th smallest key; every row below it, then the first rows equal to it.
+        kth = np.partition(key, k - 1, axis=1)[:, k - 1:k]
+        ties = key == kth
+        room = k - (key < kth).sum(axis=1, keepdims=True)
+        chosen = (key < kth) | (ties & (np.cumsum(ties, axis=1) <= room))
         idx = np.nonzero(chosen)[1].reshape(len(score), k)  # row order
+        order = np.argsort(np.take_along_axis(key, idx, axis=1), axis=1, kind="stable")
+        idx = np.take_along_axis(idx, order, axis=1)  # nearest first, ties in row order
         best = np.take_along_axis(score, idx, axis=1)
-        order = np.argsort(-best, axis=1, kind="stable")  # nearest first, ties in row order
-        idx = np.take_along_axis(idx, order, axis=1)
-        best = np.take_along_axis(best, order, axis=1)
         dists.append(np.sqrt(np.maximum(q_sq[:, None] - best, 0.0)))
         indices.append(idx)
     return np.vstack(dists), np.vstack(indices)

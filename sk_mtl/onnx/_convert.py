@@ -350,11 +350,16 @@ def _categorical(graph: _Graph, converter, inputs: list, columns: list[str]) -> 
     return [graph.concat(codes), graph.any_row(given)]
 
 
+#: scikit-learn's token pattern ``(?u)\\b\\w\\w+\\b`` for onnxruntime's tokenizer, whose
+#: ``\\w`` is ASCII only: Python's ``\\w`` is a letter, a digit or ``_`` in any script.
+_TOKEN = r"[\p{L}\p{N}_][\p{L}\p{N}_]+"
+
+
 def _text(graph: _Graph, converter, inputs: list, columns: list[str], opset: int) -> list[str]:
     """Each text column's n-gram counts in its vocabulary (side by side) and the rows
     with some non-blank text. The counts come from skl2onnx's ``CountVectorizer``
-    converter with scikit-learn's token pattern (``\\w\\w+``): lower-cased in the C locale,
-    so letters outside ASCII are not lower-cased as Python does."""
+    converter with scikit-learn's token pattern (:data:`_TOKEN`), lower-cased in the C
+    locale (the one every machine has): capitals outside ASCII stay capitals."""
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import StringTensorType
     from sklearn.feature_extraction.text import CountVectorizer
@@ -375,7 +380,7 @@ def _text(graph: _Graph, converter, inputs: list, columns: list[str], opset: int
         model = convert_sklearn(
             counter, initial_types=[("text", StringTensorType([None, 1]))],
             target_opset={"": opset, "ai.onnx.ml": ML_OPSET},
-            options={CountVectorizer: {"locale": "C", "tokenexp": r"\w\w+"}},
+            options={CountVectorizer: {"locale": "C", "tokenexp": _TOKEN}},
         )
         counts += _embed(model, graph.scope, graph.container, [text], prefix="sk_mtl_text")
         blank = graph.node("RegexFullMatch", [text], pattern=r"(?s)\s*")

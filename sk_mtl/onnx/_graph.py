@@ -26,7 +26,7 @@ from sklearn.preprocessing import QuantileTransformer, StandardScaler
 from torch import Tensor, nn
 
 from ..data import NeighbourTargets, QuantileRobust, RobustSmoothClip
-from ..data._retrieval import _DISTANCE_EPS
+from ..data._retrieval import _DISTANCE_EPS, RANK_QUANTUM
 from ..exceptions import ExportError
 
 __all__ = ["fusion_serving_module", "serving_module"]
@@ -313,11 +313,17 @@ class Retrieval(nn.Module):
                 for n in retrieval.values_]
         self.register_buffer("fill", torch.cat(fill))
         self.register_buffer("eps", _f64([_DISTANCE_EPS, 1e-12]))
+        # round(score / RANK_QUANTUM) = -rank_key: the largest are the nearest.
+        self.register_buffer("quantum", _f64(1.0 / RANK_QUANTUM))
 
     def forward(self, x: Tensor) -> Tensor:
         z = ((x - self.mean) / self.scale).to(torch.float64)
         ones = torch.ones_like(z[:, :1])
-        score, idx = torch.topk(torch.cat([z, ones], 1) @ self.rows_t, self.k, dim=1)
+        score = torch.cat([z, ones], 1) @ self.rows_t
+        # The k smallest keys (sk_mtl.data._retrieval.rank_key), equal ones in row order
+        # (onnxruntime's TopK breaks ties by the lower index).
+        _, idx = torch.topk(torch.round(score * self.quantum), self.k, dim=1)
+        score = torch.gather(score, 1, idx)
         dist = torch.sqrt(((z * z).sum(1, keepdim=True) - score).clamp_min(0.0))
         w = (1.0 / (dist + self.eps[0])).unsqueeze(-1)  # (n, k, 1)
         vals, lab = self.values[idx], self.labelled[idx]  # (n, k, width)

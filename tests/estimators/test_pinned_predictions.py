@@ -8,10 +8,11 @@ a cross-fitted ensemble, the clothing FusionNet on the raw DataFrame and on the 
 and each of them saved and loaded again.
 
 They were written again once since, on purpose: when the retrieval features' neighbour
-search started to break ties between equally near training rows by row order (the order the
-ONNX export computes; ``sk_mtl.data._retrieval.nearest``), the clothing FusionNet's
-probabilities moved by up to 0.011 (its integer columns make many duplicate rows) and the
-wine networks' by rounding only.
+search started to rank training rows by a key that makes distances equal but for rounding
+equal, and to break such ties by row order (what the ONNX export computes;
+``sk_mtl.data._retrieval.nearest``), the clothing FusionNet's probabilities moved by up to
+0.011 (its integer columns make many equally near rows) and the wine networks' by less
+than 0.001.
 
 On the machine that wrote them the match is exact; the tolerance below only allows for
 another CPU's float32 kernels (other blockings, other rounding).
