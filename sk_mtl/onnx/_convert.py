@@ -15,6 +15,7 @@ import inspect
 import logging
 import re
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -114,12 +115,13 @@ def _label_type(task):
 
 
 def _parse(scope, model, inputs, custom_parsers=None):
-    from skl2onnx.common.data_types import FloatTensorType
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
 
     operator = scope.declare_local_operator(f"SkMtl{type(model).__name__}", model)
     operator.inputs = inputs
     for output, task, what in _outputs(model):
-        kind = FloatTensorType if what != "label" else _label_type(model.tasks_[task])
+        kind = {"probabilities": FloatTensorType, "value": DoubleTensorType}.get(what) or \
+            _label_type(model.tasks_[task])
         operator.outputs.append(scope.declare_local_variable(output, kind()))
     return operator.outputs
 
@@ -175,6 +177,8 @@ def export_network(est, opset: int):
             elif converter.kind == "categorical":
                 samples += [torch.zeros(_SAMPLE_ROWS, converter.n_features_, dtype=torch.long),
                             torch.ones(_SAMPLE_ROWS, dtype=torch.bool)]
+            elif converter.kind == "image":
+                samples.append(torch.zeros(_SAMPLE_ROWS, *converter.shape_))
             else:
                 samples += [torch.zeros(_SAMPLE_ROWS, converter.n_features_),
                             torch.ones(_SAMPLE_ROWS, dtype=torch.bool)]
@@ -392,10 +396,11 @@ def _fusion_inputs(graph: _Graph, operator, est, opset: int) -> list[str]:
     """The inputs of :func:`._graph.fusion_serving_module`, made from the graph's inputs
     (one per column of the DataFrame the model was fitted on)."""
     plan = est.__dict__.get("_modality_plan")
-    if plan is None:  # fitted on one 2-D table: one float input
-        return [_float_input(graph, operator.inputs[0])]
-
     by_name = {v.raw_name: v for v in operator.inputs}
+    if plan is None and est.modality_names_ == ["X"]:  # one 2-D table: one float input
+        return [_float_input(graph, operator.inputs[0])]
+    if plan is None:  # a dict of arrays: one input per modality, named after it
+        plan = [(m, m, est.modalities_[m].kind, None) for m in est.modality_names_]
     missing = [c for c, *_ in plan if c not in by_name]
     if missing:
         raise ExportError(
@@ -407,7 +412,7 @@ def _fusion_inputs(graph: _Graph, operator, est, opset: int) -> list[str]:
         columns = [c for c, modality, *_ in plan if modality == m]
         variables = [by_name[c] for c in columns]
         converter = est.modalities_[m]
-        if converter.kind == "tabular":
+        if converter.kind in ("tabular", "image"):
             out.append(graph.concat([_float_input(graph, v) for v in variables]))
         elif converter.kind == "categorical":
             out += _categorical(graph, converter, variables, columns)
@@ -486,7 +491,7 @@ def to_onnx(model, X=None, *, path=None, target_opset: int | None = None,
         Outputs, per task ``t`` (``task_names_`` order): ``label_<t>`` (labels in their
         original type; for a multilabel task a 0/1 column per label) and
         ``probabilities_<t>`` (float, ``classes_`` order) for classification, ``label_<t>``
-        in the original unit for regression. An estimator fitted on a 1-D ``y`` has
+        in the original unit for regression (float64). An estimator fitted on a 1-D ``y`` has
         scikit-learn's names instead: ``label`` and ``probabilities``, or ``variable``.
 
     Raises
@@ -562,8 +567,19 @@ def _fusion_types(est, X) -> list | None:
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
     plan = est.__dict__.get("_modality_plan")
-    if plan is None:
+    if plan is None and est.modality_names_ == ["X"]:
         return None
+    if plan is None:  # a dict of arrays: one input per modality
+        types = []
+        for m in est.modality_names_:
+            converter = est.modalities_[m]
+            if converter.kind == "text":
+                types.append((m, StringTensorType([None, 1])))
+            elif converter.kind == "image":
+                types.append((m, FloatTensorType([None, *converter.shape_])))
+            else:
+                types.append((m, FloatTensorType([None, converter.n_columns_])))
+        return types
     if isinstance(X, pd.DataFrame) and set(map(str, X.columns)) != {c for c, *_ in plan}:
         raise ValueError(
             f"X has columns {list(map(str, X.columns))[:20]}; the model was fitted on "
@@ -592,6 +608,11 @@ def _feeds(session, X) -> dict:
     inputs = session.get_inputs()
     dtypes = {"tensor(float)": np.float32, "tensor(double)": np.float64,
               "tensor(int64)": np.int64, "tensor(string)": object}
+    if isinstance(X, Mapping):  # one input per modality
+        return {i.name: (_column_values(pd.Series(np.asarray(X[i.name], dtype=object)), i.type)
+                         if i.type == "tensor(string)"
+                         else np.asarray(X[i.name]).astype(dtypes[i.type]))
+                for i in inputs}
     if len(inputs) == 1:
         values = X.to_numpy() if isinstance(X, pd.DataFrame) else np.asarray(X)
         return {inputs[0].name: values.astype(dtypes[inputs[0].type])}
@@ -602,7 +623,7 @@ def _feeds(session, X) -> dict:
     return {i.name: _column_values(X[columns[i.name]], i.type) for i in inputs}
 
 
-def check(model, X, onnx_model=None, *, rtol: float = 1e-4, atol: float = 1e-5) -> dict:
+def check(model, X, onnx_model=None, *, rtol: float = 0.0, atol: float = 1e-5) -> dict:
     """Run the exported graph in onnxruntime on ``X`` and compare it with the model's own
     predictions and probabilities.
 
@@ -617,9 +638,9 @@ def check(model, X, onnx_model=None, *, rtol: float = 1e-4, atol: float = 1e-5) 
     onnx_model : onnx.ModelProto, bytes or path, optional
         The exported model (default: ``to_onnx(model, X)``).
     rtol, atol : float
-        Tolerances on probabilities; on regression values ``atol`` is scaled by the task's
-        standard deviation. A label may differ only where the model's own probability is
-        within ``atol`` of the decision threshold.
+        Tolerances on probabilities and regression values (absolute ``atol`` plus ``rtol``
+        times the value). A label may differ only where the model's own probabilities of
+        its two likeliest labels are within ``2 * atol`` (a tie up to rounding).
 
     Returns
     -------
@@ -655,8 +676,7 @@ def check(model, X, onnx_model=None, *, rtol: float = 1e-4, atol: float = 1e-5) 
         if what == "value":
             expected = t.decode(raw[task])
             diff = np.abs(value.reshape(-1) - expected)
-            limit = atol * t.scale_ + rtol * np.abs(expected)
-            bad = diff > limit
+            bad = diff > atol + rtol * np.abs(expected)
         elif what == "probabilities":
             expected = t.proba(raw[task])
             diff = np.abs(value - expected)

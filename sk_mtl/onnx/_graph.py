@@ -365,8 +365,8 @@ DECODERS = {"binary": _binary, "multiclass": _multiclass, "multilabel": _multila
 
 class Decode(nn.Module):
     """The network's raw outputs to every task's outputs, in ``task_names_`` order: label
-    indices then probabilities for a classification task, the value in the original unit
-    (float32) for a regression task."""
+    indices then probabilities (float32) for a classification task, the value in the
+    original unit (float64, as ``predict`` returns it) for a regression task."""
 
     def __init__(self, tasks: dict) -> None:
         super().__init__()
@@ -382,8 +382,8 @@ class Decode(nn.Module):
         out, i = [], 0
         for name, kind in self.kinds.items():
             if kind == "regression":
-                value = raw[name][:, :1].to(torch.float64) * self.units[i, 0] + self.units[i, 1]
-                out.append(value.to(torch.float32))
+                out.append(raw[name][:, :1].to(torch.float64) * self.units[i, 0]
+                           + self.units[i, 1])
                 i += 1
             else:
                 out.extend(DECODERS[kind](raw[name]))
@@ -516,26 +516,35 @@ class FusionServing(nn.Module):
         return self.decode(self.network(data))
 
 
+class ImagePart(nn.Module):
+    """Images as given (float32 ``(n, C, H, W)``), every row present."""
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        return x, torch.ones_like(x[:, 0, 0, 0], dtype=torch.bool)
+
+
 #: Each modality kind's torch part and how many graph-made inputs it reads.
 FUSION_PARTS = {"tabular": (TabularPart, 1), "categorical": (lambda c: Passed(), 2),
-                "text": (TextPart, 2)}
+                "text": (TextPart, 2), "image": (lambda c: ImagePart(), 1)}
 
 
 def fusion_serving_module(est) -> FusionServing:
     """The fitted ``FusionNet*`` ``est``'s prediction from, per modality (in
     ``modality_names_`` order): a tabular modality's raw float32 columns; a categorical
     modality's codes (int64) and present rows; a text modality's n-gram counts per column
-    (float32, side by side) and present rows. Checks that every modality has an ONNX form."""
+    (float32, side by side) and present rows; an image modality's images. Checks that every
+    modality has an ONNX form."""
     from ..estimators._modality_input import ModalityInput
 
     if not isinstance(est._input, ModalityInput):
         raise ExportError(f"{type(est).__name__} is not a FusionNet estimator.")
-    if "_modality_plan" not in est.__dict__ and est.modality_names_ != ["X"]:
-        raise ExportError(
-            f"{type(est).__name__} was fitted on a dict of modalities "
-            f"{est.modality_names_}; ONNX export reads the columns of a DataFrame (one input "
-            "each) or one 2-D table. Fit on a DataFrame with modalities= naming its columns."
-        )
+    if "_modality_plan" not in est.__dict__:  # a dict of arrays, or one 2-D table
+        for m in est.modality_names_:
+            if est.modalities_[m].kind == "categorical":
+                raise ExportError(
+                    f"Modality {m!r} (categorical, given as an array) has no ONNX form: fit "
+                    "on a DataFrame, whose category columns export (one input each)."
+                )
     names, parts, n_inputs = [], [], []
     for m in est.modality_names_:
         converter = est.modalities_[m]
@@ -547,7 +556,7 @@ def fusion_serving_module(est) -> FusionServing:
         if kind not in FUSION_PARTS:
             raise ExportError(
                 f"Modality {m!r} ({kind}) has no ONNX form: FusionNet exports numeric, "
-                "categorical and TF-IDF text modalities (the Tfidf encoder), not images, "
+                "categorical, image and TF-IDF text modalities (the Tfidf encoder), not "
                 "token sequences, sentence embeddings or sparse tables. Save the model with "
                 "sk_mtl.save."
             )

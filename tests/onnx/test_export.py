@@ -26,6 +26,20 @@ from sk_mtl.onnx._graph import NormalQuantile, QuantileNormal  # noqa: E402
 SMALL = {"hidden_dims": (16, 16), "max_epochs": 4, "random_state": 0}
 
 
+def _rows(X, a, b):
+    if isinstance(X, dict):
+        return {m: v[a:b] for m, v in X.items()}
+    return X.iloc[a:b] if isinstance(X, pd.DataFrame) else X[a:b]
+
+
+def _check_batches(est, X, model):
+    """``check`` on batches of 1, 7 and 1,000 rows of ``X`` (fewer where ``X`` is short):
+    labels identical, probabilities and values within 1e-5."""
+    for a, b in ((0, 1), (1, 8), (8, 1008)):
+        report = sk_onnx.check(est, _rows(X, a, b), model)
+    return report
+
+
 def _session(onnx_model):
     return ort.InferenceSession(onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
 
@@ -72,13 +86,15 @@ def test_quantile_module_matches_sklearn_with_ties_and_bounds(dtype):
     np.testing.assert_allclose(got, qt.transform(Z), rtol=tol, atol=tol)
 
 
-def test_wine_defaults_export_with_labels_and_units(wine, tmp_path):
+def test_wine_pipeline_defaults_export_with_labels_and_units(wine, tmp_path):
     X, y = wine
     X = X.to_numpy(np.float32)
-    # The defaults: two views of each column, retrieval features, eight members.
-    est = MultiTaskNet(tasks={"quality": "regression", "color": "binary"}, max_epochs=3,
-                       random_state=0).fit(X[::4], y.iloc[::4])
-    assert est.retrieval_ is not None and est.ensemble_size_ == 8
+    # The defaults: two views of each column, retrieval features, eight members; behind a
+    # StandardScaler that skl2onnx converts (float32, other roundings than scikit-learn's).
+    est = make_pipeline(StandardScaler(), MultiTaskNet(
+        tasks={"quality": "regression", "color": "binary"}, max_epochs=3, random_state=0))
+    est.fit(X[::4], y.iloc[::4])
+    assert est[-1].retrieval_ is not None and est[-1].ensemble_size_ == 8
     path = tmp_path / "wine.onnx"
     model = sk_onnx.to_onnx(est, X[:5], path=path)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -86,13 +102,12 @@ def test_wine_defaults_export_with_labels_and_units(wine, tmp_path):
         "label_quality", "label_color", "probabilities_color"]
     rows = X[1::40]
     quality, color, _ = session.run(None, {"X": rows})
-    expected = est.predict_tasks(rows)
+    expected = est[-1].predict_tasks(est[0].transform(rows))
     assert list(color) == list(expected["color"])  # strings in, strings out
-    np.testing.assert_allclose(quality, expected["quality"], rtol=1e-5, atol=1e-5)
-    report = sk_onnx.check(est, X[1::4], model)
+    assert quality.dtype == np.float64  # the original unit, as predict returns it
+    np.testing.assert_allclose(quality, expected["quality"], rtol=0, atol=1e-5)
+    report = _check_batches(est, X[1::4], model)
     assert set(report) == {"label_quality", "label_color", "probabilities_color"}
-    # One row at a time works (the batch dimension is dynamic).
-    assert session.run(None, {"X": rows[:1]})[1].shape == (1,)
 
 
 @pytest.mark.parametrize("params", [
@@ -104,15 +119,15 @@ def test_wine_defaults_export_with_labels_and_units(wine, tmp_path):
 ], ids=["mmoe-quantile", "periodic-robust-retrieval", "piecewise-standard", "conditioned",
         "ple"])
 def test_every_part_of_the_table_network_exports(params):
-    X, y = _table()
+    X, y = _table(n=1200)
     est = MultiTaskNet(**{**SMALL, **params}).fit(X[:180], y.iloc[:180])
     model = sk_onnx.to_onnx(est, X)
     names = [o.name for o in model.graph.output]
     assert names == ["label_price", "label_grade", "probabilities_grade", "label_flag",
                      "probabilities_flag", "label_tags", "probabilities_tags"]
-    report = sk_onnx.check(est, X[180:], model)
+    report = _check_batches(est, X[180:], model)
     assert report["label_grade"] == 0.0
-    labels = _session(model).run(["label_grade", "label_flag", "label_tags"], {"X": X[180:]})
+    labels = _session(model).run(["label_grade", "label_flag", "label_tags"], {"X": X[180:240]})
     assert labels[0].dtype == object and labels[1].dtype == np.int64  # labels' own types
     assert labels[2].shape == (60, 2)  # multilabel: a 0/1 column per label
 
@@ -157,7 +172,7 @@ def test_pipeline_with_column_transformer_and_single_task_names():
     sk_onnx.check(reg, X.astype(np.float64), model)
 
 
-def test_what_cannot_export_says_so():
+def test_what_cannot_export_says_so(tmp_path):
     X, y = _table(n=60)
     with pytest.raises(NotFittedError):
         sk_onnx.to_onnx(MultiTaskNet(), X)
@@ -180,8 +195,14 @@ def test_what_cannot_export_says_so():
     images = np.random.RandomState(0).normal(size=(20, 1, 4, 4)).astype(np.float32)
     fusion = FusionNetClassifier(max_epochs=1, random_state=0).fit(
         {"image": images, "n": np.arange(20.0).reshape(-1, 1)}, ["a", "b"] * 10)
-    with pytest.raises(sk_onnx.ExportError, match="fitted on a dict of modalities"):
-        sk_onnx.to_onnx(fusion)
+    sk_onnx.check(fusion, {"image": images, "n": np.arange(20.0).reshape(-1, 1)},
+                  sk_onnx.to_onnx(fusion))  # images and a table as arrays export
+    codes = FusionNetClassifier(max_epochs=1, random_state=0).fit(
+        {"cat": np.array([["a"], ["b"]] * 10, dtype=object), "n": np.arange(20.0)[:, None]},
+        ["a", "b"] * 10)
+    with pytest.raises(sk_onnx.ExportError, match="Modality 'cat' \\(categorical, given"):
+        sk_onnx.to_onnx(codes, path=tmp_path / "never.onnx")
+    assert not (tmp_path / "never.onnx").exists()  # refused before anything is written
     frame = pd.DataFrame({"a": np.arange(20.0), "b": np.arange(20.0) % 3})
     tokens = FusionNetClassifier(max_epochs=1, random_state=0, encoders={"text": "gru"},
                                  modalities={"text": ["t"], "numeric": ["a"]})
@@ -241,7 +262,7 @@ def test_fusion_frame_exports_text_categories_numbers_and_missing_values(params)
     new = frame.iloc[120:].copy()
     new.loc[new.index[0], "dept"] = "Shoes"  # a category never seen
     new.loc[new.index[1], ["title", "review", "dept"]] = None  # only numbers
-    sk_onnx.check(est, new, model)
+    _check_batches(est, new, model)
 
 
 def test_fusion_on_one_table_exports():
@@ -252,10 +273,39 @@ def test_fusion_on_one_table_exports():
     sk_onnx.check(est, X[180:], model)
 
 
-@pytest.mark.slow  # the real clothing reviews: a fit and an export of a 50,000-word vocabulary
-def test_clothing_fusion_export_matches_on_the_holdout(clothing):
+@pytest.mark.slow  # the real clothing reviews: a fit and an export of a large vocabulary
+def test_clothing_fusion_export_matches_on_new_reviews(clothing):
     X, y = clothing
     est = FusionNetClassifier(max_epochs=2, random_state=0).fit(X.iloc[:2000], y.iloc[:2000])
     model = sk_onnx.to_onnx(est, X.iloc[:5])
-    report = sk_onnx.check(est, X.iloc[2000:3000], model)
+    report = _check_batches(est, X.iloc[2000:3008], model)
     assert report["label_Rating"] == 0.0 and report["probabilities_Rating"] < 1e-5
+
+
+def test_digits_image_fusion_exports():
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = (digits.images / 16.0).astype(np.float32)[:, None, :, :]
+    X = {"left": images[:, :, :, :4], "right": images[:, 0, :, 4:].reshape(len(images), -1)}
+    y = pd.DataFrame({"digit": digits.target, "odd": digits.target % 2 == 1})
+    est = FusionNetClassifier(hidden_dims=(32,), max_epochs=3, random_state=0)
+    est.fit({m: v[:600] for m, v in X.items()}, y.iloc[:600])
+    model = sk_onnx.to_onnx(est)
+    session = _session(model)
+    assert [(i.name, i.shape) for i in session.get_inputs()] == [
+        ("left", [None, 1, 8, 4]), ("right", [None, 32])]
+    assert session.get_outputs()[2].type == "tensor(bool)"  # odd: booleans stay booleans
+    _check_batches(est, {m: v[600:] for m, v in X.items()}, model)
+
+
+def test_fusion_dict_of_text_and_table_exports():
+    frame, y = _frame(n=200)
+    X = {"text": frame["review"].to_numpy(dtype=object),
+         "table": frame[["age", "rating count"]].to_numpy(np.float32)}
+    X["text"][5] = None  # a row without text
+    est = FusionNetClassifier(max_epochs=3, random_state=0, modality_dropout=0.1)
+    est.fit({m: v[:150] for m, v in X.items()}, y.iloc[:150])
+    model = sk_onnx.to_onnx(est)
+    assert [i.name for i in _session(model).get_inputs()] == ["text", "table"]
+    _check_batches(est, {m: v[150:] for m, v in X.items()}, model)
