@@ -176,3 +176,14 @@ def test_ple_trunk_trains_with_loss_and_gradient_weightings(weighting):
     assert scores["a"] > 0.5 and scores["b"] > 0.8 and scores["c"] > 0.5, scores
     assert clone(net).set_params(trunk=PLE(n_levels=1)).fit(X, y).module_.trunk.levels[0] \
         .shared_gate is None
+
+
+def test_ple_trunk_is_searched_like_any_parameter():
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = noisy_tasks(tasks=2)
+    search = GridSearchCV(MultiTaskNet(trunk=PLE(expert_dims=(8,)), **BALANCING),
+                          {"trunk__n_task_experts": [1, 2]}, cv=2, n_jobs=2)
+    search.fit(X, y)
+    assert search.best_params_["trunk__n_task_experts"] in (1, 2)
+    assert isinstance(search.best_estimator_.module_.trunk, PLETrunk)

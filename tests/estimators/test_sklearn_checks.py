@@ -1,4 +1,4 @@
-"""scikit-learn's estimator checks on the three MultiTaskNet estimators."""
+"""scikit-learn's estimator checks on the six estimators (and MultiTaskNet with a PLE trunk)."""
 
 from _helpers import SMALL
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -19,6 +19,8 @@ ESTIMATORS = [
     MultiTaskNet(**_FAST),
     MultiTaskNetClassifier(**_FAST),
     MultiTaskNetRegressor(**_FAST),
+    # The PLE trunk (task-specific and shared experts) behind the same estimator API.
+    MultiTaskNet(**_FAST, trunk="ple"),
     # FusionNet estimators in their 2-D single-modality form.
     FusionNet(**_FAST),
     FusionNetClassifier(**_FAST),

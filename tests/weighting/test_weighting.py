@@ -226,3 +226,26 @@ def test_upgrad_trains_a_network_through_the_weighting_seam():
     assert scores["a"] > 0.5 and scores["b"] > 0.8 and scores["c"] > 0.5, scores
     with_ple = MultiTaskNet(weighting="upgrad", trunk="ple", **BALANCING).fit(X, y)
     assert set(with_ple.task_scores(X, y)) == {"a", "b", "c"}
+
+
+@pytest.mark.slow  # 14 fits on the real wine and clothing data
+@pytest.mark.parametrize("data", ["wine", "clothing"])
+def test_every_torchjd_aggregator_offered_trains_on_real_data(data, request):
+    pytest.importorskip("torchjd")
+    from sk_mtl import FusionNetClassifier, MultiTaskNet
+    from sk_mtl.weighting import AGGREGATORS, JacobianWeighting
+
+    X, y = request.getfixturevalue(data)
+    X, y = X.iloc[:400], y.iloc[:400]
+    for name in AGGREGATORS:
+        if data == "wine":
+            net = MultiTaskNet(tasks={"quality": "regression", "color": "binary"},
+                               weighting=JacobianWeighting(name), ensemble_size=1,
+                               max_epochs=3, random_state=0)
+        else:
+            net = FusionNetClassifier(weighting=JacobianWeighting(name), max_epochs=2,
+                                      random_state=0)
+        net.fit(X, y)
+        scores = net.task_scores(X, y)
+        assert all(np.isfinite(v) for v in scores.values()), (name, scores)
+        assert net.history_[-1, "train_loss"] < net.history_[0, "train_loss"], name
