@@ -35,7 +35,9 @@ class _Level(nn.Module):
     @staticmethod
     def _mix(gate: nn.Module, x: Tensor, outputs: list[Tensor]) -> Tensor:
         stacked = torch.stack(outputs, dim=1)  # (n, n_experts, d)
-        return torch.einsum("nk,nkd->nd", torch.softmax(gate(x), dim=-1), stacked)
+        # A product and a sum per row (not a batched matrix product, whose rounding depends
+        # on where a row sits in the batch): a row's output does not depend on its batch.
+        return (torch.softmax(gate(x), dim=-1).unsqueeze(-1) * stacked).sum(dim=1)
 
     def forward(self, task_inputs: list[Tensor], shared_input: Tensor):
         shared = [e(shared_input) for e in self.shared_experts]

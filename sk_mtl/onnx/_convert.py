@@ -434,7 +434,11 @@ def _convert(scope, operator, container) -> None:
         t = est.tasks_[task]
         out = variable.full_name
         if what == "label" and t.kind != "multilabel":
-            classes = graph.constant(f"classes_{task}", np.asarray(t.classes_))
+            classes = np.asarray(t.classes_)
+            # The declared label type: int64 for any integers, float64 for any floats.
+            cast = {"i": np.int64, "u": np.int64, "f": np.float64}.get(classes.dtype.kind)
+            classes = graph.constant(f"classes_{task}",
+                                     classes if cast is None else classes.astype(cast))
             graph.node("Gather", [classes, raw], out, axis=0)
         elif what == "value" and not est._single_output:
             axes = graph.constant("axes", np.array([1], dtype=np.int64))
@@ -508,12 +512,12 @@ def to_onnx(model, X=None, *, path=None, target_opset: int | None = None,
     >>> rng = np.random.RandomState(0)
     >>> X = rng.normal(size=(60, 3)).astype(np.float32)
     >>> y = np.column_stack([X[:, 0] > 0, X[:, 1] * 2.0])
-    >>> est = MultiTaskNet(tasks={"0": "binary", "1": "regression"}, max_epochs=2,
+    >>> est = MultiTaskNet(tasks={"y0": "binary", "y1": "regression"}, max_epochs=2,
     ...                    random_state=0).fit(X, y)
     >>> onnx_model = to_onnx(est, X)
     >>> session = ort.InferenceSession(onnx_model.SerializeToString())
     >>> [o.name for o in session.get_outputs()]
-    ['label_0', 'probabilities_0', 'label_1']
+    ['label_y0', 'probabilities_y0', 'label_y1']
     """
     onnx, skl2onnx = _onnx_modules()
     from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType

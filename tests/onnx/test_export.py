@@ -7,6 +7,7 @@ covers several parts: input scalings, retrieval, ensembles, trunks, task kinds, 
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 import scipy.stats
 import torch
 from sklearn.compose import ColumnTransformer
@@ -203,6 +204,10 @@ def test_what_cannot_export_says_so(tmp_path):
     with pytest.raises(sk_onnx.ExportError, match="Modality 'cat' \\(categorical, given"):
         sk_onnx.to_onnx(codes, path=tmp_path / "never.onnx")
     assert not (tmp_path / "never.onnx").exists()  # refused before anything is written
+    sparse = FusionNetClassifier(max_epochs=1, random_state=0).fit(
+        sp.random(20, 30, density=0.2, format="csr", random_state=0), ["a", "b"] * 10)
+    with pytest.raises(sk_onnx.ExportError, match="Modality 'X' \\(sparse tabular\\)"):
+        sk_onnx.to_onnx(sparse)
     frame = pd.DataFrame({"a": np.arange(20.0), "b": np.arange(20.0) % 3})
     tokens = FusionNetClassifier(max_epochs=1, random_state=0, encoders={"text": "gru"},
                                  modalities={"text": ["t"], "numeric": ["a"]})
@@ -246,7 +251,11 @@ def _frame(n=160, seed=0):
     {"fusion": "concat", "modality_dropout": 0.2},
     {"fusion": "attention", "retrieval": None},
     {"fusion": "late", "weighting": "conditioned"},
-], ids=["concat-dropout-retrieval", "attention", "late-conditioned"])
+    {"fusion": "gated", "retrieval": None},
+    {"fusion": "weighted_sum", "retrieval": None},
+    {"fusion": "early", "retrieval": None},
+], ids=["concat-dropout-retrieval", "attention", "late-conditioned", "gated", "weighted_sum",
+        "early"])
 def test_fusion_frame_exports_text_categories_numbers_and_missing_values(params):
     frame, y = _frame()
     est = FusionNetClassifier(**{"max_epochs": 3, "random_state": 0, **params})

@@ -236,7 +236,7 @@ def test_every_torchjd_aggregator_offered_trains_on_real_data(data, request):
     from sk_mtl.weighting import AGGREGATORS, JacobianWeighting
 
     X, y = request.getfixturevalue(data)
-    X, y = X.iloc[:400], y.iloc[:400]
+    X, y = X.iloc[::16], y.iloc[::16]  # ~400 rows of every kind (wine: both colours)
     for name in AGGREGATORS:
         if data == "wine":
             net = MultiTaskNet(tasks={"quality": "regression", "color": "binary"},
