@@ -116,6 +116,8 @@ class TaskWeightSearchCV(MetaEstimatorMixin, BaseEstimator):
     hypervolume_ : float
         Hypervolume of the front above ``hypervolume_ref_`` (the lowest mean test score of
         each scorer over all vectors); :meth:`hypervolume` takes another reference.
+        :meth:`spread` says how far each objective moves across the vectors (against a
+        per-vector search's spread when given one).
     scorer_names_ : list of str
         The objectives, in ``pareto_front_`` order.
     n_splits_ : int
@@ -367,6 +369,51 @@ class TaskWeightSearchCV(MetaEstimatorMixin, BaseEstimator):
         check_is_fitted(self, "pareto_front_")
         scores = self._scores_matrix()[self.pareto_front_["index"]]
         return _hypervolume(scores, np.asarray(ref, dtype=float))
+
+    def spread(self, reference=None):
+        """How far each objective moves across the weight vectors: does the conditioned
+        network trade the tasks off at all?
+
+        The spread of a scorer is the largest minus the smallest of its mean test scores
+        over the searched vectors (the rule vectors included). A conditioned network that
+        serves the average weighting and ignores the weights has spreads near zero where
+        one fit per vector would move; ``reference`` gives those per-vector spreads.
+
+        Parameters
+        ----------
+        reference : fitted search or dict, optional
+            A per-vector search over the same vectors with the same scorer names (e.g.
+            ``GridSearchCV(net, {"task_weights": vectors}, scoring=...)``), or its
+            ``cv_results_``.
+
+        Returns
+        -------
+        spread : DataFrame
+            One row per scorer: ``conditioned`` (this search's spread) and, with a
+            reference, ``per-vector`` (its spread) and ``ratio`` (conditioned / per-vector).
+        """
+        import pandas as pd
+
+        check_is_fitted(self, "cv_results_")
+
+        def spreads(results) -> dict:
+            return {s: float(np.ptp(np.asarray(results[f"mean_test_{s}"], dtype=float)))
+                    for s in self.scorer_names_}
+
+        table = pd.DataFrame({"conditioned": spreads(self.cv_results_)})
+        if reference is not None:
+            results = getattr(reference, "cv_results_", reference)
+            missing = [s for s in self.scorer_names_ if f"mean_test_{s}" not in results]
+            if missing:
+                raise ValueError(
+                    f"The reference has no mean_test_ scores for {missing}; score it with "
+                    f"the same scorer names {self.scorer_names_}."
+                )
+            table["per-vector"] = pd.Series(spreads(results))
+            table["ratio"] = table["conditioned"] / table["per-vector"].where(
+                table["per-vector"] > 0)
+        table.index.name = "scorer"
+        return table
 
     def _best_index(self) -> int:
         if callable(self.refit):

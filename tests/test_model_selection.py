@@ -131,6 +131,27 @@ def test_pareto_front_is_the_non_dominated_set_with_its_hypervolume():
     assert pareto_mask(scores).sum() == len(front)
 
 
+def test_spread_says_how_far_each_objective_moves_against_per_vector_fits():
+    X, y = noisy_tasks()
+    scorers = task_scorers({"a": "r2", "b": "accuracy"})
+    vectors = [{"a": 0.1, "b": 1.0}, {"a": 1.0, "b": 1.0}, {"a": 10.0, "b": 1.0}]
+    search = TaskWeightSearchCV(MultiTaskNet(weighting="conditioned", **FAST), vectors,
+                                cv=2, scoring=scorers, refit=False, rules=()).fit(X, y)
+    alone = search.spread()
+    assert list(alone.index) == ["a_r2", "b_accuracy"] and list(alone) == ["conditioned"]
+    means = search.cv_results_["mean_test_a_r2"]
+    assert alone.loc["a_r2", "conditioned"] == pytest.approx(means.max() - means.min())
+    grid = GridSearchCV(MultiTaskNet(**FAST), {"task_weights": vectors}, cv=2,
+                        scoring=scorers, refit=False).fit(X, y)
+    both = search.spread(grid)
+    per_vector = grid.cv_results_["mean_test_a_r2"]
+    assert both.loc["a_r2", "per-vector"] == pytest.approx(per_vector.max() - per_vector.min())
+    assert both.loc["a_r2", "ratio"] == pytest.approx(
+        both.loc["a_r2", "conditioned"] / both.loc["a_r2", "per-vector"])
+    with pytest.raises(ValueError, match="no mean_test_ scores for"):
+        search.spread({"mean_test_a_r2": per_vector})
+
+
 def test_search_on_a_pipeline_with_parallel_folds_and_nested_params():
     X, y = noisy_tasks()
     pipe = make_pipeline(StandardScaler(), MultiTaskNet(weighting="conditioned", **FAST))
