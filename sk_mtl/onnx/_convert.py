@@ -476,12 +476,13 @@ def to_onnx(model, X=None, *, path=None, target_opset: int | None = None,
         alone or as the last step of a ``Pipeline`` (any steps skl2onnx converts:
         ``ColumnTransformer``, ``OneHotEncoder``, ``SimpleImputer``, ``StandardScaler``...);
         or a fitted ``FusionNet*`` alone, fitted on a DataFrame (numeric, categorical and
-        TF-IDF text modalities) or on one 2-D table.
+        TF-IDF text columns), on a dict of arrays (tables, images, TF-IDF text) or on one
+        2-D table.
     X : array-like or DataFrame, optional
         A few input rows, from which the graph's input types are read as skl2onnx does: an
         array gives one float input ``X``; a DataFrame one input per column, named after
-        it. Default: one float input of ``n_features_in_`` columns; for a FusionNet fitted
-        on a DataFrame, one input per column it was fitted on.
+        it. Default: one float input of ``n_features_in_`` columns; for a FusionNet, one
+        input per column of the DataFrame, or per modality of the dict, it was fitted on.
     path : str or path-like, optional
         Also write the model there.
     target_opset : int, optional
@@ -501,8 +502,8 @@ def to_onnx(model, X=None, *, path=None, target_opset: int | None = None,
     Raises
     ------
     ExportError
-        For what has no ONNX form (an image modality, token or sentence-embedding text,
-        a custom trunk the exporter rejects), naming the part.
+        For what has no ONNX form (token or sentence-embedding text, a sparse table, a
+        custom trunk the exporter rejects), naming the part, before anything is written.
 
     Examples
     --------
