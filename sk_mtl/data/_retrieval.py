@@ -90,6 +90,9 @@ class NeighbourTargets:
         self.k_ = int(min(self.n_neighbors, max(n - 1, 1)))
         self.scaler_mean_, self.scaler_scale_ = _moments(X)
         self.X_ = self._standardize(X)
+        # Brute force (BLAS matrix products, chunked), fitted once: :func:`nearest` asks it
+        # for candidates at every lookup.
+        self.index_ = NearestNeighbors(algorithm="brute").fit(self.X_)
         self.values_, self.labelled_, self.fill_ = {}, {}, {}
         for name, (target, mask) in targets.items():
             target = np.asarray(target)
@@ -159,7 +162,7 @@ class NeighbourTargets:
         n_train = self.X_.shape[0]
         k = self.k_
         n_query = min(k + 1, n_train) if exclude_self else min(k, n_train)
-        dist, idx = nearest(Xz, self.X_, n_query)
+        dist, idx = nearest(Xz, self.X_, n_query, index=getattr(self, "index_", None))
         if exclude_self:
             dist, idx = _drop_self(dist, idx, k)
         weights = 1.0 / (dist + _DISTANCE_EPS)
@@ -193,7 +196,8 @@ def rank_key(score: np.ndarray) -> np.ndarray:
     return np.round(-score / RANK_QUANTUM)
 
 
-def nearest(queries, rows, n_neighbors: int) -> tuple[np.ndarray, np.ndarray]:
+def nearest(queries, rows, n_neighbors: int,
+            index: NearestNeighbors | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The ``n_neighbors`` rows of ``rows`` nearest to each query row (euclidean, exact),
     nearest first, and their distances; equally near rows (:func:`rank_key`) in the order
     of ``rows``.
@@ -202,12 +206,15 @@ def nearest(queries, rows, n_neighbors: int) -> tuple[np.ndarray, np.ndarray]:
     trees ``"auto"`` picks for ~10 columns) finds one neighbour more than asked; they are
     ranked by :func:`rank_key`, and where rows tie across the last place (tables of integers
     have many) the query is searched again over all rows. The same neighbours then count in
-    Python and in the exported graph, whatever order either search met them in.
+    Python and in the exported graph, whatever order either search met them in. ``index``
+    is a brute-force ``NearestNeighbors`` already fitted on ``rows`` (fitted here if not
+    given).
     """
     n_rows = rows.shape[0]
     k = min(int(n_neighbors), n_rows)
     extra = min(k + 1, n_rows)
-    index = NearestNeighbors(n_neighbors=extra, algorithm="brute").fit(rows)
+    if index is None:
+        index = NearestNeighbors(algorithm="brute").fit(rows)
     _, idx = index.kneighbors(queries, n_neighbors=extra)
     score, q_sq = _scores(queries, rows, idx)
     key = rank_key(score)

@@ -596,23 +596,25 @@ def _fusion_types(est, X) -> list | None:
             for c in order]
 
 
+#: The numpy type onnxruntime takes for each input type.
+_INPUT_DTYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64,
+                 "tensor(int64)": np.int64, "tensor(string)": object}
+
+
 def _column_values(column: pd.Series, onnx_type: str) -> np.ndarray:
     """One DataFrame column as a graph input ``(n, 1)``: missing strings as ``""``."""
     if onnx_type == "tensor(string)":
         values = [("" if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
                    else str(v)) for v in column.astype(object).tolist()]
         return np.array(values, dtype=object).reshape(-1, 1)
-    dtype = {"tensor(float)": np.float32, "tensor(double)": np.float64,
-             "tensor(int64)": np.int64}[onnx_type]
-    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=dtype, na_value=np.nan
-                                                           ).reshape(-1, 1)
+    return pd.to_numeric(column, errors="coerce").to_numpy(
+        dtype=_INPUT_DTYPES[onnx_type], na_value=np.nan).reshape(-1, 1)
 
 
 def _feeds(session, X) -> dict:
     """The onnxruntime inputs of ``X`` for the graph's declared inputs."""
     inputs = session.get_inputs()
-    dtypes = {"tensor(float)": np.float32, "tensor(double)": np.float64,
-              "tensor(int64)": np.int64, "tensor(string)": object}
+    dtypes = _INPUT_DTYPES
     if isinstance(X, Mapping):  # one input per modality
         return {i.name: (_column_values(pd.Series(np.asarray(X[i.name], dtype=object)), i.type)
                          if i.type == "tensor(string)"

@@ -150,8 +150,6 @@ class QuantileNormal(nn.Module):
         self.register_buffer("flat_snap", torch.as_tensor(np.where(jumps, SNAP * scale, 0.0)
                                                           .ravel()))
         self.register_buffer("offsets", torch.arange(n_features) * n_q)
-        self.register_buffer("lowest", torch.as_tensor(q[:, 0].copy()))
-        self.register_buffer("highest", torch.as_tensor(q[:, -1].copy()))
         self.register_buffer("bounds", _f64([_BOUNDS, _P_LOW, 1.0 - _P_LOW]))
         self.register_buffer("eps32", torch.tensor(_BOUNDS, dtype=torch.float32))
         self.register_buffer("window", torch.arange(-_WINDOW, _WINDOW))
@@ -203,8 +201,8 @@ class QuantileNormal(nn.Module):
             x32 = x.to(torch.float32)
             above_x = (x32 + self.eps32).to(torch.float64)
             below_x = (x32 - self.eps32).to(torch.float64)
-        p = torch.where(above_x > self.highest, 1.0, p)
-        p = torch.where(below_x < self.lowest, 0.0, p)
+        p = torch.where(above_x > self.flat_q[self.offsets + self.n_q - 1], 1.0, p)
+        p = torch.where(below_x < self.flat_q[self.offsets], 0.0, p)
         return self.ppf(torch.minimum(torch.maximum(p, p_lo), p_hi))
 
 
@@ -494,9 +492,10 @@ class FusionServing(nn.Module):
 
     def __init__(self, names: list[str], parts: list[nn.Module], n_inputs: list[int],
                  sources: list[str], retrieval: nn.Module | None, network: nn.Module,
-                 decode: Decode) -> None:
+                 decode: Decode, retrieval_name: str = "") -> None:
         super().__init__()
         self.names, self.n_inputs, self.sources = names, n_inputs, sources
+        self.retrieval_name = retrieval_name  # the retrieval features' modality name
         self.parts = nn.ModuleList(parts)
         self.retrieval, self.network, self.decode = retrieval, network, decode
 
@@ -506,13 +505,11 @@ class FusionServing(nn.Module):
             data[name] = part(*inputs[i:i + k])
             i += k
         if self.retrieval is not None:
-            from ..estimators._modality_input import RETRIEVAL_MODALITY
-
             rows = torch.cat([data[m][0] for m in self.sources], dim=1)
             present = data[self.sources[0]][1]
             for m in self.sources[1:]:
                 present = present & data[m][1]
-            data[RETRIEVAL_MODALITY] = (self.retrieval(rows), present)
+            data[self.retrieval_name] = (self.retrieval(rows), present)
         return self.decode(self.network(data))
 
 
@@ -534,7 +531,7 @@ def fusion_serving_module(est) -> FusionServing:
     modality's codes (int64) and present rows; a text modality's n-gram counts per column
     (float32, side by side) and present rows; an image modality's images. Checks that every
     modality has an ONNX form."""
-    from ..estimators._modality_input import ModalityInput
+    from ..estimators._modality_input import RETRIEVAL_MODALITY, ModalityInput
 
     if not isinstance(est._input, ModalityInput):
         raise ExportError(f"{type(est).__name__} is not a FusionNet estimator.")
@@ -567,5 +564,5 @@ def fusion_serving_module(est) -> FusionServing:
     retrieval = None if est.retrieval_ is None else Retrieval(est.retrieval_)
     return FusionServing(
         names, parts, n_inputs, est._input._retrieval_sources(est), retrieval, _network(est),
-        Decode({name: est.tasks_[name] for name in est.task_names_}),
+        Decode({name: est.tasks_[name] for name in est.task_names_}), RETRIEVAL_MODALITY,
     )
