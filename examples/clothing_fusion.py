@@ -12,6 +12,10 @@ product's division, department, class and id. It
    regression baseline.
 
 Run ``python examples/clothing_fusion.py`` (``--quick`` uses a small subsample, for CI).
+The reviews are read from ``../shared/data`` beside the checkout, ``$SK_MTL_DATA``,
+``--data-home`` or ``~/sk_mtl_data``; where none holds them, they are downloaded once
+into that folder (``sk_mtl.datasets.fetch_womens_clothing_reviews``, 8.5 MB, SHA-256
+checked).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from sk_mtl import FusionNetClassifier
-from sk_mtl.datasets import load_womens_clothing_reviews
+from sk_mtl.datasets import fetch_womens_clothing_reviews
 from sk_mtl.metrics import task_scorers
 
 MODALITIES = {
@@ -44,7 +48,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--data-home", default=None, help="folder holding the data files")
     args = parser.parse_args(argv)
 
-    X, y = load_womens_clothing_reviews(data_home=args.data_home, return_X_y=True)
+    X, y = fetch_womens_clothing_reviews(data_home=args.data_home, return_X_y=True)
     keep = X["Review Text"].notna()
     X_train, X_test, y_train, y_test = train_test_split(
         X[keep], y[keep], test_size=0.2, random_state=0

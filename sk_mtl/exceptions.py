@@ -6,8 +6,19 @@ want to catch one case on its own.
 """
 
 __all__ = [
-    "DataFileNotFoundError", "ExportError", "InferredKindWarning", "TrainingDivergedError",
+    "DataDownloadError", "DataFileNotFoundError", "ExportError", "InferredKindWarning",
+    "TrainingDivergedError",
 ]
+
+
+class DataDownloadError(OSError):
+    """A data file that :mod:`sk_mtl.datasets` was asked to fetch could not be downloaded.
+
+    Raised when no public copy could be read (no network, an address that answers with an
+    error) or when every copy read differs from the expected SHA-256. Nothing is written to
+    the data folder then. The message lists each address tried with its reason and says how
+    to put the file in place by hand.
+    """
 
 
 class DataFileNotFoundError(FileNotFoundError):

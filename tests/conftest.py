@@ -28,11 +28,27 @@ def _real_data(load):
         pytest.skip(f"real data not found: {exc}")
 
 
+@pytest.fixture(autouse=True)
+def _no_download(monkeypatch):
+    """Tests never download: ``sk_mtl.datasets``' ``fetch_*`` may open local ``file://``
+    addresses only (a test that needs another replaces the opener itself)."""
+    from sk_mtl.datasets import _base
+
+    real_urlopen = _base._urlopen
+
+    def local_only(url, timeout):
+        if not url.startswith("file:"):
+            pytest.fail(f"a test tried to download {url}: tests never download")
+        return real_urlopen(url, timeout)
+
+    monkeypatch.setattr(_base, "_urlopen", local_only)
+
+
 @pytest.fixture
 def wine():
     """``(X, y)`` of the real wine quality table (6,497 wines; ``y``: quality and color).
 
-    A fresh copy per test; the test is skipped where the data folder lacks the file.
+    A fresh copy per test, from the data folder or else from the copy inside the package.
     """
     return _real_data(load_wine_quality)
 

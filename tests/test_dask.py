@@ -15,7 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
 
 from sk_mtl import FusionNetClassifier, MultiTaskNet
-from sk_mtl.datasets import get_data_home, load_wine_quality, load_womens_clothing_reviews
+from sk_mtl.datasets import load_wine_quality
 from sk_mtl.metrics import task_scorers
 
 distributed = pytest.importorskip("distributed")
@@ -41,8 +41,6 @@ def _importable_here(folder: str) -> None:
 
 @pytest.fixture(scope="module")
 def client():
-    if not (get_data_home() / "wine_quality_red_white.csv").exists():
-        pytest.skip(f"real data not found in {get_data_home()}")
     cluster = distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     )
@@ -77,8 +75,8 @@ def test_grid_search_on_the_cluster_equals_the_local_one(client):
                                local.predict(X)[:, 0].astype(float), rtol=1e-5)
 
 
-def test_cross_validate_runs_fusion_nets_in_worker_processes_one_thread_each(client):
-    reviews, targets = load_womens_clothing_reviews(return_X_y=True)
+def test_cross_validate_runs_fusion_nets_in_worker_processes_one_thread_each(client, clothing):
+    reviews, targets = clothing  # skipped without the reviews in the data folder
     keep = reviews["Review Text"].notna().to_numpy().nonzero()[0][:400]
     X = reviews[["Review Text", "Age", "Positive Feedback Count"]].iloc[keep]
     y = targets.iloc[keep]

@@ -1,17 +1,26 @@
-"""Loaders for the real multi-task data sets read from a local data folder.
+"""Loaders for the real multi-task data sets.
 
-The data files are never downloaded: they are read from a local folder (see
-:func:`get_data_home`), and a missing file raises
+As in scikit-learn, ``load_*`` functions read local files only: the wine data
+ships inside the package, the other files are read from a local data folder
+(see :func:`get_data_home`), and a missing file raises
 :class:`~sk_mtl.exceptions.DataFileNotFoundError` that explains where the file
-comes from and how to make it available.
+comes from and how to make it available. ``fetch_*`` functions read the same
+folder and, when the file is not there, download it once into that folder from
+a public copy checked against its SHA-256.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import io
 import os
+import shlex
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -20,9 +29,10 @@ from typing import Any
 import pandas as pd
 from sklearn.utils import Bunch
 
-from ..exceptions import DataFileNotFoundError
+from ..exceptions import DataDownloadError, DataFileNotFoundError
 
 __all__ = [
+    "fetch_womens_clothing_reviews",
     "get_data_home",
     "load_suite_table",
     "load_wine_quality",
@@ -67,6 +77,15 @@ class _DataFile:
         For a file that ships gzip-compressed inside the package
         (``sk_mtl/datasets/data/<filename>.gz``): the SHA-256 of its
         uncompressed content, checked when it is read. Empty: not packaged.
+
+    remote_urls : tuple of str, default=()
+        For a file that ``fetch_*`` may download: public addresses of copies
+        of its uncompressed content, tried in this order. Empty: never
+        downloaded.
+
+    remote_sha256 : str, default=""
+        The SHA-256 of the uncompressed content the addresses must give; a
+        download that differs is refused.
     """
 
     filename: str
@@ -78,6 +97,29 @@ class _DataFile:
     notes: str = ""
     read_csv_kwargs: dict[str, Any] = field(default_factory=dict)
     packaged_sha256: str = ""
+    remote_urls: tuple[str, ...] = ()
+    remote_sha256: str = ""
+
+
+#: Public copies of Kaggle's "Womens Clothing E-Commerce Reviews.csv" (8,483,448 bytes),
+#: each at a fixed commit so that its content cannot change under us. The three
+#: repositories hold one and the same git blob, fbc03e5353458fd51f9eae90a2d0eb6ec8d2418f,
+#: which is also the git blob id (``git hash-object``) of the decompressed
+#: ``womens_clothing_ecommerce_reviews.csv.gz`` of the project's shared data folder: the
+#: addresses serve byte for byte the file the examples and benchmarks were measured on.
+#: The SHA-256 below was computed from that local copy (``zcat ... | sha256sum``); it was
+#: not computed from a download (the machine that wrote this had no network), the blob ids
+#: were read from the repositories' stored snapshots.
+_CLOTHING_CSV = "Womens%20Clothing%20E-Commerce%20Reviews.csv"
+_CLOTHING_URLS = (
+    "https://raw.githubusercontent.com/AFAgarap/ecommerce-reviews-analysis/"
+    f"6c5c8a1a8d4fa208f353a73e97e7b9961f4b544a/{_CLOTHING_CSV}",
+    "https://raw.githubusercontent.com/NadimKawwa/WomeneCommerce/"
+    f"cb45093091912cc6c75739cddc3be782de8c5d38/{_CLOTHING_CSV}",
+    "https://raw.githubusercontent.com/hanzhang0420/Women-Clothing-E-commerce/"
+    f"49b17125e3362aaa893daeb4fc9ba9f9668285f6/{_CLOTHING_CSV}",
+)
+_CLOTHING_SHA256 = "bd93cc515747ad1f87b8bc863c9e40da758509e6db6506a96d06976e61e36ee0"
 
 
 _DATA_FILES: dict[str, _DataFile] = {
@@ -154,14 +196,22 @@ _DATA_FILES: dict[str, _DataFile] = {
             "5-class accuracy 0.658."
         ),
         read_csv_kwargs={"index_col": 0},
+        remote_urls=_CLOTHING_URLS,
+        remote_sha256=_CLOTHING_SHA256,
     ),
 }
 
 
-def _default_data_home() -> Path:
+def _checkout_data_home() -> Path:
     """Return ``shared/data`` beside the folder holding the project checkout."""
     # sk_mtl/datasets/_base.py -> parents[2] is the checkout root.
     return Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+def _default_data_home() -> Path:
+    """The project's ``../shared/data`` when it exists, else ``~/sk_mtl_data``."""
+    checkout = _checkout_data_home()
+    return checkout if checkout.is_dir() else Path.home() / "sk_mtl_data"
 
 
 def get_data_home(data_home: str | os.PathLike[str] | None = None) -> Path:
@@ -172,17 +222,21 @@ def get_data_home(data_home: str | os.PathLike[str] | None = None) -> Path:
     1. the ``data_home`` argument, if given;
     2. the ``SK_MTL_DATA`` environment variable, if set and not empty;
     3. the ``shared/data`` folder beside the project checkout (that is
-       ``../shared/data`` relative to the checkout root).
+       ``../shared/data`` relative to the checkout root), when that folder
+       exists;
+    4. ``~/sk_mtl_data`` (as scikit-learn's ``~/scikit_learn_data``).
 
-    Nothing is created or downloaded: the folder does not need to exist.
+    Nothing is created or downloaded: the folder does not need to exist
+    (``fetch_*`` functions create it when they download into it).
 
     Parameters
     ----------
     data_home : str or path-like, default=None
         The path to the data folder. If `None`, the ``SK_MTL_DATA``
         environment variable is used, and if that is not set either, the
-        default ``../shared/data`` folder beside the project checkout.
-        A leading ``~`` is expanded to the user's home folder.
+        ``../shared/data`` folder beside the project checkout when it exists,
+        else ``~/sk_mtl_data``. A leading ``~`` is expanded to the user's home
+        folder.
 
     Returns
     -------
@@ -200,17 +254,108 @@ def get_data_home(data_home: str | os.PathLike[str] | None = None) -> Path:
     return Path(data_home).expanduser()
 
 
-def _missing_file_message(data_file: _DataFile, data_home: Path) -> str:
-    """Build the message of the error raised when a data file is missing."""
+def _missing_file_message(data_file: _DataFile, data_home: Path, fetch: str = "") -> str:
+    """Build the message of the error raised when a data file is missing; ``fetch`` names
+    the function that downloads it, if there is one."""
+    by_hand = (
+        "put the file in that folder, or pass `data_home=` the folder that holds it, or set "
+        f"the {_DATA_HOME_ENV_VAR} environment variable to that folder."
+    )
+    fix = (
+        f"`{fetch}()` downloads it once into that folder (or into `data_home=`) from a "
+        f"public copy checked against its SHA-256. Without network, {by_hand}"
+        if fetch else f"To fix this, {by_hand}"
+    )
     return (
         f"Data file {data_file.filename!r} was not found in the folder "
         f"'{data_home}'.\n"
         f"It holds the {data_file.description}.\n"
-        f"Source: {data_file.source}. Licence: {data_file.licence}.\n"
-        "sk_mtl never downloads data. To fix this, put the file in that "
-        "folder, or pass `data_home=` the folder that holds it, or set the "
-        f"{_DATA_HOME_ENV_VAR} environment variable to that folder."
+        f"Source: {data_file.source}. Licence: {data_file.licence}.\n{fix}"
     )
+
+
+#: Seconds to wait for a server before giving up on an address.
+_DOWNLOAD_TIMEOUT_S = 60
+
+
+def _urlopen(url: str, timeout: float):
+    """Open ``url`` for reading (the seam the tests replace: they never download)."""
+    return urllib.request.urlopen(url, timeout=timeout)
+
+
+def _download(data_file: _DataFile, folder: Path, fetch: str) -> Path:
+    """Download ``data_file`` into ``folder`` from the first of its addresses that gives the
+    expected content; write it atomically (a temporary file in ``folder``, then renamed), so
+    that an interrupted or refused download leaves nothing behind.
+
+    Raises :class:`~sk_mtl.exceptions.DataDownloadError` naming each address tried and why
+    it failed (no network, an HTTP error, another SHA-256) when none gave the content.
+    """
+    path = folder / data_file.filename
+    failures = []
+    for url in data_file.remote_urls:
+        try:
+            with _urlopen(url, timeout=_DOWNLOAD_TIMEOUT_S) as response:
+                content = response.read()
+        except urllib.error.HTTPError as exc:  # the server answered, with an error
+            failures.append(f"  {url}\n    answered HTTP {exc.code}: {exc.reason}")
+            continue
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            # No network, a refused connection or a timeout (URLError and the others are
+            # OSErrors); a connection closed mid-file (HTTPException); a malformed address
+            # (ValueError).
+            reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+            failures.append(f"  {url}\n    could not be reached: {reason!r}")
+            continue
+        digest = hashlib.sha256(content).hexdigest()
+        if digest != data_file.remote_sha256:
+            failures.append(
+                f"  {url}\n    gave {len(content):,} bytes of SHA-256 {digest}, not the "
+                f"expected {data_file.remote_sha256} (a changed or damaged copy: refused)"
+            )
+            continue
+        payload = gzip.compress(content, mtime=0) if path.suffix == ".gz" else content
+        _write_atomically(path, payload)
+        return path
+    offline = any("could not be reached" in failure for failure in failures)
+    original = urllib.parse.unquote(data_file.remote_urls[0].rsplit("/", 1)[-1])
+    raise DataDownloadError(
+        f"{fetch}() could not download {data_file.filename!r} into '{folder}'; every "
+        "address failed:\n" + "\n".join(failures) + "\n"
+        + ("Is this machine offline, or behind a proxy (urllib reads the https_proxy "
+           "environment variable)? " if offline else "")
+        + f"Nothing was written. Source: {data_file.source}. "
+        f"Licence: {data_file.licence}. To put the file in place by hand, download "
+        f"{original!r} from the source or one of the addresses above on a machine with "
+        f"network and save it gzip-compressed as '{path}' (gzip -c < {shlex.quote(original)}"
+        f" > {shlex.quote(str(path))}), or set the {_DATA_HOME_ENV_VAR} environment "
+        "variable to a folder that holds it."
+    )
+
+
+def _write_atomically(path: Path, payload: bytes) -> None:
+    """Write ``payload`` to ``path`` through a temporary file in the same folder renamed
+    over it, so that a reader (or another process fetching too) never sees a partial
+    file."""
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+    except OSError as exc:
+        raise DataDownloadError(
+            f"Cannot write the downloaded {path.name!r} into '{folder}': {exc}. Pass "
+            f"`data_home=` a folder you can write to, or set the {_DATA_HOME_ENV_VAR} "
+            "environment variable to one."
+        ) from exc
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _packaged_bytes(data_file: _DataFile) -> bytes:
@@ -246,8 +391,12 @@ def _load(
     *,
     data_home: str | os.PathLike[str] | None,
     return_X_y: bool,
+    fetch: str = "",
+    download_if_missing: bool = False,
 ) -> Bunch | tuple[pd.DataFrame, pd.DataFrame]:
-    """Read the data file registered under ``name`` in ``_DATA_FILES``."""
+    """Read the data file registered under ``name`` in ``_DATA_FILES``; ``fetch`` names the
+    public function that may download it (into the data folder, with
+    ``download_if_missing``)."""
     data_file = _DATA_FILES[name]
     folder = get_data_home(data_home)
     path = folder / data_file.filename
@@ -255,8 +404,10 @@ def _load(
         source = path
     elif data_file.packaged_sha256:
         source = io.BytesIO(_packaged_bytes(data_file))
+    elif download_if_missing and data_file.remote_urls:
+        source = _download(data_file, folder, fetch)
     else:
-        raise DataFileNotFoundError(_missing_file_message(data_file, folder))
+        raise DataFileNotFoundError(_missing_file_message(data_file, folder, fetch))
 
     frame = pd.read_csv(source, **data_file.read_csv_kwargs)
     feature_names = list(data_file.feature_names)
@@ -335,8 +486,9 @@ def load_wine_quality(
 
     Raises
     ------
-    DataFileNotFoundError
-        If ``wine_quality_red_white.csv`` is not in the data folder.
+    ValueError
+        If the copy inside the package is damaged (its SHA-256 is not the
+        recorded one): reinstall sk_mtl.
 
     See Also
     --------
@@ -379,7 +531,9 @@ def load_womens_clothing_reviews(
     =================   ========================================
 
     The file ``womens_clothing_ecommerce_reviews.csv.gz`` is read from the
-    data folder (see :func:`get_data_home`); it is never downloaded.
+    data folder (see :func:`get_data_home`). This function reads local files
+    only; :func:`fetch_womens_clothing_reviews` reads the same file and
+    downloads it first when it is not there.
 
     Parameters
     ----------
@@ -420,10 +574,12 @@ def load_womens_clothing_reviews(
     ------
     DataFileNotFoundError
         If ``womens_clothing_ecommerce_reviews.csv.gz`` is not in the data
-        folder.
+        folder; the message says where the file comes from and that
+        :func:`fetch_womens_clothing_reviews` downloads it.
 
     See Also
     --------
+    fetch_womens_clothing_reviews : The same, downloading the file if missing.
     load_wine_quality : Load the red and white wine quality data set.
     get_data_home : Return the path of the sk_mtl data folder.
 
@@ -436,7 +592,101 @@ def load_womens_clothing_reviews(
     >>> reviews.data[["Title", "Review Text"]].isna().sum().to_dict()  # doctest: +SKIP
     {'Title': 3810, 'Review Text': 845}
     """
-    return _load("womens_clothing_reviews", data_home=data_home, return_X_y=return_X_y)
+    return _load("womens_clothing_reviews", data_home=data_home, return_X_y=return_X_y,
+                 fetch="fetch_womens_clothing_reviews")
+
+
+def fetch_womens_clothing_reviews(
+    *,
+    data_home: str | os.PathLike[str] | None = None,
+    download_if_missing: bool = True,
+    return_X_y: bool = False,
+) -> Bunch | tuple[pd.DataFrame, pd.DataFrame]:
+    """Load the women's clothing reviews, downloading them once if missing.
+
+    The data of :func:`load_womens_clothing_reviews` (Kaggle, nicapotato,
+    CC0: 23,486 reviews; tasks ``Rating`` and ``Recommended IND``). The file
+    ``womens_clothing_ecommerce_reviews.csv.gz`` is read from the data folder
+    (see :func:`get_data_home`) when it is there. Otherwise, with
+    ``download_if_missing=True``, the original CSV (8.5 MB) is downloaded from
+    a public copy on GitHub (the first of three that answers, each pinned to
+    a commit), checked against its SHA-256, and stored gzip-compressed
+    (2.8 MB) in the data folder, which is created if needed; later calls read
+    it from there. The file is written under a temporary name and renamed
+    when complete, so an interrupted download leaves nothing behind.
+
+    The recorded SHA-256 is that of the copy in the project's data folder
+    that the examples and benchmarks were measured on; the three addresses
+    hold the same bytes (the same git blob), read from the repositories
+    without downloading the file over the network.
+
+    Parameters
+    ----------
+    data_home : str or path-like, default=None
+        The folder to read the file from and to download it into. If `None`,
+        the folder given by :func:`get_data_home` is used (``$SK_MTL_DATA``,
+        ``../shared/data`` beside a checkout, else ``~/sk_mtl_data``).
+
+    download_if_missing : bool, default=True
+        If False, raise :class:`~sk_mtl.exceptions.DataFileNotFoundError`
+        when the file is not in the data folder instead of downloading it
+        (what :func:`load_womens_clothing_reviews` does).
+
+    return_X_y : bool, default=False
+        If True, returns ``(data, target)`` instead of a Bunch object.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object, with the following attributes.
+
+        data : pandas DataFrame of shape (23486, 8)
+            The columns ``Title``, ``Review Text``, ``Age``,
+            ``Positive Feedback Count``, ``Division Name``,
+            ``Department Name``, ``Class Name`` and ``Clothing ID``.
+        target : pandas DataFrame of shape (23486, 2)
+            The two targets, columns ``Rating`` and ``Recommended IND``.
+        frame : pandas DataFrame of shape (23486, 10)
+            The whole table, with `data` and `target`.
+        feature_names : list of str
+            The names of the 8 feature columns.
+        target_names : list of str
+            The names of the target columns:
+            ``['Rating', 'Recommended IND']``.
+        DESCR : str
+            The description of the data set: origin, licence and the
+            reference holdout.
+
+    (data, target) : tuple if ``return_X_y`` is True
+        A tuple of two DataFrames: the features of shape (23486, 8) and the
+        targets of shape (23486, 2).
+
+    Raises
+    ------
+    DataDownloadError
+        If the file had to be downloaded and no address gave it: the machine
+        is offline, an address answered with an error, or the content's
+        SHA-256 differs from the expected one. Nothing is written then; the
+        message names each address and its reason.
+    DataFileNotFoundError
+        If the file is not in the data folder and ``download_if_missing`` is
+        False.
+
+    See Also
+    --------
+    load_womens_clothing_reviews : The same, from local files only.
+    get_data_home : Return the path of the sk_mtl data folder.
+
+    Examples
+    --------
+    >>> from sk_mtl.datasets import fetch_womens_clothing_reviews
+    >>> X, y = fetch_womens_clothing_reviews(return_X_y=True)  # doctest: +SKIP
+    >>> X.shape, y.columns.tolist()  # doctest: +SKIP
+    ((23486, 8), ['Rating', 'Recommended IND'])
+    """
+    return _load("womens_clothing_reviews", data_home=data_home, return_X_y=return_X_y,
+                 fetch="fetch_womens_clothing_reviews",
+                 download_if_missing=download_if_missing)
 
 
 _SUITE_FOLDER = "suite"
@@ -453,7 +703,7 @@ def _suite_manifest(data_home: str | os.PathLike[str] | None) -> tuple[Path, dic
         raise DataFileNotFoundError(
             f"The multi-task table suite was not found: no {_SUITE_MANIFEST!r} in '{folder}'.\n"
             "It holds 20 public multi-task tables (Mulan, UCI and others; each table's "
-            "licence is in the manifest).\nsk_mtl never downloads data. Put the suite "
+            "licence is in the manifest).\nsk_mtl does not download it. Put the suite "
             "folder there, or pass `data_home=` the folder that holds `suite/`, or set the "
             f"{_DATA_HOME_ENV_VAR} environment variable to that folder."
         )
