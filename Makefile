@@ -1,7 +1,9 @@
 # Two commands do all set-up on a fresh machine (see README.md):
-#   make demo   - create .venv, install sk_mtl with pinned CPU torch, run the wine demo
-#   make test   - create .venv, install sk_mtl with pinned CPU torch, run the whole test suite
+#   make demo   - create .venv, install sk_mtl with the pinned versions, run the wine demo
+#   make test   - create .venv, install sk_mtl with the pinned versions, run the whole test suite
 #                 (the tests marked slow included: a plain `pytest` skips those)
+# (constraints.txt pins torch==2.13.0; for its CPU build where the index serves the CUDA one,
+# PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu make demo: see docs/install.rst)
 # and, for the documentation site (docs/, Sphinx; warnings are errors):
 #   make docs        - install the docs extra, build docs/_build/html, running every example
 #   make docs-quick  - the same with the examples in --quick mode (what CI builds)

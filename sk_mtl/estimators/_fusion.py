@@ -121,6 +121,11 @@ class FusionNet(MixedTasksMixin, _FusionNetBase):
     :class:`MultiTaskNet` (missing labels, task weights, per-task history and scorers). A row
     may lack a modality (NaN or empty text, an all-NaN table row): that modality's learned
     "missing" embedding stands in for its encoder output.
+
+    A plain dict is enough for ``fit`` and ``predict``; scikit-learn's splitters
+    (``GridSearchCV``, ``cross_validate``, ``train_test_split``) slice ``X`` by rows, which a
+    dict cannot do (they report "inconsistent numbers of samples: [<n_modalities>,
+    <n_rows>]"), so give them ``skorch.helper.SliceDict(**X)``, or a DataFrame.
 """,
         " as :class:`MultiTaskNet` does",
         _CLASSES_DOC.format(none=" (``None`` for regression)"),
@@ -136,7 +141,8 @@ class FusionNetClassifier(ClassificationTasksMixin, ClassifierMixin, FusionNet):
         """Multimodal multi-task classifier: one encoder per modality, a fusion, one head per task.
 
     As :class:`FusionNet` with classification tasks only; with a 1-D ``y`` it behaves as any
-    scikit-learn classifier.
+    scikit-learn classifier. A dict ``X`` fits and predicts; ``GridSearchCV`` and
+    ``cross_validate`` need it as ``skorch.helper.SliceDict(**X)``.
 """,
         ": two classes are binary, more are multiclass, label lists are multilabel",
         _CLASSES_DOC.format(none=""),
@@ -152,7 +158,8 @@ class FusionNetRegressor(RegressionTasksMixin, RegressorMixin, _FusionNetBase):
         """Multimodal multi-task regressor: one encoder per modality, a fusion, a head per target.
 
     As :class:`FusionNet` with regression tasks only; with a 1-D ``y`` it behaves as any
-    scikit-learn regressor.
+    scikit-learn regressor. A dict ``X`` fits and predicts; ``GridSearchCV`` and
+    ``cross_validate`` need it as ``skorch.helper.SliceDict(**X)``.
 """,
         ': every task is ``"regression"``',
         "",
