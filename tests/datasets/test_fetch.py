@@ -230,3 +230,27 @@ def test_the_default_data_home_without_a_shared_folder_is_in_the_home(monkeypatc
 def test_fetch_is_keyword_only():
     with pytest.raises(TypeError):
         fetch_womens_clothing_reviews(None)
+
+
+def test_fetching_the_real_file_gives_the_shared_copys_table(monkeypatch, tmp_path):
+    """The real checksum end to end: the shared copy's CSV served from a ``file://`` address
+    (as the public copies serve it) passes the check and loads as the shared copy does."""
+    local = get_data_home() / FILENAME
+    if not local.is_file():
+        pytest.skip(f"no local copy in {local.parent}")
+    served = tmp_path / "served" / "Womens Clothing E-Commerce Reviews.csv"
+    served.parent.mkdir()
+    served.write_bytes(gzip.decompress(local.read_bytes()))
+    entry = _base._DATA_FILES["womens_clothing_reviews"]
+    monkeypatch.setitem(_base._DATA_FILES, "womens_clothing_reviews",
+                        dataclasses.replace(entry, remote_urls=(served.as_uri(),)))
+    fetched = fetch_womens_clothing_reviews(data_home=tmp_path / "home")
+    pd.testing.assert_frame_equal(fetched.frame, load_womens_clothing_reviews().frame)
+    stored = (tmp_path / "home" / FILENAME).stat().st_size
+    assert 2.5e6 < stored < 3.1e6  # "stored gzip-compressed (2.8 MB)", as the docstring says
+
+
+def test_the_suite_refuses_to_download():
+    """tests/conftest.py's guard: any address but a local file fails the test at once."""
+    with pytest.raises(pytest.fail.Exception, match="tests never download"):
+        _base._urlopen(_base._CLOTHING_URLS[0], timeout=1)
