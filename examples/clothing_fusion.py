@@ -12,10 +12,10 @@ product's division, department, class and id. It
    regression baseline.
 
 Run ``python examples/clothing_fusion.py`` (``--quick`` uses a small subsample, for CI).
-The reviews are read from ``../shared/data`` beside the checkout, ``$SK_MTL_DATA``,
-``--data-home`` or ``~/sk_mtl_data``; where none holds them, they are downloaded once
-into that folder (``sk_mtl.datasets.fetch_womens_clothing_reviews``, 8.5 MB, SHA-256
-checked).
+The reviews are read from the data folder (``--data-home``, else ``$SK_MTL_DATA``, else
+``../shared/data`` beside the checkout, else ``~/sk_mtl_data``); when they are not there,
+they are downloaded once into it (``sk_mtl.datasets.fetch_womens_clothing_reviews``,
+8.5 MB, SHA-256 checked).
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ precision for recall and leaves the colour task alone. The script
    accuracy on a fixed, stratified 25% holdout.
 
 Run ``python examples/rare_class_weight.py`` (``--quick`` trains one seed for a few epochs,
-for CI). Data is read from ``../shared/data`` beside the checkout, ``$SK_MTL_DATA`` or
-``--data-home``.
+for CI). The wine data ships with sk_mtl; a ``wine_quality_red_white.csv`` in the data folder
+(``--data-home``, ``$SK_MTL_DATA`` or ``../shared/data`` beside the checkout) is read instead.
 """
 
 from __future__ import annotations

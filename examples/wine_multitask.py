@@ -20,7 +20,8 @@ the table shows what a new user gets. One line per model is printed as it finish
 terminal, a network fit that lasts over 2 seconds also draws its progress bar over epochs).
 
 Run ``python examples/wine_multitask.py`` (``--quick`` trains for a few epochs only, for CI).
-Data is read from ``../shared/data`` beside the checkout, ``$SK_MTL_DATA`` or ``--data-home``.
+The wine data ships with sk_mtl; a ``wine_quality_red_white.csv`` in the data folder
+(``--data-home``, ``$SK_MTL_DATA`` or ``../shared/data`` beside the checkout) is read instead.
 """
 
 from __future__ import annotations
