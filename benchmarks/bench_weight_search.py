@@ -102,6 +102,36 @@ def synthetic(data_home, quick, rows):
     return X, y, make, task_scorers({"a": "r2", "b": "r2"}), ""
 
 
+def overlay_digits(n_rows=3000, shift=2, seed=0):
+    """Multi-MNIST at 8x8: two of scikit-learn's digits on a ``(8 + shift)``-square canvas,
+    the left one at the top left, the right one ``shift`` pixels down and right, overlapping
+    pixels taking the larger value. Returns ``X`` (``n_rows`` x ``(8 + shift)^2``, 0..16) and
+    the two labels. Each image is drawn from the digits set at random (seeded), so an image
+    can sit in several pairs."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    rng = np.random.RandomState(seed)
+    left, right = rng.randint(len(digits.target), size=(2, n_rows))
+    size = 8 + shift
+    canvas = np.zeros((n_rows, size, size))
+    canvas[:, :8, :8] = digits.images[left]
+    canvas[:, shift:, shift:] = np.maximum(canvas[:, shift:, shift:], digits.images[right])
+    y = pd.DataFrame({"left": digits.target[left], "right": digits.target[right]})
+    return canvas.reshape(n_rows, -1), y
+
+
+def digits(data_home, quick, rows):
+    X, y = overlay_digits(600 if quick else 3000)
+    tasks = {"left": "multiclass", "right": "multiclass"}
+    params = dict(tasks=tasks, max_epochs=3) if quick else dict(tasks=tasks)
+
+    def make(**extra):
+        return make_pipeline(StandardScaler(), MultiTaskNet(**params, **extra))
+
+    return X, y, make, task_scorers({"left": "accuracy", "right": "accuracy"}), "multitasknet__"
+
+
 def run(name, loader, args):
     X, y, make, scorers, prefix = loader(args.data_home, args.quick, args.clothing_rows)
     tasks = list(y.columns)
@@ -155,8 +185,8 @@ def run(name, loader, args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", nargs="+", default=["wine", "clothing", "synthetic"],
-                        choices=["wine", "clothing", "synthetic"])
+    parser.add_argument("--data", nargs="+", default=["wine", "clothing", "synthetic", "digits"],
+                        choices=["wine", "clothing", "synthetic", "digits"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--clothing-rows", type=int, default=6000)
     parser.add_argument("--synthetic-width", type=int, default=4)
@@ -166,7 +196,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     SYNTHETIC_WIDTH[0] = args.synthetic_width
     loaders = {"wine": ("wine-hard", wine), "clothing": ("clothing", clothing),
-               "synthetic": ("synthetic, capacity-limited", synthetic)}
+               "synthetic": ("synthetic, capacity-limited", synthetic),
+               "digits": ("overlaid digits", digits)}
     for key in args.data:
         name, loader = loaders[key]
         a, b, vectors, names = run(name, loader, args)

@@ -71,6 +71,127 @@ def test_conditioning_parameters_are_checked(weighting, match):
         MultiTaskNet(weighting="conditioned", max_epochs=1).fit(X, y["a"])
 
 
+@pytest.mark.parametrize(
+    "params, match",
+    [({"layers": "some"}, "layers"), ({"layers": "all", "conditioning": "input"}, "layers='all'"),
+     ({"normalize": "max"}, "normalize"), ({"penalty": -1.0}, "penalty"),
+     ({"draws": 0}, "draws"), ({"draws": 2.5}, "draws"), ({"penalty": 0.5}, "draws")],
+)
+def test_conditioning_options_are_checked_before_training(params, match):
+    X, y = noisy_tasks()
+    net = MultiTaskNet(weighting=WeightConditioning(**params), max_epochs=1)
+    with pytest.raises(ValueError, match=match):
+        net.fit(X, y)
+    assert not hasattr(net, "net_")
+
+
+def test_film_at_every_layer_conditions_each_linear_layer():
+    from sk_mtl.modules import FiLMLinear
+
+    X, y = noisy_tasks()
+    net = MultiTaskNet(weighting=WeightConditioning(layers="all"), **FAST).fit(X, y)
+    films = [m for m in net.module_.trunk.modules() if isinstance(m, FiLMLinear)]
+    assert len(films) == len(FAST["hidden_dims"])
+    # Each trained FiLM layer reads the weights: none is left at its zero start.
+    assert all(float(m.film.weight.detach().abs().sum()) > 0 for m in films)
+    low = net.set_params(task_weights={"a": 0.05, "b": 1.0}).predict_proba(X)[1]
+    high = net.set_params(task_weights={"a": 20.0, "b": 1.0}).predict_proba(X)[1]
+    assert np.abs(low - high).max() > 1e-4
+
+
+def test_members_conditioning_mixes_one_layer_per_task():
+    import torch
+
+    from sk_mtl.modules import ConditionedTrunk, MixedLinear, MLPTrunk
+
+    torch.manual_seed(0)
+    trunk = ConditionedTrunk(MLPTrunk(3, (5,)), width=5, n_conditions=2, mode="members")
+    mixed = trunk.trunk.layers[0]
+    assert isinstance(mixed, MixedLinear) and len(mixed.members) == 2
+    first, second = mixed.members
+    assert not torch.equal(first.weight, second.weight)  # re-initialised, not a copy
+    x = torch.randn(4, 3)
+    c = torch.tensor([0.25, 0.75])
+    # Mixing the outputs is the layer with the mixed weights (c on the simplex).
+    weight = c[0] * first.weight + c[1] * second.weight
+    bias = c[0] * first.bias + c[1] * second.bias
+    trunk.set_condition(c)
+    expected = torch.relu(x @ weight.T + bias)
+    torch.testing.assert_close(trunk(x), expected)
+    # One condition per row: each row gets its own mix.
+    rows = torch.tensor([[1.0, 0.0]] * 2 + [[0.0, 1.0]] * 2)
+    trunk.set_condition(rows)
+    out = trunk(x)
+    torch.testing.assert_close(out[:2], torch.relu(first(x[:2])))
+    torch.testing.assert_close(out[2:], torch.relu(second(x[2:])))
+
+    X, y = noisy_tasks()
+    net = MultiTaskNet(weighting=WeightConditioning(conditioning="members"), **FAST).fit(X, y)
+    low = net.set_params(task_weights={"a": 0.05, "b": 1.0}).predict_proba(X)[1]
+    high = net.set_params(task_weights={"a": 20.0, "b": 1.0}).predict_proba(X)[1]
+    assert np.abs(low - high).max() > 1e-3
+
+
+def test_grouped_draws_give_the_per_row_objective_and_the_cosmos_penalty():
+    import torch
+
+    from sk_mtl.estimators._net import MultiTaskCriterion
+    from sk_mtl.modules._losses import RegressionLoss
+
+    torch.manual_seed(0)
+    names = ["a", "b"]
+    criterion = MultiTaskCriterion({n: RegressionLoss() for n in names})
+    preds = {n: torch.randn(12, 1, requires_grad=True) for n in names}
+    mask_b = torch.tensor([True] * 9 + [False] * 3)
+    targets = {"a": (torch.randn(12), None), "b": (torch.randn(12), mask_b)}
+    grouped = WeightConditioning(draws=3)
+    grouped.bind(names, {"a": 1.0, "b": 1.0})
+    drawn = grouped.draw(12)
+    assert len(torch.unique(drawn, dim=0)) == 3  # three vectors, one per block of rows
+    logged = grouped.training_losses(criterion, preds, targets, drawn)
+    per_row = WeightConditioning()
+    per_row.bind(names, {"a": 1.0, "b": 1.0})
+    expected = criterion(preds, per_row.weight_rows(targets, drawn))
+    for n in names:
+        torch.testing.assert_close(logged[n], expected[n])
+    objective = grouped.backward(logged, torch.nn.Module())
+    torch.testing.assert_close(objective, per_row.combine(expected).detach())
+    # The COSMOS penalty subtracts lambda times the rows-weighted mean cosine.
+    cosmos = WeightConditioning(draws=3, penalty=0.5)
+    cosmos.bind(names, {"a": 1.0, "b": 1.0})
+    drawn = cosmos.draw(12)
+    logged = cosmos.training_losses(criterion, preds, targets, drawn)
+    objective = per_row.combine(criterion(preds, per_row.weight_rows(targets, drawn))).detach()
+    group_losses, counts, vectors = cosmos.group_losses_
+    cosine = torch.nn.functional.cosine_similarity(vectors, group_losses, dim=1)
+    rows = counts.max(1).values
+    penalised = cosmos.backward(logged, torch.nn.Module())
+    torch.testing.assert_close(
+        penalised, objective - 0.5 * ((cosine * rows).sum() / rows.sum()).detach()
+    )
+
+
+@pytest.mark.parametrize("normalize", ["initial", "running"])
+def test_loss_normalisation_divides_each_task_by_its_scale(normalize):
+    X, y = noisy_tasks()
+    y = y.assign(a=y["a"])
+    net = MultiTaskNet(weighting=WeightConditioning(normalize=normalize), **FAST).fit(X, y)
+    weighting = net.net_.weighting
+    scale = weighting.scale_
+    assert scale is not None and scale.shape == (2,) and bool((scale > 0).all())
+    losses = {"a": scale[0] * 2, "b": scale[1] * 3}
+    weighting.end_draws()
+    # Validation objective: T * sum_t c_t L_t / s_t with the bound c (equal weights).
+    assert float(weighting.combine(losses)) == pytest.approx(2 * (0.5 * 2 + 0.5 * 3))
+
+
+def test_grouped_draws_and_penalty_train():
+    X, y = noisy_tasks()
+    net = MultiTaskNet(weighting=WeightConditioning(draws=4, penalty=0.1), **FAST).fit(X, y)
+    assert np.isfinite(net.history_[:, "train_loss"]).all()
+    assert net.predict(X).shape == (len(X), 2)
+
+
 def test_inverse_count_rule_weighs_rarer_tasks_more():
     X, y = noisy_tasks(tasks=3)
     y = y.copy()

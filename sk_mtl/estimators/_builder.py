@@ -104,7 +104,8 @@ def build_module(est, tasks, weighting) -> nn.Module:
     width = module.head.in_features if isinstance(module, MultiTaskModule) else (
         module.trunk.out_features
     )
-    module.trunk = ConditionedTrunk(module.trunk, width, len(tasks), weighting.conditioning)
+    module.trunk = ConditionedTrunk(module.trunk, width, len(tasks), weighting.conditioning,
+                                    weighting.layers)
     return module
 
 

@@ -290,9 +290,11 @@ class MultiTaskSkorchNet(NeuralNet):
         if self._conditioned:  # a fresh task-weight vector for every training row
             drawn = self.weighting.draw(_batch_len(batch))
             self.module_.trunk.set_condition(drawn)
-            yi = self.weighting.weight_rows(yi, drawn)
-        y_pred = self.infer(Xi, **fit_params)
-        task_losses = self.criterion_(y_pred, yi)
+            y_pred = self.infer(Xi, **fit_params)
+            task_losses = self.weighting.training_losses(self.criterion_, y_pred, yi, drawn)
+        else:
+            y_pred = self.infer(Xi, **fit_params)
+            task_losses = self.criterion_(y_pred, yi)
         alignment = self._pop_alignment()
         if alignment is not None:
             # First, keeping the graph the task losses share with it through the encoders;

@@ -3,7 +3,7 @@
 Nothing here imports scikit-learn or skorch, so each module can be used and tested alone.
 """
 
-from ._conditioning import ConditionedTrunk
+from ._conditioning import ConditionedTrunk, FiLMLinear, MixedLinear
 from ._encoders import (
     CategoricalEncoder,
     CNNEncoder,
@@ -55,6 +55,7 @@ __all__ = [
     "ConditionedTrunk",
     "CrossEntropyLoss",
     "EnsembleMLPTrunk",
+    "FiLMLinear",
     "FusionTrunk",
     "GRUTextEncoder",
     "GatedFusion",
@@ -62,6 +63,7 @@ __all__ = [
     "LinearEncoder",
     "MLPTrunk",
     "MMoETrunk",
+    "MixedLinear",
     "ModalityAligner",
     "ModalityWeights",
     "MultiTaskModule",

@@ -2,10 +2,98 @@
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import Tensor, nn
 
-__all__ = ["ConditionedTrunk"]
+__all__ = ["ConditionedTrunk", "FiLMLinear", "MixedLinear"]
+
+
+def _film(film: nn.Linear, c: Tensor, h: Tensor) -> Tensor:
+    """``h * (1 + gamma(c)) + beta(c)``; ``h`` of ``(n, width)`` or ``(n, k, width)``."""
+    gamma, beta = film(c).chunk(2, dim=-1)
+    if h.ndim == 3 and gamma.ndim == 2:  # (n, k, width): one output per ensemble member
+        gamma, beta = gamma.unsqueeze(1), beta.unsqueeze(1)
+    return h * (1 + gamma) + beta
+
+
+def _zero_film(n_conditions: int, width: int) -> nn.Linear:
+    film = nn.Linear(n_conditions, 2 * width)
+    nn.init.zeros_(film.weight)
+    nn.init.zeros_(film.bias)
+    return film
+
+
+class FiLMLinear(nn.Module):
+    """A linear layer (``nn.Linear`` or TabM's ``LinearBatchEnsemble``) whose output is
+    scaled and shifted by the condition ``c``: ``linear(x) * (1 + gamma(c)) + beta(c)``, with
+    ``gamma`` and ``beta`` linear in ``c`` and zero at start. :class:`ConditionedTrunk`
+    (``layers="all"``) puts one in place of every linear layer of the trunk and sets
+    :attr:`c` before each forward pass."""
+
+    def __init__(self, linear: nn.Module, n_conditions: int) -> None:
+        super().__init__()
+        self.linear = linear
+        self.film = _zero_film(n_conditions, linear.out_features)
+        self.out_features = linear.out_features
+        self.c: Tensor | None = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = self.linear(x)
+        return h if self.c is None else _film(self.film, self.c, h)
+
+
+class MixedLinear(nn.Module):
+    """``n_conditions`` copies of a linear layer whose outputs are mixed by the condition:
+    ``sum_t c_t layer_t(x)``, which for ``c`` on the simplex is the layer with the mixed
+    weights ``sum_t c_t W_t`` (Pareto Manifold Learning, Dimitriadis et al., ICML 2023: a
+    line, or simplex, of networks between one member per task). The first copy is the
+    layer given; the others are re-initialised. :class:`ConditionedTrunk`
+    (``mode="members"``) sets :attr:`c` before each forward pass."""
+
+    def __init__(self, linear: nn.Module, n_conditions: int) -> None:
+        super().__init__()
+        copies = [linear]
+        for _ in range(n_conditions - 1):
+            other = copy.deepcopy(linear)
+            for m in other.modules():
+                if hasattr(m, "reset_parameters"):
+                    m.reset_parameters()
+            copies.append(other)
+        self.members = nn.ModuleList(copies)
+        self.out_features = linear.out_features
+        self.c: Tensor | None = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        c = self.c
+        if c is None:
+            c = torch.full((len(self.members),), 1.0 / len(self.members), device=x.device)
+        outs = torch.stack([m(x) for m in self.members], dim=-1)  # (..., out, T)
+        if c.ndim == 2:  # one condition per row
+            c = c.reshape(c.shape[0], *([1] * (outs.ndim - 2)), c.shape[1])
+        return (outs * c.to(outs.dtype)).sum(-1)
+
+
+def _is_linear(module: nn.Module) -> bool:
+    """A plain ``nn.Linear`` or TabM's ``LinearBatchEnsemble`` (``(n, k, in) -> (n, k,
+    out)``): the layers whose outputs :class:`FiLMLinear` conditions."""
+    if type(module) is nn.Linear:
+        return True
+    return type(module).__name__ == "LinearBatchEnsemble" and hasattr(module, "out_features")
+
+
+def _wrap_linears(module: nn.Module, n_conditions: int, wrapper: type) -> int:
+    """Put a ``wrapper`` (:class:`FiLMLinear`, :class:`MixedLinear`) in place of every
+    linear layer below ``module``."""
+    count = 0
+    for name, child in module.named_children():
+        if _is_linear(child):
+            setattr(module, name, wrapper(child, n_conditions))
+            count += 1
+        elif not isinstance(child, (FiLMLinear, MixedLinear)):
+            count += _wrap_linears(child, n_conditions, wrapper)
+    return count
 
 
 class ConditionedTrunk(nn.Module):
@@ -13,29 +101,35 @@ class ConditionedTrunk(nn.Module):
 
     ``mode="film"``: ``h * (1 + gamma(c)) + beta(c)`` on the trunk's output (each output of a
     trunk returning a dict), with ``gamma`` and ``beta`` linear and zero at start, so the
-    wrapped trunk starts as it was. ``mode="input"``: ``c`` is appended to the input columns
-    (the trunk must take ``n_features + n_conditions`` columns). ``c`` is set with
-    :meth:`set_condition`: one vector for every row, or one row per input row.
+    wrapped trunk starts as it was; with ``layers="all"`` also on the output of every
+    linear layer inside the trunk (before its activation). ``mode="input"``: ``c`` is
+    appended to the input columns (the trunk must take ``n_features + n_conditions``
+    columns). ``c`` is set with :meth:`set_condition`: one vector for every row, or one row
+    per input row.
 
     Examples
     --------
     >>> import torch
     >>> from sk_mtl.modules import ConditionedTrunk, MLPTrunk
-    >>> trunk = ConditionedTrunk(MLPTrunk(3, (4,)), width=4, n_conditions=2)
+    >>> trunk = ConditionedTrunk(MLPTrunk(3, (4,)), width=4, n_conditions=2, layers="all")
     >>> trunk.set_condition(torch.tensor([0.3, 0.7]))
     >>> trunk(torch.zeros(5, 3)).shape
     torch.Size([5, 4])
     """
 
-    def __init__(self, trunk: nn.Module, width: int, n_conditions: int, mode: str = "film"):
+    def __init__(self, trunk: nn.Module, width: int, n_conditions: int, mode: str = "film",
+                 layers: str = "last"):
         super().__init__()
         self.trunk = trunk
         self.mode = mode
+        self.layers = layers
         self.register_buffer("condition", torch.full((n_conditions,), 1.0 / n_conditions))
         if mode == "film":
-            self.film = nn.Linear(n_conditions, 2 * width)
-            nn.init.zeros_(self.film.weight)
-            nn.init.zeros_(self.film.bias)
+            self.film = _zero_film(n_conditions, width)
+            if layers == "all":
+                _wrap_linears(self.trunk, n_conditions, FiLMLinear)
+        elif mode == "members":
+            _wrap_linears(self.trunk, n_conditions, MixedLinear)
         self.out_features = getattr(trunk, "out_features", width)
 
     def set_condition(self, c: Tensor) -> None:
@@ -48,28 +142,34 @@ class ConditionedTrunk(nn.Module):
             self.condition.copy_(c.to(self.condition.device, self.condition.dtype))
 
     def shared_parameters(self) -> list[nn.Parameter]:
-        """The wrapped trunk's shared parameters (all of them unless it says) and the
-        conditioning's own."""
+        """The wrapped trunk's shared parameters (all of them unless it says; the FiLM
+        layers inside it go with the layer they condition) and the output conditioning's."""
         inner = getattr(self.trunk, "shared_parameters", self.trunk.parameters)
         film = list(self.film.parameters()) if self.mode == "film" else []
         return [*inner(), *film]
+
+    def _inner_films(self) -> list[nn.Module]:
+        return [m for m in self.trunk.modules() if isinstance(m, (FiLMLinear, MixedLinear))]
 
     def _current(self) -> Tensor:
         rows = getattr(self, "rows", None)
         return self.condition if rows is None else rows
 
-    def _film(self, h: Tensor) -> Tensor:
-        gamma, beta = self.film(self._current()).chunk(2, dim=-1)
-        if h.ndim == 3 and gamma.ndim == 2:  # (n, k, width): one output per ensemble member
-            gamma, beta = gamma.unsqueeze(1), beta.unsqueeze(1)
-        return h * (1 + gamma) + beta
-
     def forward(self, x):
+        c = self._current()
         if self.mode == "input":
-            c = self._current()
             c = c.expand(x.shape[0], -1) if c.ndim == 1 else c
             return self.trunk(torch.cat([x, c], dim=1))
-        h = self.trunk(x)
+        inner = self._inner_films()
+        for m in inner:
+            m.c = c
+        try:
+            h = self.trunk(x)
+        finally:
+            for m in inner:
+                m.c = None
+        if self.mode != "film":
+            return h
         if isinstance(h, dict):
-            return {k: self._film(v) for k, v in h.items()}
-        return self._film(h)
+            return {k: _film(self.film, c, v) for k, v in h.items()}
+        return _film(self.film, c, h)

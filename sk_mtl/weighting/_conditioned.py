@@ -5,15 +5,20 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 
-from ._base import LossWeighting, _weighted_sum
+from ._base import LossWeighting
 
 __all__ = ["WeightConditioning"]
 
 #: How the network reads the weight vector.
-CONDITIONINGS = ("film", "input")
+CONDITIONINGS = ("film", "input", "members")
+#: Where FiLM reads it: the trunk's output, or also every linear layer inside the trunk.
+LAYERS = ("last", "all")
+#: How each task's loss is scaled before weighting.
+NORMALIZATIONS = (None, "initial", "running")
 
 
 class WeightConditioning(LossWeighting):
@@ -60,9 +65,21 @@ class WeightConditioning(LossWeighting):
 
     conditions = True
 
-    def __init__(self, alpha: float = 1.0, conditioning: str = "film") -> None:
+    def __init__(
+        self,
+        alpha: float = 1.0,
+        conditioning: str = "film",
+        layers: str = "last",
+        normalize: str | None = None,
+        penalty: float = 0.0,
+        draws: int | None = None,
+    ) -> None:
         self.alpha = alpha
         self.conditioning = conditioning
+        self.layers = layers
+        self.normalize = normalize
+        self.penalty = penalty
+        self.draws = draws
 
     def bind(self, task_names: Sequence[str], task_weights: Mapping[str, float]) -> None:
         if not (isinstance(self.alpha, (int, float)) and math.isfinite(self.alpha)
@@ -73,6 +90,39 @@ class WeightConditioning(LossWeighting):
                 f"weighting__conditioning={self.conditioning!r} is not known; use one of "
                 f"{list(CONDITIONINGS)}."
             )
+        if self.layers not in LAYERS:
+            raise ValueError(
+                f"weighting__layers={self.layers!r} is not known; use one of {list(LAYERS)}."
+            )
+        if self.layers == "all" and self.conditioning != "film":
+            raise ValueError(
+                "weighting__layers='all' puts FiLM layers in the trunk; it needs "
+                f"weighting__conditioning='film', got {self.conditioning!r}."
+            )
+        if self.normalize not in NORMALIZATIONS:
+            raise ValueError(
+                f"weighting__normalize={self.normalize!r} is not known; use one of "
+                f"{list(NORMALIZATIONS)}."
+            )
+        if not (isinstance(self.penalty, (int, float)) and math.isfinite(self.penalty)
+                and self.penalty >= 0):
+            raise ValueError(
+                f"weighting__penalty must be a finite number >= 0, got {self.penalty!r}."
+            )
+        if self.draws is not None and not (
+            isinstance(self.draws, (int, np.integer)) and not isinstance(self.draws, bool)
+            and self.draws >= 1
+        ):
+            raise ValueError(
+                f"weighting__draws must be None (a vector per row) or an int >= 1, got "
+                f"{self.draws!r}."
+            )
+        if self.penalty > 0 and self.draws is None:
+            raise ValueError(
+                "weighting__penalty > 0 (COSMOS) compares each weight vector with the loss "
+                "vector of the rows that drew it, which needs a few vectors per batch: set "
+                "weighting__draws (e.g. 8)."
+            )
         if len(task_names) < 2:
             raise ValueError(
                 "weighting='conditioned' trades tasks off and needs at least two tasks; "
@@ -80,6 +130,9 @@ class WeightConditioning(LossWeighting):
             )
         super().bind(task_names, task_weights)
         self.drawn_ = None
+        self.groups_ = None
+        self.group_losses_ = None
+        self.scale_ = None
 
     def target(self, task_weights: Mapping[str, float] | None = None) -> Tensor:
         """The condition for ``task_weights`` (the bound ones by default): normalised to 1."""
@@ -89,9 +142,74 @@ class WeightConditioning(LossWeighting):
 
     def draw(self, n_rows: int) -> Tensor:
         """One weight vector per row of the next training batch, ``(n_rows, n_tasks)``
-        (torch's global generator)."""
+        (torch's global generator); with ``draws=k``, ``k`` vectors, each shared by a
+        contiguous block of rows (the batches are shuffled)."""
         concentration = torch.full((len(self.task_names_),), float(self.alpha))
-        return torch.distributions.Dirichlet(concentration).sample((n_rows,))
+        dirichlet = torch.distributions.Dirichlet(concentration)
+        if self.draws is None:
+            self.groups_ = None
+            return dirichlet.sample((n_rows,))
+        k = min(int(self.draws), n_rows)
+        vectors = dirichlet.sample((k,))
+        groups = torch.arange(n_rows) * k // max(n_rows, 1)
+        self.groups_ = (groups, vectors)
+        return vectors[groups]
+
+    def training_losses(self, criterion, y_pred, targets: Mapping[str, tuple],
+                        drawn: Tensor) -> dict[str, Tensor]:
+        """The task losses of a training batch whose rows drew ``drawn``
+        (:meth:`draw`), as logged: each task's ``c``-weighted mean loss. :meth:`backward`
+        then minimises ``T * sum_t (1 / n_t) sum_i c_it l_it`` (each task's loss divided by
+        its scale first with ``normalize``), minus ``penalty`` times the mean cosine between
+        each drawn vector and the loss vector of its rows (with ``draws``)."""
+        if self.groups_ is None:
+            losses = criterion(y_pred, self.weight_rows(targets, drawn))
+            self._update_scale(torch.stack([losses[n] for n in self.task_names_]))
+            return losses
+        groups, vectors = self.groups_
+        per_group, counts = [], []
+        for g in range(len(vectors)):
+            rows = groups == g
+            group_targets = {}
+            n_labelled = []
+            for name in self.task_names_:
+                target, mask = targets[name]
+                in_group = rows.to(target.device)
+                if mask is not None:
+                    in_group = in_group & mask.to(torch.bool) if mask.dtype == torch.bool \
+                        else in_group.to(mask.dtype) * mask
+                group_targets[name] = (target, in_group)
+                n_labelled.append(in_group.sum().to(torch.float32))
+            losses = criterion(y_pred, group_targets)
+            per_group.append(torch.stack([losses[n] for n in self.task_names_]))
+            counts.append(torch.stack(n_labelled))
+        group_losses = torch.stack(per_group)  # (k, T): plain means over each group's rows
+        counts = torch.stack(counts).to(group_losses.device)  # (k, T) labelled rows
+        self.group_losses_ = (group_losses, counts, vectors.to(group_losses.device))
+        self._update_scale(self._pooled(group_losses, counts, torch.ones_like(group_losses)))
+        c = vectors.to(group_losses.device)
+        logged = self._pooled(group_losses, counts, c)
+        return {n: logged[j] for j, n in enumerate(self.task_names_)}
+
+    @staticmethod
+    def _pooled(group_losses: Tensor, counts: Tensor, c: Tensor) -> Tensor:
+        """Each task's ``c``-weighted mean over the rows of all groups: ``(T,)``."""
+        weights = c * counts
+        return (group_losses * weights).sum(0) / weights.sum(0).clamp_min(1e-12)
+
+    def _update_scale(self, losses: Tensor) -> None:
+        if self.normalize is None:
+            return
+        losses = losses.detach()
+        if self.scale_ is None:
+            self.scale_ = losses.clamp_min(1e-8)
+        elif self.normalize == "running":
+            self.scale_ = (0.9 * self.scale_ + 0.1 * losses).clamp_min(1e-8)
+
+    def _scaled(self, stacked: Tensor) -> Tensor:
+        if self.scale_ is None:
+            return stacked
+        return stacked / self.scale_.to(stacked.device, stacked.dtype)
 
     def weight_rows(self, targets: Mapping[str, tuple], drawn: Tensor) -> dict[str, tuple]:
         """``targets`` with each task's row mask replaced by the rows' drawn weights.
@@ -114,15 +232,31 @@ class WeightConditioning(LossWeighting):
         return out
 
     def combine(self, losses: Mapping[str, Tensor]) -> Tensor:
-        if self.drawn_ is None:
-            c = self.target()
-            scale = len(self.task_names_)
-            return _weighted_sum(
-                losses, {n: scale * float(w) for n, w in zip(self.task_names_, c.tolist())}
-            )
-        stacked = torch.stack([losses[n] for n in self.task_names_])
-        return len(self.task_names_) * (stacked * self.drawn_.to(stacked.dtype)).sum()
+        stacked = self._scaled(torch.stack([losses[n] for n in self.task_names_]))
+        n_tasks = len(self.task_names_)
+        if self.drawn_ is None:  # validation: the bound weights
+            c = self.target().to(stacked.device, stacked.dtype)
+            return n_tasks * (stacked * c).sum()
+        return n_tasks * (stacked * self.drawn_.to(stacked.dtype)).sum()
+
+    def backward(self, losses: Mapping[str, Tensor], module) -> Tensor:
+        if self.group_losses_ is None:
+            return super().backward(losses, module)
+        group_losses, counts, c = self.group_losses_
+        self.group_losses_ = None
+        scaled = self._scaled(group_losses)
+        n_tasks = len(self.task_names_)
+        share = counts / counts.sum(0).clamp_min(1.0)  # n_gt / n_t
+        objective = n_tasks * (share * c * scaled).sum()
+        if self.penalty > 0:
+            rows = counts.max(1).values
+            cosine = torch.nn.functional.cosine_similarity(c, scaled, dim=1)
+            objective = objective - self.penalty * (cosine * rows).sum() / rows.sum()
+        objective.backward()
+        return objective.detach()
 
     def end_draws(self) -> None:
         """Back to the bound weights (validation, prediction)."""
         self.drawn_ = None
+        self.groups_ = None
+        self.group_losses_ = None

@@ -17,6 +17,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, QuantileTransformer, StandardScaler
 
 from sk_mtl import FusionNetClassifier, MultiTaskNet, MultiTaskNetClassifier, MultiTaskNetRegressor
+from sk_mtl.weighting import WeightConditioning
 
 ort = pytest.importorskip("onnxruntime")
 sk_onnx = pytest.importorskip("sk_mtl.onnx")
@@ -117,8 +118,10 @@ def test_wine_pipeline_defaults_export_with_labels_and_units(wine, tmp_path):
     {"input_scaling": "standard", "numeric_embedding": "piecewise", "ensemble_size": 2},
     {"weighting": "conditioned", "task_weights": {"price": 3.0}},
     {"trunk": "ple", "retrieval": None},
+    {"weighting": WeightConditioning(layers="all"), "task_weights": {"price": 3.0}},
+    {"weighting": WeightConditioning(conditioning="members"), "task_weights": {"flag": 0.3}},
 ], ids=["mmoe-quantile", "periodic-robust-retrieval", "piecewise-standard", "conditioned",
-        "ple"])
+        "ple", "conditioned-film-every-layer", "conditioned-members"])
 def test_every_part_of_the_table_network_exports(params):
     X, y = _table(n=1200)
     est = MultiTaskNet(**{**SMALL, **params}).fit(X[:180], y.iloc[:180])
