@@ -124,6 +124,16 @@ def test_members_conditioning_mixes_one_layer_per_task():
     out = trunk(x)
     torch.testing.assert_close(out[:2], torch.relu(first(x[:2])))
     torch.testing.assert_close(out[2:], torch.relu(second(x[2:])))
+    # Many distinct rows: the outputs are mixed, row by row; the same for a linear layer.
+    x = torch.randn(20, 3)
+    rows = torch.distributions.Dirichlet(torch.ones(2)).sample((20,))
+    trunk.set_condition(rows)
+    expected = torch.stack([
+        torch.relu(x[i] @ (r[0] * first.weight + r[1] * second.weight).T
+                   + r[0] * first.bias + r[1] * second.bias)
+        for i, r in enumerate(rows)
+    ])
+    torch.testing.assert_close(trunk(x), expected)
 
     X, y = noisy_tasks()
     net = MultiTaskNet(weighting=WeightConditioning(conditioning="members"), **FAST).fit(X, y)

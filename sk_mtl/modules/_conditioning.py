@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 __all__ = ["ConditionedTrunk", "FiLMLinear", "MixedLinear"]
@@ -45,11 +46,13 @@ class FiLMLinear(nn.Module):
 
 
 class MixedLinear(nn.Module):
-    """``n_conditions`` copies of a linear layer whose outputs are mixed by the condition:
-    ``sum_t c_t layer_t(x)``, which for ``c`` on the simplex is the layer with the mixed
-    weights ``sum_t c_t W_t`` (Pareto Manifold Learning, Dimitriadis et al., ICML 2023: a
-    line, or simplex, of networks between one member per task). The first copy is the
-    layer given; the others are re-initialised. :class:`ConditionedTrunk`
+    """``n_conditions`` copies of a linear layer mixed by the condition ``c``: the layer
+    whose every parameter is ``sum_t c_t theta_t`` (Pareto Manifold Learning, Dimitriadis
+    et al., ICML 2023: a line, or simplex, of networks between one member per task). For a
+    batch with one ``c`` per row and more than 16 distinct rows, the members' outputs are
+    mixed instead, ``sum_t c_t layer_t(x)`` (the same for ``nn.Linear``, a cheaper stand-in
+    for TabM's ``LinearBatchEnsemble``). The first copy is the layer given; the others are
+    re-initialised. :class:`ConditionedTrunk`
     (``mode="members"``) sets :attr:`c` before each forward pass."""
 
     def __init__(self, linear: nn.Module, n_conditions: int) -> None:
@@ -69,10 +72,47 @@ class MixedLinear(nn.Module):
         c = self.c
         if c is None:
             c = torch.full((len(self.members),), 1.0 / len(self.members), device=x.device)
+        c = c.to(x.dtype)
+        if c.ndim == 1:  # one network for all rows: mix the weights, one layer call
+            return self._mixed_call(c, x)
+        vectors, groups = torch.unique(c, dim=0, return_inverse=True)
+        if len(vectors) <= _MAX_MIXED_CALLS:  # a few vectors per batch: a call per vector
+            out = None
+            for g, vector in enumerate(vectors):
+                rows = groups == g
+                part = self._mixed_call(vector, x[rows])
+                if out is None:
+                    out = part.new_empty((x.shape[0], *part.shape[1:]))
+                out[rows] = part
+            return out
         outs = torch.stack([m(x) for m in self.members], dim=-1)  # (..., out, T)
-        if c.ndim == 2:  # one condition per row
-            c = c.reshape(c.shape[0], *([1] * (outs.ndim - 2)), c.shape[1])
-        return (outs * c.to(outs.dtype)).sum(-1)
+        c = c.reshape(c.shape[0], *([1] * (outs.ndim - 2)), c.shape[1])
+        return (outs * c).sum(-1)
+
+    def _mixed_call(self, c: Tensor, x: Tensor) -> Tensor:
+        """The layer whose every parameter is the ``c``-mix of the members'."""
+        first = self.members[0]
+
+        def mix(name: str) -> Tensor | None:
+            params = [getattr(m, name) for m in self.members]
+            if params[0] is None:
+                return None
+            total = c[0] * params[0]
+            for weight, param in zip(c[1:], params[1:]):
+                total = total + weight * param
+            return total
+
+        if type(first) is nn.Linear:
+            return F.linear(x, mix("weight"), mix("bias"))
+        # TabM's LinearBatchEnsemble: ((x * r) @ W^T) * s + bias (BatchEnsemble, eq. 5).
+        out = (x * mix("r")) @ mix("weight").T * mix("s")
+        bias = mix("bias")
+        return out if bias is None else out + bias
+
+
+#: Up to this many distinct condition vectors in a batch, :class:`MixedLinear` mixes the
+#: weights and calls the layer once per vector; beyond, it mixes the members' outputs.
+_MAX_MIXED_CALLS = 16
 
 
 def _is_linear(module: nn.Module) -> bool:
