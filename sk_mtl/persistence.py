@@ -8,8 +8,9 @@ scikit-learn steps before the estimator as a ``skops`` archive, a byte tensor).
 
 Loading never unpickles and never imports a name that the file chooses: each class named in
 the description is looked up in an explicit allow-list below (the six estimators, the task,
-weighting, trunk, fusion and fusion-conditioning tables, the modality converters, scikit-learn's TF-IDF vectorizer, the
-optimizers and activations of the estimators' tables, numpy scalar types) and built from
+weighting, trunk, fusion and fusion-conditioning tables, the modality converters,
+scikit-learn's TF-IDF vectorizer, the optimizers and activations of the estimators' tables,
+numpy scalar types) and built from
 plain values; the network is rebuilt as ``fit`` builds it, and the weights are copied in. The
 ``skops`` part is loaded with skops's default trusted types only. What cannot be described
 this way (a custom ``nn.Module`` trunk or encoder, a callable, user callbacks, a class outside
