@@ -79,8 +79,8 @@ class _WeightSearchCV(MetaEstimatorMixin, BaseEstimator):
 
     #: The estimator parameter each vector sets.
     _param: ClassVar[str]
-    #: What the grid's keys are, singular and plural, in messages.
-    _unit: ClassVar[tuple[str, str]]
+    #: What the grid's keys are, singular, plural and either, in messages.
+    _unit: ClassVar[tuple[str, str, str]]
     #: ``weight_grid=<int>`` with two names: ratios log-spaced over this range.
     _ratio_range: ClassVar[tuple[float, float]] = _RATIO_RANGE
     #: Whether a grid may name vectors by rule (``"inverse_count"``).
@@ -105,7 +105,7 @@ class _WeightSearchCV(MetaEstimatorMixin, BaseEstimator):
 
     def _vectors(self, names: list[str] | None) -> list[dict | str]:
         grid = self.weight_grid
-        unit, units = self._unit
+        unit, units, _ = self._unit
         defaults = dict.fromkeys(names or (), 1.0)
         if isinstance(grid, numbers.Integral) and not isinstance(grid, bool):
             if grid < 1:
@@ -170,10 +170,10 @@ class _WeightSearchCV(MetaEstimatorMixin, BaseEstimator):
             return
         unknown = sorted(set(map(str, vector)) - set(names))
         if unknown:
-            unit, units = self._unit
+            _, units, either = self._unit
             what = "targets" if units == "tasks" else "modalities of X"
             raise ValueError(
-                f"weight_grid names {unit}(s) {unknown} that are not {what}; the {units} "
+                f"weight_grid names {either} {unknown} that are not {what}; the {units} "
                 f"are {names}."
             )
 
@@ -524,7 +524,7 @@ class TaskWeightSearchCV(_WeightSearchCV):
     """
 
     _param = "task_weights"
-    _unit = ("task", "tasks")
+    _unit = ("task", "tasks", "task(s)")
     _rules = True
 
     def __init__(self, estimator, weight_grid, *, scoring=None, cv=None, refit=True,
@@ -648,7 +648,7 @@ class FusionWeightSearchCV(_WeightSearchCV):
     """
 
     _param = "fusion_weights"
-    _unit = ("modality", "modalities")
+    _unit = ("modality", "modalities", "modality(ies)")
     _ratio_range = (1 / 8, 8)
 
     def __init__(self, estimator, weight_grid, *, scoring=None, cv=None, refit=True,
