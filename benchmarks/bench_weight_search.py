@@ -1,5 +1,6 @@
 """Task-weight search: GridSearchCV (one fit per vector and fold) against TaskWeightSearchCV
-(one weight-conditioned fit per fold), on wine-hard and the clothing reviews.
+(one weight-conditioned fit per fold), on wine-hard and the clothing reviews; and the same for
+fusion weights against FusionWeightSearchCV on the clothing reviews.
 
 - ``wine-hard``: UCI wine, tasks ``quality`` and ``alcohol`` (both regression, R^2), alcohol
   dropped from X; ``make_pipeline(StandardScaler(), MultiTaskNet(...))`` with the defaults.
@@ -21,11 +22,17 @@ weighting; (b) ``TaskWeightSearchCV(net with weighting="conditioned", vectors, c
 Per vector: each task's mean CV score under (a) and (b) (mean ± std over seeds), the gap
 (b) - (a) in (a)'s standard deviations; per search: wall time, and the hypervolume of each
 front above a common reference point (the lowest mean score of each task over both
-searches and all seeds). Usage::
+searches and all seeds).
 
-    python benchmarks/bench_weight_search.py [--data wine clothing synthetic]
-        [--seeds 0 1 2] [--clothing-rows 6000] [--synthetic-width 4] [--quick]
-        [--plot pareto.png]
+``clothing-fusion``: the ``clothing`` case's data and scorers, searching ``fusion_weights``:
+the text's weight 0 (text off), 1/4, 1/2, 1, 2, 4 with ``num`` and ``cat`` at 1;
+(a) ``GridSearchCV(net, {"fusion_weights": vectors})``, a fit per vector and fold, against
+(b) ``FusionWeightSearchCV(net with fusion_conditioning="log_uniform", vectors)``, one fit
+per fold. Usage::
+
+    python benchmarks/bench_weight_search.py [--data wine clothing synthetic digits
+        clothing-fusion] [--seeds 0 1 2] [--clothing-rows 6000] [--synthetic-width 4]
+        [--quick] [--plot pareto.png]
 """
 
 from __future__ import annotations
@@ -44,7 +51,12 @@ from skorch.helper import SliceDict
 from sk_mtl import FusionNetClassifier, MultiTaskNet
 from sk_mtl.datasets import load_wine_quality, load_womens_clothing_reviews
 from sk_mtl.metrics import task_scorers
-from sk_mtl.model_selection import TaskWeightSearchCV, _hypervolume, pareto_mask
+from sk_mtl.model_selection import (
+    FusionWeightSearchCV,
+    TaskWeightSearchCV,
+    _hypervolume,
+    pareto_mask,
+)
 
 RATIOS = np.geomspace(1 / 16, 16, 9)
 #: Hidden units of the synthetic case's network (``--synthetic-width``).
@@ -132,32 +144,46 @@ def digits(data_home, quick, rows):
     return X, y, make, task_scorers({"left": "accuracy", "right": "accuracy"}), "multitasknet__"
 
 
-def run(name, loader, args):
+#: What a case searches: the parameter, the conditioned estimator's own parameters, the
+#: one-fit-per-fold search and its options.
+TASK_SEARCH = ("task_weights", {"weighting": "conditioned"}, TaskWeightSearchCV, {"rules": ()})
+FUSION_SEARCH = ("fusion_weights", {"fusion_conditioning": "log_uniform"},
+                 FusionWeightSearchCV, {})
+#: ``clothing-fusion``: the text's fusion weight (num and cat at 1); 0 turns the text off.
+TEXT_WEIGHTS = [0.0, 0.25, 0.5, 1.0, 2.0, 4.0]
+
+
+def run(name, loader, args, search=TASK_SEARCH):
     X, y, make, scorers, prefix = loader(args.data_home, args.quick, args.clothing_rows)
-    tasks = list(y.columns)
-    vectors = [{tasks[0]: float(r), tasks[1]: 1.0} for r in RATIOS] + ["inverse_count"]
+    param, conditioned, search_cls, options = search
+    if param == "task_weights":
+        tasks = list(y.columns)
+        vectors = [{tasks[0]: float(r), tasks[1]: 1.0} for r in RATIOS] + ["inverse_count"]
+    else:
+        vectors = [{"text": w, "num": 1.0, "cat": 1.0} for w in TEXT_WEIGHTS]
     names = list(scorers)
     a_scores, b_scores, a_time, b_time, fit_time = [], [], [], [], []
     for seed in args.seeds:
         cv = KFold(3, shuffle=True, random_state=seed)
         start = time.perf_counter()
-        grid = GridSearchCV(make(random_state=seed), {f"{prefix}task_weights": vectors}, cv=cv,
+        grid = GridSearchCV(make(random_state=seed), {f"{prefix}{param}": vectors}, cv=cv,
                             scoring=scorers, refit=False).fit(X, y)
         a_time.append(time.perf_counter() - start)
         a_scores.append(np.column_stack([grid.cv_results_[f"mean_test_{s}"] for s in names]))
         fit_time.append(float(np.mean(grid.cv_results_["mean_fit_time"])))
         start = time.perf_counter()
-        search = TaskWeightSearchCV(make(random_state=seed, weighting="conditioned"), vectors,
-                                    cv=cv, scoring=scorers, refit=False, rules=()).fit(X, y)
+        found = search_cls(make(random_state=seed, **conditioned), vectors, cv=cv,
+                           scoring=scorers, refit=False, **options).fit(X, y)
         b_time.append(time.perf_counter() - start)
-        b_scores.append(search._scores_matrix())
+        b_scores.append(found._scores_matrix())
         print(f"  [{name}] seed {seed}: GridSearchCV {a_time[-1]:.0f} s, "
-              f"TaskWeightSearchCV {b_time[-1]:.0f} s", flush=True)
+              f"{search_cls.__name__} {b_time[-1]:.0f} s", flush=True)
     a, b = np.array(a_scores), np.array(b_scores)  # (seeds, vectors, scorers)
     ref = np.minimum(a.min(axis=(0, 1)), b.min(axis=(0, 1))) - 1e-9
+    keys = ":".join(vectors[0]) if param == "fusion_weights" else "vector"
     print(f"\n{name}: {len(y)} rows, 3 folds, seeds {args.seeds}; mean CV score per vector "
           "(mean ± std over seeds); gap = (b - a) / std(a)")
-    header = f"{'vector':<26}" + "".join(
+    header = f"{keys:<26}" + "".join(
         f"{s + ' (a) grid':>24}{s + ' (b) cond':>24}{'gap':>7}" for s in names
     )
     print(header)
@@ -174,9 +200,10 @@ def run(name, loader, args):
     hv_a = [_hypervolume(s[pareto_mask(s)], ref) for s in a]
     hv_b = [_hypervolume(s[pareto_mask(s)], ref) for s in b]
     one_fit = statistics.mean(fit_time)
-    print(f"wall time: (a) GridSearchCV {statistics.mean(a_time):.1f} s, (b) TaskWeightSearchCV "
-          f"{statistics.mean(b_time):.1f} s; one (a) fit per fold {one_fit:.1f} s x 3 folds = "
-          f"{3 * one_fit:.1f} s; (b) / (3 one-fits) = "
+    print(f"wall time: (a) GridSearchCV {statistics.mean(a_time):.1f} s, (b) "
+          f"{search_cls.__name__} {statistics.mean(b_time):.1f} s, (a) / (b) = "
+          f"{statistics.mean(a_time) / statistics.mean(b_time):.2f}; one (a) fit per fold "
+          f"{one_fit:.1f} s x 3 folds = {3 * one_fit:.1f} s; (b) / (3 one-fits) = "
           f"{statistics.mean(b_time) / (3 * one_fit):.2f}")
     print(f"hypervolume above {np.round(ref, 4).tolist()}: "
           f"(a) {statistics.mean(hv_a):.5f}, (b) {statistics.mean(hv_b):.5f}")
@@ -186,7 +213,7 @@ def run(name, loader, args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", nargs="+", default=["wine", "clothing", "synthetic", "digits"],
-                        choices=["wine", "clothing", "synthetic", "digits"])
+                        choices=["wine", "clothing", "synthetic", "digits", "clothing-fusion"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--clothing-rows", type=int, default=6000)
     parser.add_argument("--synthetic-width", type=int, default=4)
@@ -197,10 +224,12 @@ def main(argv=None):
     SYNTHETIC_WIDTH[0] = args.synthetic_width
     loaders = {"wine": ("wine-hard", wine), "clothing": ("clothing", clothing),
                "synthetic": ("synthetic, capacity-limited", synthetic),
-               "digits": ("overlaid digits", digits)}
+               "digits": ("overlaid digits", digits),
+               "clothing-fusion": ("clothing, fusion weights", clothing)}
     for key in args.data:
         name, loader = loaders[key]
-        a, b, vectors, names = run(name, loader, args)
+        search = FUSION_SEARCH if key == "clothing-fusion" else TASK_SEARCH
+        a, b, vectors, names = run(name, loader, args, search)
         if args.plot and key == "wine":
             _plot(a, b, vectors, names, args.plot)
 

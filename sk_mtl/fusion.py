@@ -6,16 +6,23 @@ modality encoders, the task heads' sizes and the shared MLP the estimator makes.
 declares whether it reads ``fusion_weights`` (a fixed or learned weight per modality); one
 that does not refuses them. :data:`FUSIONS` maps the names accepted by ``fusion=`` to the
 classes. Adding a fusion is one subclass of :class:`Fusion` and one row in :data:`FUSIONS`.
+
+A fusion-weight conditioning (``fusion_conditioning=``, :class:`FusionConditioning`) trains
+one network for every ``fusion_weights`` vector: each training row draws its own weights,
+which the fusion applies and the shared MLP reads; :data:`FUSION_CONDITIONINGS` maps its
+names to the classes.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar
 
+import torch
 from sklearn.base import BaseEstimator
-from torch import nn
+from torch import Tensor, nn
 
 from ._registry import make_component
 from .modules import (
@@ -31,14 +38,18 @@ from .modules import (
 
 __all__ = [
     "FUSIONS",
+    "FUSION_CONDITIONINGS",
     "Attention",
     "Concat",
     "Early",
     "Fusion",
+    "FusionConditioning",
     "Gated",
     "Late",
+    "LogUniformWeights",
     "WeightedSum",
     "make_fusion",
+    "make_fusion_conditioning",
 ]
 
 
@@ -221,3 +232,181 @@ def make_fusion(spec) -> Fusion:
     """
     return make_component(spec, FUSIONS, param="fusion", base=Fusion,
                           others=["an sk_mtl.fusion.Fusion"])
+
+
+# ------------------------------------------------------------------ fusion-weight conditioning
+#: Where the shared MLP reads the fusion weights: its output, or also every linear layer.
+CONDITIONING_LAYERS = ("last", "all")
+
+
+class FusionConditioning(BaseEstimator):
+    """Base of fusion-weight conditionings: one network trained for every ``fusion_weights``.
+
+    In training each row draws its own fusion weights (:meth:`sample`, then each modality
+    turned off, weight 0, with probability ``p_off``; a row keeps at least one modality).
+    The fusion weighs the row's modalities with them (and a text modality's wide path,
+    when it has one), and the shared MLP after the fusion (each modality's MLP under
+    ``"late"`` fusion) reads them through FiLM (Perez et al., AAAI 2018): its output is
+    ``h * (1 + gamma(c)) + beta(c)`` with ``c_m = log(1 + w_m)`` and ``gamma``, ``beta``
+    linear and zero at start, as :class:`sk_mtl.modules.ConditionedTrunk` does for task
+    weights (YOTO, Dosovitskiy & Djolonga, ICLR 2020). Validation, early stopping and
+    prediction read the estimator's ``fusion_weights``, so ``set_params(fusion_weights=...)``
+    changes what ``predict`` returns without refitting, and
+    :class:`sk_mtl.model_selection.FusionWeightSearchCV` scores a grid of fusion weights on
+    one fit per fold. The retrieval modality keeps its weight (1.0).
+
+    A subclass gives :meth:`sample` and :meth:`covers`.
+
+    Parameters
+    ----------
+    p_off : float, default=0.1
+        Probability that a training row turns a modality off (weight 0), so that the
+        network learns to predict without it.
+    layers : {"last", "all"}, default="last"
+        Where the MLP reads the weights: its output (``"last"``), or also the output of
+        every linear layer inside it (``"all"``).
+    """
+
+    def __init__(self, p_off=0.1, layers="last"):
+        self.p_off = p_off
+        self.layers = layers
+
+    def check(self) -> None:
+        """Check the parameters; each error names ``fusion_conditioning__<param>``."""
+        p = self.p_off
+        if not (isinstance(p, numbers.Real) and not isinstance(p, bool) and 0 <= p < 1):
+            raise ValueError(f"fusion_conditioning__p_off must be in [0, 1), got {p!r}.")
+        if self.layers not in CONDITIONING_LAYERS:
+            raise ValueError(
+                f"fusion_conditioning__layers={self.layers!r} is not known; use one of "
+                f"{list(CONDITIONING_LAYERS)}."
+            )
+
+    def sample(self, n_rows: int, n_modalities: int) -> Tensor:
+        """Weights ``(n_rows, n_modalities)`` before any is turned off (torch's global
+        generator)."""
+        raise NotImplementedError
+
+    def covers(self, weight: float) -> bool:
+        """Whether training draws ``weight`` (0 when ``p_off > 0``, else within the
+        distribution's range): a vector outside is extrapolation."""
+        raise NotImplementedError
+
+    def bind(self, names: Sequence[str], drawn: Sequence[str],
+             weights: Mapping[str, float]) -> None:
+        """Bind to the network's modalities ``names`` (the fusion's order), of which those
+        in ``drawn`` draw their weights in training; ``weights`` are the estimator's
+        ``fusion_weights`` at fit (every name), which validation reads."""
+        self.check()
+        self.names_ = list(names)
+        self.drawn_ = [self.names_.index(m) for m in drawn]
+        self.weights_ = {m: float(weights[m]) for m in self.names_}
+
+    def target(self, weights: Mapping[str, float] | None = None) -> Tensor:
+        """``(M,)``: ``weights`` (the bound ones by default; a name left out keeps its bound
+        weight) in the order of ``names_``."""
+        given = {**self.weights_, **(weights or {})}
+        return torch.tensor([float(given[m]) for m in self.names_], dtype=torch.float32)
+
+    def draw(self, n_rows: int) -> Tensor:
+        """One weight vector per row of the next training batch, ``(n_rows, M)``: the
+        drawn modalities' from :meth:`sample` (some turned off), the others' as bound."""
+        k = len(self.drawn_)
+        w = self.sample(n_rows, k)
+        if self.p_off > 0:
+            off = torch.rand(n_rows, k) < self.p_off
+            off[off.all(dim=1)] = False  # a row keeps at least one modality
+            w = w.masked_fill(off, 0.0)
+        out = self.target().expand(n_rows, -1).clone()
+        out[:, self.drawn_] = w
+        return out
+
+    def outside(self, weights: Mapping[str, float]) -> list[str]:
+        """The modalities of ``weights`` whose weight training does not draw."""
+        return [m for m, w in weights.items() if not self.covers(float(w))]
+
+
+class LogUniformWeights(FusionConditioning):
+    """Fusion-weight conditioning with each modality's weight log-uniform in
+    ``[low, high]``, independently, and 0 with probability ``p_off``.
+
+    See :class:`FusionConditioning` for how the network is trained and read. The default
+    range, 1/8 to 8, holds every ratio between two modalities' weights from 1/64 to 64.
+
+    Parameters
+    ----------
+    low, high : float, default=0.125, 8.0
+        Range of the weights drawn (``0 < low <= high``).
+    p_off : float, default=0.1
+        Probability that a training row turns a modality off (weight 0).
+    layers : {"last", "all"}, default="last"
+        Where the MLP reads the weights: its output, or also every linear layer inside it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_mtl import FusionNetRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = {"a": rng.normal(size=(200, 2)), "b": rng.normal(size=(200, 2))}
+    >>> y = X["a"][:, 0] + X["b"][:, 0]
+    >>> net = FusionNetRegressor(fusion_conditioning="log_uniform", max_epochs=5,
+    ...                          retrieval=None, random_state=0).fit(X, y)
+    >>> both = net.predict(X)
+    >>> a_only = net.set_params(fusion_weights={"b": 0.0}).predict(X)  # no refit
+    >>> bool(np.any(both != a_only))
+    True
+    """
+
+    def __init__(self, low=0.125, high=8.0, p_off=0.1, layers="last"):
+        super().__init__(p_off=p_off, layers=layers)
+        self.low = low
+        self.high = high
+
+    def check(self) -> None:
+        super().check()
+        low, high = self.low, self.high
+        for name, value in (("low", low), ("high", high)):
+            if not (isinstance(value, numbers.Real) and not isinstance(value, bool)
+                    and math.isfinite(value) and value > 0):
+                raise ValueError(
+                    f"fusion_conditioning__{name} must be a finite number > 0, got {value!r}."
+                )
+        if low > high:
+            raise ValueError(
+                f"fusion_conditioning__low={low!r} is above fusion_conditioning__high="
+                f"{high!r}."
+            )
+
+    def sample(self, n_rows, n_modalities):
+        a, b = math.log(self.low), math.log(self.high)
+        return torch.exp(a + (b - a) * torch.rand(n_rows, n_modalities))
+
+    def covers(self, weight):
+        if weight == 0:
+            return self.p_off > 0
+        return self.low * (1 - 1e-9) <= weight <= self.high * (1 + 1e-9)
+
+
+#: Names accepted by ``fusion_conditioning=``.
+FUSION_CONDITIONINGS: dict[str, type[FusionConditioning]] = {
+    "log_uniform": LogUniformWeights,
+}
+
+
+def make_fusion_conditioning(spec) -> FusionConditioning | None:
+    """``None``, or a fresh fusion-weight conditioning from a name in
+    :data:`FUSION_CONDITIONINGS` or a (cloned) :class:`FusionConditioning`.
+
+    Examples
+    --------
+    >>> from sk_mtl.fusion import make_fusion_conditioning
+    >>> make_fusion_conditioning("log_uniform")
+    LogUniformWeights()
+    >>> make_fusion_conditioning(None) is None
+    True
+    """
+    if spec is None:
+        return None
+    return make_component(spec, FUSION_CONDITIONINGS, param="fusion_conditioning",
+                          base=FusionConditioning,
+                          others=["an sk_mtl.fusion.FusionConditioning", "None"])

@@ -8,8 +8,9 @@ scikit-learn steps before the estimator as a ``skops`` archive, a byte tensor).
 
 Loading never unpickles and never imports a name that the file chooses: each class named in
 the description is looked up in an explicit allow-list below (the six estimators, the task,
-weighting and trunk tables, the modality converters, scikit-learn's TF-IDF vectorizer, the
-optimizers and activations of the estimators' tables, numpy scalar types) and built from
+weighting, trunk, fusion and fusion-conditioning tables, the modality converters,
+scikit-learn's TF-IDF vectorizer, the optimizers and activations of the estimators' tables,
+numpy scalar types) and built from
 plain values; the network is rebuilt as ``fit`` builds it, and the weights are copied in. The
 ``skops`` part is loaded with skops's default trusted types only. What cannot be described
 this way (a custom ``nn.Module`` trunk or encoder, a callable, user callbacks, a class outside
@@ -60,7 +61,7 @@ from .estimators import (
 )
 from .estimators._builder import OPTIMIZERS, build_module, build_network, torch_device
 from .estimators._training import torch_threads
-from .fusion import FUSIONS, make_fusion
+from .fusion import FUSION_CONDITIONINGS, FUSIONS, make_fusion
 from .modules import ACTIVATIONS
 from .tasks import TASK_KINDS
 from .trunks import TRUNKS
@@ -105,7 +106,7 @@ _OBJECTS: dict[str, type] = {
     **_named("sk_mtl.weighting", WEIGHTINGS.values()),
     **_named("sk_mtl.trunks", TRUNKS.values()),
     **_named("sk_mtl.encoders", ENCODERS.values()),
-    **_named("sk_mtl.fusion", FUSIONS.values()),
+    **_named("sk_mtl.fusion", (*FUSIONS.values(), *FUSION_CONDITIONINGS.values())),
     **_named("sk_mtl.data", (
         CategoricalModality, ImageModality, NeighbourTargets, QuantileRobust, RobustSmoothClip,
         TabularModality, TextEmbedder, TextModality,

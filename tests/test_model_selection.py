@@ -1,4 +1,5 @@
-"""Weight-conditioned networks, task-weight rules, TaskWeightSearchCV and its Pareto front."""
+"""Weight-conditioned networks, task-weight rules, TaskWeightSearchCV and its Pareto front;
+networks conditioned on the fusion weights and FusionWeightSearchCV."""
 
 import matplotlib
 
@@ -7,15 +8,19 @@ matplotlib.use("Agg")
 import numpy as np
 import pandas as pd
 import pytest
-from _helpers import PLAIN, SMALL, noisy_tasks
+import torch
+from _helpers import FUSION, PLAIN, SMALL, multimodal, noisy_tasks
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from skorch.helper import SliceDict
 
 from sk_mtl import FusionNet, MultiTaskNet
+from sk_mtl.fusion import LogUniformWeights
 from sk_mtl.metrics import task_scorers
-from sk_mtl.model_selection import TaskWeightSearchCV, pareto_mask
+from sk_mtl.model_selection import FusionWeightSearchCV, TaskWeightSearchCV, pareto_mask
+from sk_mtl.modules import ConditionedTrunk
 from sk_mtl.weighting import WeightConditioning
 
 # One plain network on the input as given (_helpers.PLAIN), no retrieval features: these
@@ -377,3 +382,253 @@ def test_prediction_input_is_converted_once_per_content_and_never_stale():
     assert net._input_memo[1] is old_net is not net.net_
     net.predict(X)
     assert net._input_memo[1] is net.net_
+
+
+# ============================================================ fusion-weight conditioning
+#: A FusionNet trained for every fusion-weight vector, on _helpers.multimodal (text decides
+#: ``label``, the table ``amount``).
+FUSED = {**FUSION, "fusion_conditioning": "log_uniform"}
+
+
+class CountingFusionNet(FusionNet):
+    """FusionNet that counts its fits (class-wide, so clones count too)."""
+
+    fits = 0
+
+    def fit(self, X, y):
+        CountingFusionNet.fits += 1
+        return super().fit(X, y)
+
+
+def _other_text(X, seed=1):
+    """``X`` with other texts (of the opposite words) in place of its own."""
+    rng = np.random.RandomState(seed)
+    return {**X, "text": np.array([" ".join(rng.choice(["zzz", "qqq", "awful"], 3))
+                                   for _ in X["text"]], dtype=object)}
+
+
+@pytest.mark.parametrize("fusion", ["concat", "early", "weighted_sum", "late"])
+def test_fusion_conditioned_net_predicts_for_new_fusion_weights_without_refitting(fusion):
+    X, y = multimodal()
+    net = FusionNet(**FUSED, fusion=fusion).fit(X, y)
+    fitted, epochs = net.net_, len(net.history_)
+    even = net.predict_proba(X)[0]
+    text_heavy = net.set_params(fusion_weights={"text": 4.0}).predict_proba(X)[0]
+    assert net.net_ is fitted and len(net.history_) == epochs
+    assert np.abs(even - text_heavy).max() > 1e-3
+    assert net.fusion_weights_ == {"text": 1.0, "tab": 1.0, "cat": 1.0}  # those of the fit
+    # Back to the weights of the fit: the same predictions, to the bit.
+    np.testing.assert_array_equal(net.set_params(fusion_weights=None).predict_proba(X)[0], even)
+
+
+@pytest.mark.parametrize("fusion", ["concat", "late"])
+def test_a_modality_weighed_zero_is_not_read(fusion):
+    X, y = multimodal()
+    net = FusionNet(**FUSED, fusion=fusion, modality_dropout=0.1).fit(X, y)
+    other = _other_text(X)
+    other["text"][::5] = None  # rows without text: the "missing" embedding
+    # At weight 1 the text decides the label (and its TF-IDF wide path reads it too)...
+    assert np.abs(net.predict_proba(X)[0] - net.predict_proba(other)[0]).max() > 0.1
+    # ...at weight 0 nothing of it reaches the output: deep path, wide path, FiLM.
+    net.set_params(fusion_weights__text=0.0)
+    np.testing.assert_array_equal(net.predict_proba(X)[0], net.predict_proba(other)[0])
+    np.testing.assert_array_equal(net.predict(X), net.predict(other))
+
+
+def test_training_draws_the_weights_and_validation_reads_those_of_the_fit():
+    X, y = multimodal()
+    settings = {**FUSED, "validation_fraction": 0.2}
+    one = FusionNet(**settings).fit(X, y)
+    two = FusionNet(**settings, fusion_weights={"text": 0.25, "cat": 0.0}).fit(X, y)
+    # The same seed draws the same weights for the same training rows whatever
+    # fusion_weights says: the same training, to the bit...
+    np.testing.assert_array_equal(one.history_[:, "train_loss"], two.history_[:, "train_loss"])
+    # ...and validation reads fusion_weights: another validation loss.
+    assert one.history_[-1, "valid_loss"] != two.history_[-1, "valid_loss"]
+    assert two.fusion_weights_ == {"text": 0.25, "tab": 1.0, "cat": 0.0}
+    np.testing.assert_array_equal(one.set_params(fusion_weights=two.fusion_weights).predict(X),
+                                  two.predict(X))
+
+
+def test_each_training_row_draws_log_uniform_weights_with_modalities_off():
+    spec = LogUniformWeights(low=0.25, high=4.0, p_off=0.3)
+    spec.bind(["text", "tab", "_neighbours"], ["text", "tab"],
+              {"text": 2.0, "tab": 1.0, "_neighbours": 1.0})
+    torch.manual_seed(0)
+    drawn = spec.draw(4000)
+    assert drawn.shape == (4000, 3)
+    assert torch.all(drawn[:, 2] == 1.0)  # the retrieval modality keeps its weight
+    w = drawn[:, :2]
+    on = w > 0
+    assert torch.all(on.any(dim=1))  # never every modality off
+    assert 0.2 < float((~on).float().mean()) < 0.3  # 0.3 each, less the rows kept whole
+    assert float(w[on].min()) >= 0.25 and float(w[on].max()) <= 4.0
+    # Log-uniform: log w uniform on [log 1/4, log 4], so half the drawn weights below 1.
+    assert abs(float((w[on] < 1.0).float().mean()) - 0.5) < 0.03
+    assert torch.equal(spec.target(), torch.tensor([2.0, 1.0, 1.0]))
+    assert spec.outside({"text": 8.0, "tab": 0.0, "cat": 0.5}) == ["text"]
+
+
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        ({"fusion": "attention"}, ValueError, r"fusion='attention' learns its own"),
+        ({"learn_fusion_weights": True}, ValueError, "learn_fusion_weights=True"),
+        ({"fusion_conditioning": "dirichlet"}, ValueError,
+         r"fusion_conditioning='dirichlet' is not known"),
+        ({"fusion_conditioning": 3}, TypeError, "fusion_conditioning must be"),
+        ({"fusion_conditioning": LogUniformWeights(p_off=1.0)}, ValueError,
+         r"fusion_conditioning__p_off must be in \[0, 1\)"),
+        ({"fusion_conditioning": LogUniformWeights(low=2.0, high=1.0)}, ValueError,
+         "fusion_conditioning__low=2.0 is above"),
+        ({"fusion_conditioning": LogUniformWeights(layers="first")}, ValueError,
+         "fusion_conditioning__layers='first'"),
+        ({"weighting": WeightConditioning(layers="all")}, ValueError,
+         "weighting__layers='last'"),
+        ({"fusion_weights": {"txt": 2.0}}, ValueError, r"\['txt'\] that are not modalities"),
+    ],
+)
+def test_fusion_conditioning_is_checked_before_training(params, error, match):
+    X, y = multimodal()
+    net = FusionNet(**{**FUSED, **params})
+    with pytest.raises(error, match=match):
+        net.fit(X, y)
+    assert not hasattr(net, "net_")
+
+
+def test_fusion_weights_set_after_fit_are_checked_at_prediction():
+    X, y = multimodal()
+    net = FusionNet(**FUSED).fit(X, y)
+    for weights, match in (({"txt": 1.0}, r"\['txt'\] that are not modalities"),
+                           ({"text": -1.0}, r"fusion_weights\['text'\] must be"),
+                           ({"text": 0, "tab": 0, "cat": 0}, "all zero")):
+        with pytest.raises(ValueError, match=match):
+            net.set_params(fusion_weights=weights).predict(X)
+
+
+def test_fusion_and_task_conditioning_together():
+    X, y = multimodal()
+    net = FusionNet(**FUSED, weighting="conditioned").fit(X, y)
+    base = net.predict_proba(X)[0]
+    tasks = net.set_params(task_weights={"label": 0.05, "amount": 1.0}).predict_proba(X)[0]
+    both = net.set_params(fusion_weights={"text": 0.25}).predict_proba(X)[0]
+    assert np.abs(base - tasks).max() > 1e-4 and np.abs(tasks - both).max() > 1e-4
+    # The task FiLM wraps the fusion trunk; the fusion FiLM wraps its MLP, inside.
+    trunk = net.module_.trunk
+    assert isinstance(trunk, ConditionedTrunk) and isinstance(trunk.trunk.mlp, ConditionedTrunk)
+
+
+def test_fusion_conditioning_clones_pickles_and_routes_its_parameters():
+    import pickle
+
+    X, y = multimodal()
+    net = FusionNet(**FUSED)
+    net.set_params(fusion_conditioning__p_off=0.2, fusion_conditioning__layers="all")
+    assert isinstance(net.fusion_conditioning, LogUniformWeights)  # the name made an object
+    assert net.fusion_conditioning.get_params() == LogUniformWeights(
+        p_off=0.2, layers="all").get_params()
+    assert net.get_params()["fusion_conditioning__p_off"] == 0.2
+    assert clone(net).get_params()["fusion_conditioning__layers"] == "all"
+    net.fit(X, y)
+    film = net.module_.trunk.mlp
+    assert isinstance(film, ConditionedTrunk) and film.layers == "all"
+    copy = pickle.loads(pickle.dumps(net))
+    for est in (net, copy):
+        est.set_params(fusion_weights={"tab": 3.0, "cat": 0.0})
+    np.testing.assert_array_equal(copy.predict_proba(X)[0], net.predict_proba(X)[0])
+
+
+def test_a_fusion_conditioned_net_round_trips_through_a_model_file(tmp_path):
+    import sk_mtl
+
+    X, y = multimodal()
+    # With retrieval features (a modality whose weight stays 1) and the text's wide path.
+    net = FusionNet(**{**FUSED, "retrieval": 4, "fusion": "late",
+                       "fusion_conditioning": LogUniformWeights(low=0.2, high=5.0)}).fit(X, y)
+    assert net.net_.fusion_conditioning.names_ == ["text", "tab", "cat", "_neighbours"]
+    sk_mtl.save(net, tmp_path / "net.safetensors")
+    loaded = sk_mtl.load(tmp_path / "net.safetensors")
+    assert loaded.fusion_conditioning.get_params() == net.fusion_conditioning.get_params()
+    np.testing.assert_array_equal(loaded.predict_proba(X)[0], net.predict_proba(X)[0])
+    for est in (net, loaded):
+        est.set_params(fusion_weights={"text": 0.0, "tab": 5.0})
+    np.testing.assert_array_equal(loaded.predict_proba(X)[0], net.predict_proba(X)[0])
+
+
+def test_fusion_search_fits_once_per_fold_and_matches_grid_search_keys():
+    X, y = multimodal()
+    X = SliceDict(**X)
+    scorers = task_scorers({"label": "accuracy", "amount": "r2"})
+    vectors = [{"text": 0.25}, {"text": 1.0}, {"text": 4.0}, {"text": 0.0}]
+    CountingFusionNet.fits = 0
+    search = FusionWeightSearchCV(CountingFusionNet(**FUSED), vectors, cv=3, scoring=scorers)
+    search.fit(X, y)
+    assert CountingFusionNet.fits == 3 + 1  # a fit per fold, then the refit
+    full = [{"text": w, "tab": 1.0, "cat": 1.0} for w in (0.25, 1.0, 4.0, 0.0)]
+    assert search.cv_results_["params"] == [{"fusion_weights": v} for v in full]
+    grid = GridSearchCV(FusionNet(**FUSION), {"fusion_weights": full[:1]}, cv=3,
+                        scoring=scorers, refit=False).fit(X, y)
+    assert set(grid.cv_results_) <= set(search.cv_results_)
+    assert list(search.cv_results_["param_fusion_weights"]) == full
+    # The text decides the label: without it the label is a guess.
+    label = search.cv_results_["mean_test_label_accuracy"]
+    assert label[3] < 0.75 < label[1]
+    best = search.cv_results_["params"][search.best_index_]
+    assert search.best_estimator_.fusion_weights == best["fusion_weights"]
+    np.testing.assert_array_equal(search.predict(X), search.best_estimator_.predict(X))
+    assert list(search.spread().index) == ["label_accuracy", "amount_r2"]
+
+
+def test_fusion_search_over_a_pipeline_and_a_number_of_vectors():
+    X, y = multimodal()
+    frame = pd.DataFrame({"text": X["text"], "t0": X["tab"][:, 0], "t1": X["tab"][:, 1]})
+    pipe = make_pipeline(FusionNet(**FUSED, modalities={"words": "text",
+                                                         "numbers": ["t0", "t1"]}))
+    search = FusionWeightSearchCV(pipe, 3, cv=2, refit=False).fit(frame, y)
+    assert [p["fusion_weights"] for p in search.cv_results_["params"]] == [
+        {"words": 0.125, "numbers": 1.0}, {"words": 1.0, "numbers": 1.0},
+        {"words": 8.0, "numbers": 1.0}]
+    with pytest.raises(ValueError, match=r"modality\(ies\) \['text'\] that are not"):
+        FusionWeightSearchCV(pipe, {"text": [1.0]}, cv=2).fit(frame, y)
+
+
+@pytest.mark.parametrize(
+    "estimator, grid, error, match",
+    [
+        (FusionNet(**FUSION), {"text": [1.0]}, ValueError, "fusion_conditioning=None"),
+        (MultiTaskNet(), {"text": [1.0]}, ValueError, "has none. For task weights"),
+        (None, {"txt": [1.0]}, ValueError, r"modality\(ies\) \['txt'\] that are not"),
+        (None, {"text": [-0.5]}, ValueError, r"modality 'text' must be a finite number"),
+        (None, [{"text": 0.0, "tab": 0.0, "cat": 0.0}], ValueError, "all zero"),
+        (None, ["inverse_count"], TypeError, "entries must be dicts modality -> weight, got"),
+        (None, "text", TypeError, "weight_grid must be a dict modality"),
+    ],
+)
+def test_bad_fusion_grids_are_named_before_fitting(estimator, grid, error, match):
+    X, y = multimodal()
+    CountingFusionNet.fits = 0
+    estimator = estimator or CountingFusionNet(**FUSED)
+    with pytest.raises(error, match=match):
+        FusionWeightSearchCV(estimator, grid, cv=2).fit(SliceDict(**X), y)
+    assert CountingFusionNet.fits == 0
+
+
+def test_fusion_weights_never_drawn_in_training_are_searched_with_a_warning():
+    X, y = multimodal(n=90)
+    net = FusionNet(**{**FUSED, "max_epochs": 1})
+    with pytest.warns(UserWarning, match=r"\['tab'\] weights that .* never draws"):
+        FusionWeightSearchCV(net, {"tab": [1.0, 20.0]}, cv=2, refit=False).fit(
+            SliceDict(**X), y)
+
+
+@pytest.mark.parametrize("layers", ["last", "all"])
+def test_gradnorm_measures_the_shared_mlp_of_a_fusion_conditioned_net(layers):
+    X, y = multimodal()
+    net = FusionNet(**{**FUSED, "fusion_conditioning": LogUniformWeights(layers=layers)},
+                    weighting="gradnorm").fit(X, y)
+    trunk = net.module_.trunk
+    linear = trunk.mlp.trunk.layers[0]
+    linear = linear.linear if layers == "all" else linear  # FiLMLinear around it
+    # The MLP's last weight matrix, not a FiLM layer's.
+    assert [p is linear.weight for p in trunk.shared_output_parameters()] == [True]
+    assert np.isfinite(net.history_[-1, "train_loss"])

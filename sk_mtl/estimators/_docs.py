@@ -341,13 +341,32 @@ FUSION_PARAMETERS: dict[str, tuple[str, str]] = {
         ``"concat"`` scales each embedding by it, ``"early"`` and ``"weighted_sum"`` sum the
         projections with it, ``"late"`` averages the outputs with it.
         ``"attention"`` and ``"gated"`` learn their own weights per row and refuse weights
-        other than 1. ``set_params(fusion_weights__<modality>=w)`` changes one.""",
+        other than 1. ``set_params(fusion_weights__<modality>=w)`` changes one; after fit
+        it changes the predictions only with ``fusion_conditioning``.""",
     ),
     'learn_fusion_weights': (
         'bool',
         """
         Train the fusion weights (starting from ``fusion_weights``) with the network; for
         the fusions that read them.""",
+    ),
+    'fusion_conditioning': (
+        'str, FusionConditioning or None',
+        """
+        Train one network for every ``fusion_weights`` vector: a name in
+        ``sk_mtl.fusion.FUSION_CONDITIONINGS`` (``"log_uniform"``: each training row draws
+        each modality's weight log-uniform in [1/8, 8], or 0 with probability 0.1) or an
+        :class:`sk_mtl.fusion.FusionConditioning` (parameters searchable as
+        ``fusion_conditioning__<param>``). The fusion weighs each training row's modalities
+        by its own draw and the shared MLP reads them (FiLM on ``log(1 + w_m)``); validation,
+        early stopping and ``predict`` read ``fusion_weights`` as set at the time, so
+        ``set_params(fusion_weights__<modality>=w)`` after fit changes the predictions
+        without refitting (0 turns a modality off), and
+        :class:`sk_mtl.model_selection.FusionWeightSearchCV` scores a grid of fusion
+        weights on one fit per fold. For the fusions that read fusion weights (not
+        ``"attention"``, ``"gated"``), without ``learn_fusion_weights``; with
+        ``weighting="conditioned"``, at its default FiLM on the trunk's output. ``None``:
+        the weights are fixed at fit.""",
     ),
     'encoder_dim': (
         'int',

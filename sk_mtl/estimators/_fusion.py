@@ -6,7 +6,7 @@ import pandas as pd
 from sklearn.base import ClassifierMixin, RegressorMixin
 
 from ..encoders import make_encoder
-from ..fusion import FUSIONS, make_fusion
+from ..fusion import FUSIONS, make_fusion, make_fusion_conditioning
 from ._base import BaseMultiTaskNet
 from ._docs import FUSION_PARAMETERS, FUSION_TEXT, PARAMETERS, parameters_doc
 from ._modality_input import RETRIEVAL_MODALITY, ModalityInput
@@ -40,7 +40,9 @@ _FUSION_ATTRIBUTES = """
     fusion_weights_ : dict of str to float
         The fusion weight of each modality in effect after fit (with ``"_neighbours"`` for
         the retrieval features): the fixed or learned ``w_m``; for ``"attention"`` and
-        ``"gated"``, which weigh per row, the mean weight over the training rows.
+        ``"gated"``, which weigh per row, the mean weight over the training rows; with
+        ``fusion_conditioning``, the weights validation read (``fusion_weights`` at fit),
+        while ``predict`` reads ``fusion_weights`` as set now.
     fusion_ : Fusion
         The fusion specification the network was built with (``fusion``, made from its
         name if it is one).
@@ -71,7 +73,8 @@ class _FusionNetBase(BaseMultiTaskNet):
     _dict_params = (
         "task_weights", "class_weight", "optimizer_params", "fusion_weights", "encoders"
     )
-    _named_specs = {**BaseMultiTaskNet._named_specs, "fusion": make_fusion}
+    _named_specs = {**BaseMultiTaskNet._named_specs, "fusion": make_fusion,
+                    "fusion_conditioning": make_fusion_conditioning}
     _spec_dicts = {"encoders": make_encoder}
 
     __init__ = declare_init(FUSION)

@@ -16,7 +16,8 @@ The methods, each given the estimator:
   where its columns go;
 - ``build_module``: the untrained torch module (trunk or encoders and fusion, and heads);
 - ``net_options``: extra arguments of the skorch net (given the weighting);
-- ``after_training``: what the estimator records from the trained network.
+- ``after_training``: what the estimator records from the trained network;
+- ``condition``: what a conditioned network reads from the parameters as they are now.
 """
 
 from __future__ import annotations
@@ -94,6 +95,10 @@ class NetworkInput:
 
     def after_training(self, est, data) -> None:
         """Record what the trained network says (nothing here)."""
+
+    def condition(self, est, module: nn.Module) -> None:
+        """Set what ``module`` (``est``'s network or a copy) reads from ``est``'s parameters
+        as they are now, before a prediction or an export (nothing here)."""
 
 
 class TableInput(NetworkInput):

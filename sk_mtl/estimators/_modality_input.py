@@ -4,8 +4,9 @@
 one 2-D block: each modality's converter (:mod:`sk_mtl.data`) fitted, its encoder chosen
 (:mod:`sk_mtl.encoders`), the fusion (:mod:`sk_mtl.fusion`) joining them, and retrieval
 features read as one more modality. Reads the estimator's ``modalities``, ``encoders``,
-``fusion``, ``fusion_weights``, ``learn_fusion_weights``, ``encoder_dim``, ``fusion_dim``,
-``modality_dropout``, ``text_*``, ``retrieval`` and ``alignment_weight``.
+``fusion``, ``fusion_weights``, ``learn_fusion_weights``, ``fusion_conditioning``,
+``encoder_dim``, ``fusion_dim``, ``modality_dropout``, ``text_*``, ``retrieval`` and
+``alignment_weight``.
 """
 
 from __future__ import annotations
@@ -24,10 +25,23 @@ from torch import nn
 from ..data import NeighbourTargets, plan_modalities, split_modalities
 from ..data._retrieval import make_retrieval
 from ..encoders import MLP, make_encoder, plan_modality
-from ..fusion import FUSIONS, make_fusion
-from ..modules import FusionTrunk, ModalityAligner, ModalityWeights, WidePath, infer_out_features
+from ..fusion import FUSIONS, make_fusion, make_fusion_conditioning
+from ..modules import (
+    FusionTrunk,
+    ModalityAligner,
+    ModalityWeights,
+    WidePath,
+    infer_out_features,
+    set_fusion_weights,
+)
 from ..tasks import Task
-from ..weighting import MAX_WEIGHT, WEIGHTINGS, GradientWeighting, resolve_weights
+from ..weighting import (
+    MAX_WEIGHT,
+    WEIGHTINGS,
+    GradientWeighting,
+    make_weighting,
+    resolve_weights,
+)
 from ._builder import trunk_module
 from ._inputs import NetworkInput, n_rows, validate_table
 from ._training import torch_threads
@@ -98,6 +112,42 @@ class ModalityInput(NetworkInput):
             raise TypeError(
                 f"fusion_weights must be a dict modality -> weight, got {est.fusion_weights!r}."
             )
+        self._check_conditioning(est)
+
+    def _check_conditioning(self, est) -> None:
+        """``fusion_conditioning``: its parameters, and the fusion and weighting it needs."""
+        spec = make_fusion_conditioning(est.fusion_conditioning)
+        if spec is None:
+            return
+        spec.check()
+        fusion = make_fusion(est.fusion)
+        if not fusion.reads_weights:
+            raise ValueError(
+                f"fusion_conditioning trains the network for every fusion_weights vector, but "
+                f"fusion={est.fusion!r} learns its own weights per row and reads none. Use a "
+                f"fusion that reads them "
+                f"({sorted(n for n, c in FUSIONS.items() if c.reads_weights)})."
+            )
+        if est.learn_fusion_weights:
+            raise ValueError(
+                "fusion_conditioning trains the network for every fusion_weights vector; "
+                "learn_fusion_weights=True would learn one vector instead. Set one of them "
+                "off."
+            )
+        try:
+            weighting = make_weighting(est.weighting)
+        except (TypeError, ValueError):  # reported where the weighting is made
+            return
+        if getattr(weighting, "conditions", False) and (
+            weighting.conditioning != "film" or weighting.layers != "last"
+        ):
+            raise ValueError(
+                "fusion_conditioning with weighting='conditioned' needs the task weights read "
+                "by FiLM on the trunk's output (weighting__conditioning='film', "
+                f"weighting__layers='last'); got conditioning={weighting.conditioning!r}, "
+                f"layers={weighting.layers!r}, which would also rewrap the layers that read "
+                "the fusion weights."
+            )
 
     def _resolve_fusion_weights(self, est, names: list[str]) -> dict[str, float]:
         """The fusion weight of every modality, checked once per fit; a fusion that does not
@@ -119,7 +169,30 @@ class ModalityInput(NetworkInput):
                 )
         return weights
 
+    def _network_names(self, est) -> list[str]:
+        """The modalities the network reads, in its order: the retrieval features last."""
+        extra = [RETRIEVAL_MODALITY] if getattr(est, "retrieval_", None) is not None else []
+        return [*est.modality_names_, *extra]
+
+    def condition(self, est, module: nn.Module) -> None:
+        # A network conditioned on the fusion weights reads them as they are set now.
+        spec = getattr(est.net_, "fusion_conditioning", None)
+        if spec is None:
+            return
+        weights = self._resolve_fusion_weights(est, est.modality_names_)
+        set_fusion_weights(module, spec.names_, spec.target(weights))
+
     # ------------------------------------------------------------------ input
+    def modality_names(self, est, X) -> list[str]:
+        """The modalities ``est`` would read in ``X``, without fitting anything (a search
+        checks its grid with them)."""
+        if self._is_single_table(est, X):
+            return ["X"]
+        mapping = est.modalities
+        if isinstance(X, pd.DataFrame) and mapping is None:
+            mapping = plan_modalities(X)
+        return [str(m) for m in split_modalities(X, mapping)]
+
     def _is_single_table(self, est, X) -> bool:
         """Whether ``X`` is one numeric table, validated the scikit-learn way.
 
@@ -323,9 +396,11 @@ class ModalityInput(NetworkInput):
             encoders[RETRIEVAL_MODALITY] = MLP().build(neighbours, width, est.dropout, linear)
         weights = {m: est.initial_fusion_weights_.get(m, 1.0) for m in encoders}
         head_sizes = {n: t.n_outputs_ for n, t in tasks.items()}
-        # Wide paths of the modalities in use (a zero fusion weight drops a modality).
+        conditioning = make_fusion_conditioning(est.fusion_conditioning)
+        # Wide paths of the modalities in use (a zero fusion weight drops a modality; a
+        # network conditioned on the weights has them all, each scaled by its weight).
         wide = {m: est.encoders_[m].wide_features(est.modalities_[m])
-                for m in est.modality_names_ if weights[m] > 0}
+                for m in est.modality_names_ if weights[m] > 0 or conditioning is not None}
         wide = {m: w for m, w in wide.items() if w is not None}
 
         def make_mlp(n_features: int) -> nn.Module:
@@ -333,15 +408,21 @@ class ModalityInput(NetworkInput):
             return _with_width(mlp, n_features)
 
         aligner = self._aligner(est, encoders)
-        return fusion.build(
+        module = fusion.build(
             encoders, head_sizes, make_mlp, aligner=aligner,
             weights=weights, learn_weights=est.learn_fusion_weights,
             fusion_dim=est.fusion_dim, modality_dropout=est.modality_dropout,
             wide=WidePath(
                 {m: n for m, (n, _) in wide.items()}, sum(head_sizes.values()),
                 {m: lr for m, (_, lr) in wide.items()},
+                weights if conditioning is not None else None,
             ) if wide else None,
         )
+        if conditioning is not None:
+            for trunk in module.modules():
+                if isinstance(trunk, FusionTrunk):
+                    trunk.condition_on_weights(conditioning.layers)
+        return module
 
     def _aligner(self, est, encoders: dict) -> ModalityAligner | None:
         """The projections of the alignment loss (``alignment_weight > 0``), or None."""
@@ -357,7 +438,13 @@ class ModalityInput(NetworkInput):
         )
 
     def net_options(self, est, weighting) -> dict:
-        return {"alignment_weight": float(est.alignment_weight)}
+        conditioning = make_fusion_conditioning(est.fusion_conditioning)
+        if conditioning is not None:
+            names = self._network_names(est)
+            conditioning.bind(names, est.modality_names_,
+                              {m: est.initial_fusion_weights_.get(m, 1.0) for m in names})
+        return {"alignment_weight": float(est.alignment_weight),
+                "fusion_conditioning": conditioning}
 
     def after_training(self, est, data) -> None:
         est.fusion_weights_ = self._weights_in_effect(est, data)
@@ -367,7 +454,9 @@ class ModalityInput(NetworkInput):
         gates), its mean weights over the training rows of ``data``."""
         module = est.net_.module_
         trunk = next(m for m in module.modules() if isinstance(m, FusionTrunk))
-        held = [m for m in module.modules() if isinstance(m, ModalityWeights)]
+        wide = {id(m) for w in module.modules() if isinstance(w, WidePath) for m in w.modules()}
+        held = [m for m in module.modules()
+                if isinstance(m, ModalityWeights) and id(m) not in wide]
         if held:
             values = held[0].weights.detach().cpu().tolist()
             return dict(zip(held[0].names, map(float, values)))

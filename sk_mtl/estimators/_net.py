@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from ..data import BatchIterator, TensorData
 from ..exceptions import TrainingDivergedError
-from ..modules import FusionTrunk
+from ..modules import FusionTrunk, set_fusion_weights
 from ..weighting import Weighting
 
 __all__ = ["EVAL_BATCH_SIZE", "MultiTaskCriterion", "MultiTaskSkorchNet"]
@@ -153,10 +153,12 @@ class MultiTaskSkorchNet(NeuralNet):
         shuffle_seed: int = 0,
         on_divergence: str = "raise",
         alignment_weight: float = 0.0,
+        fusion_conditioning=None,
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.alignment_weight = alignment_weight
+        self.fusion_conditioning = fusion_conditioning
         self.weighting = weighting
         self.lambda_l1 = lambda_l1
         self.lambda_l2 = lambda_l2
@@ -287,6 +289,9 @@ class MultiTaskSkorchNet(NeuralNet):
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
         Xi, yi = batch
+        fusion = getattr(self, "fusion_conditioning", None)
+        if fusion is not None:  # a fresh fusion-weight vector for every training row
+            set_fusion_weights(self.module_, fusion.names_, fusion.draw(_batch_len(batch)))
         if self._conditioned:  # a fresh task-weight vector for every training row
             drawn = self.weighting.draw(_batch_len(batch))
             self.module_.trunk.set_condition(drawn)
@@ -348,7 +353,7 @@ class MultiTaskSkorchNet(NeuralNet):
             self._recording = ()
 
     def _run_epoch(self, iterator, training, prefix, step_fn, **fit_params):
-        if self._conditioned and not training:
+        if not training:
             self._condition_on_target()
         log = self._run_batches(iterator, training, prefix, step_fn, fit_params)
         self.history.record(prefix + "_batch_count", log.batch_count)
@@ -425,8 +430,7 @@ class MultiTaskSkorchNet(NeuralNet):
         for name, weight in self.weighting.current_weights().items():
             self.history.record(f"weight_{name}", weight)
         self.weighting.epoch_end(epoch_losses)
-        if self._conditioned:
-            self._condition_on_target()
+        self._condition_on_target()
         self._check_finite(epoch_losses, float(self.history[-1, "train_objective"]))
 
     @property
@@ -434,9 +438,14 @@ class MultiTaskSkorchNet(NeuralNet):
         return getattr(self.weighting, "conditions", False)
 
     def _condition_on_target(self) -> None:
-        """Validation and prediction read the bound task weights, not a training draw."""
-        self.weighting.end_draws()
-        self.module_.trunk.set_condition(self.weighting.target())
+        """Validation and prediction read the bound task and fusion weights, not a training
+        draw."""
+        if self._conditioned:
+            self.weighting.end_draws()
+            self.module_.trunk.set_condition(self.weighting.target())
+        fusion = getattr(self, "fusion_conditioning", None)
+        if fusion is not None:
+            set_fusion_weights(self.module_, fusion.names_, fusion.target())
 
     # --- divergence, interruption, resuming -----------------------------------------------
     def _check_finite(self, epoch_losses: dict[str, float], objective: float) -> None:

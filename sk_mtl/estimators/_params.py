@@ -97,6 +97,7 @@ FUSION = {
     "fusion": "concat",
     "fusion_weights": None,
     "learn_fusion_weights": False,
+    "fusion_conditioning": None,
     "encoder_dim": 64,
     "fusion_dim": 64,
     "modality_dropout": 0.0,

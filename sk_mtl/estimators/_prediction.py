@@ -23,7 +23,7 @@ from ._inputs import n_rows as _n_rows
 from ._targets import resolve_task_weights, targets_by_task
 from ._training import torch_threads
 
-__all__ = ["PredictionMixin"]
+__all__ = ["PredictionMixin", "condition_network"]
 
 #: Largest converted prediction input kept for the next prediction on the same rows.
 MEMO_MAX_BYTES = 256 * 2**20
@@ -71,12 +71,7 @@ class PredictionMixin:
                 f"Found array with 0 sample(s) while a minimum of 1 is required by "
                 f"{type(self).__name__}."
             )
-        weighting = self.net_.weighting
-        if getattr(weighting, "conditions", False):
-            # The weights set now (set_params(task_weights__<task>=w)), not those of the fit.
-            weights = resolve_task_weights(self.task_weights, list(self.tasks_),
-                                           self.task_counts_)
-            self.net_.module_.trunk.set_condition(weighting.target(weights))
+        condition_network(self, self.net_.module_)
         chunks: dict[str, list[np.ndarray]] = {name: [] for name in self.task_names_}
         with torch_threads(self.n_threads):
             for out in self.net_.forward_iter(TensorData(self._network_input(X_data))):
@@ -195,6 +190,18 @@ class PredictionMixin:
             Mean of the per-task scores.
         """
         return float(np.mean(list(self.task_scores(X, y, sample_weight).values())))
+
+
+def condition_network(est, module: nn.Module) -> None:
+    """Make ``module`` (the fitted ``est``'s network or a copy of it) read the weights set
+    now, not those of the fit: the task weights of a weight-conditioned network
+    (``weighting="conditioned"``; ``set_params(task_weights__<task>=w)``) and the fusion
+    weights of one conditioned on them (``fusion_conditioning``)."""
+    weighting = est.net_.weighting
+    if getattr(weighting, "conditions", False):
+        weights = resolve_task_weights(est.task_weights, list(est.tasks_), est.task_counts_)
+        module.trunk.set_condition(weighting.target(weights))
+    est._input.condition(est, module)
 
 
 def _check_finite_output(name: str, values: np.ndarray) -> None:

@@ -30,6 +30,7 @@ from ._fusion import (
     SumFusion,
     WeightedSumFusion,
     WidePath,
+    set_fusion_weights,
 )
 from ._losses import (
     BinaryCrossEntropyLoss,
@@ -82,5 +83,6 @@ __all__ = [
     "average_members",
     "infer_out_features",
     "make_activation",
+    "set_fusion_weights",
     "symmetric_info_nce",
 ]

@@ -188,6 +188,17 @@ class ConditionedTrunk(nn.Module):
         film = list(self.film.parameters()) if self.mode == "film" else []
         return [*inner(), *film]
 
+    def shared_output_parameters(self) -> list[nn.Parameter]:
+        """The wrapped trunk's last shared weight matrices (its own
+        ``shared_output_parameters()`` where it has them, else its last weight matrix, the
+        conditioning layers left out): what GradNorm measures."""
+        if hasattr(self.trunk, "shared_output_parameters"):
+            return list(self.trunk.shared_output_parameters())
+        films = {id(p) for m in self._inner_films() if isinstance(m, FiLMLinear)
+                 for p in m.film.parameters()}
+        weights = [p for p in self.trunk.parameters() if p.ndim >= 2 and id(p) not in films]
+        return weights[-1:]
+
     def _inner_films(self) -> list[nn.Module]:
         return [m for m in self.trunk.modules() if isinstance(m, (FiLMLinear, MixedLinear))]
 

@@ -7,11 +7,12 @@ layers in ``__init__``. Missing modalities are handled before fusion: a row with
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
 
+from ._conditioning import ConditionedTrunk
 from ._losses import symmetric_info_nce
 from ._sparse import SparseLinear
 
@@ -26,6 +27,7 @@ __all__ = [
     "SumFusion",
     "WeightedSumFusion",
     "WidePath",
+    "set_fusion_weights",
 ]
 
 
@@ -33,7 +35,11 @@ class ModalityWeights(nn.Module):
     """The fusion weights ``w_m``, one per modality, fixed (a buffer) or learned (a parameter).
 
     Every fusion that reads ``fusion_weights`` holds one, so the weights in effect are found
-    in the same place whatever the fusion (``weights``, in the order of ``names``).
+    in the same place whatever the fusion (``weights``, in the order of ``names``). A
+    network trained for every weight vector (fusion-weight conditioning) is given the
+    weights to read by :meth:`set_weights`, one vector for all rows or one per row; the
+    forward pass then returns ``(M,)`` or ``(n, M)``, and the fusions weigh each row by its
+    own (:func:`set_fusion_weights` sets every holder of a network at once).
     """
 
     def __init__(self, weights: Mapping[str, float], learnable: bool = False) -> None:
@@ -44,9 +50,25 @@ class ModalityWeights(nn.Module):
             self.weights = nn.Parameter(w)
         else:
             self.register_buffer("weights", w)
+        self.given: Tensor | None = None
+
+    def set_weights(self, names: Sequence[str], weights: Tensor | None) -> None:
+        """Read ``weights`` (its last dimension in the order of ``names``, which must hold
+        every name of this holder; ``(M,)`` for all rows or ``(n, M)`` one row each) in
+        place of ``weights``, until set to ``None``."""
+        if weights is None:
+            self.given = None
+            return
+        index = [list(names).index(m) for m in self.names]
+        self.given = weights[..., index].to(self.weights.device, self.weights.dtype)
 
     def forward(self) -> Tensor:
-        return self.weights
+        return self.weights if self.given is None else self.given
+
+
+def _weight(w: Tensor, i: int) -> Tensor:
+    """Modality ``i``'s weight in ``w``: a scalar, or a column ``(n, 1)`` of per-row ones."""
+    return w[i] if w.ndim == 1 else w[:, i:i + 1]
 
 
 def _modality_weights(names, weights, learnable) -> ModalityWeights:
@@ -69,7 +91,7 @@ class ConcatFusion(nn.Module):
 
     def forward(self, hs: Mapping[str, Tensor]) -> Tensor:
         w = self.modality_weights()
-        return torch.cat([w[i] * hs[m] for i, m in enumerate(self.names)], dim=1)
+        return torch.cat([_weight(w, i) * hs[m] for i, m in enumerate(self.names)], dim=1)
 
 
 class SumFusion(nn.Module):
@@ -87,7 +109,7 @@ class SumFusion(nn.Module):
 
     def forward(self, hs: Mapping[str, Tensor]) -> Tensor:
         w = self.modality_weights()
-        return sum(w[i] * hs[m] for i, m in enumerate(self.names))
+        return sum(_weight(w, i) * hs[m] for i, m in enumerate(self.names))
 
 
 class _Projected(nn.Module):
@@ -122,7 +144,8 @@ class WeightedSumFusion(_Projected):
         self.modality_weights = _modality_weights(self.names, weights, learnable)
 
     def forward(self, hs: Mapping[str, Tensor]) -> Tensor:
-        return sum(w * p for w, p in zip(self.modality_weights(), self.project(hs)))
+        w = self.modality_weights()
+        return sum(_weight(w, i) * p for i, p in enumerate(self.project(hs)))
 
 
 class AttentionFusion(_Projected):
@@ -257,6 +280,37 @@ class FusionTrunk(nn.Module):
             self.out_features = mlp.out_features
         self.modality_dropout = modality_dropout
 
+    def condition_on_weights(self, layers: str = "last") -> None:
+        """Make the shared MLP (each modality's MLP under late fusion) read the fusion
+        weights: each is wrapped in a :class:`ConditionedTrunk` (FiLM, identity at start)
+        whose condition is ``log(1 + w_m)`` of every modality of :attr:`names`, set by
+        :meth:`set_weight_condition` (0 for a modality turned off). ``layers="all"`` also
+        conditions every linear layer inside the MLP."""
+        n = len(self.names)
+
+        def wrap(mlp: nn.Module) -> ConditionedTrunk:
+            return ConditionedTrunk(mlp, mlp.out_features, n, "film", layers)
+
+        if self.fusion is None:
+            self.mlps = nn.ModuleList(wrap(mlp) for mlp in self.mlps)
+        else:
+            self.mlp = wrap(self.mlp)
+
+    def _conditioned_mlps(self) -> list[ConditionedTrunk]:
+        mlps = list(self.mlps) if self.fusion is None else [self.mlp]
+        return [mlp for mlp in mlps if isinstance(mlp, ConditionedTrunk)]
+
+    def set_weight_condition(self, names: Sequence[str], weights: Tensor) -> None:
+        """The fusion weights the conditioned MLPs read (:meth:`condition_on_weights`):
+        ``weights`` in the order of ``names``, ``(M,)`` for all rows or ``(n, M)``."""
+        mlps = self._conditioned_mlps()
+        if not mlps:
+            return
+        index = [list(names).index(m) for m in self.names]
+        condition = torch.log1p(weights[..., index])
+        for mlp in mlps:
+            mlp.set_condition(condition)
+
     def _present(self, x: Mapping[str, tuple], n: int, device) -> list[Tensor | None]:
         masks = [x[m][1] for m in self.names]
         if not (self.training and self.modality_dropout > 0):
@@ -328,11 +382,19 @@ class WidePath(nn.Module):
         Total output width of the task heads.
     lr_scale : mapping of str to float, optional
         Learning-rate multiple of each modality's weights (1 when left out).
+    weights : mapping of str to float, optional
+        Fusion weights that scale each modality's part, held in a :class:`ModalityWeights`
+        (for a network conditioned on the fusion weights, whose rows each read their own);
+        ``None``: each part as it is.
     """
 
     def __init__(self, in_features: Mapping[str, int], n_outputs: int,
-                 lr_scale: Mapping[str, float] | None = None) -> None:
+                 lr_scale: Mapping[str, float] | None = None,
+                 weights: Mapping[str, float] | None = None) -> None:
         super().__init__()
+        self.modality_weights = None if weights is None else ModalityWeights(
+            {m: weights[m] for m in in_features}
+        )
         self.names = list(in_features)
         self.linears = nn.ModuleList(
             SparseLinear(n, n_outputs, sparse_grad=True) for n in in_features.values()
@@ -348,7 +410,11 @@ class WidePath(nn.Module):
         return [(linear.bag.weight, s) for linear, s in zip(self.linears, self.lr_scale)]
 
     def forward(self, x: Mapping[str, tuple]) -> Tensor:
-        return sum(linear(x[m][0]) for m, linear in zip(self.names, self.linears))
+        parts = [linear(x[m][0]) for m, linear in zip(self.names, self.linears)]
+        if self.modality_weights is not None:
+            w = self.modality_weights()
+            parts = [_weight(w, i) * part for i, part in enumerate(parts)]
+        return sum(parts)
 
 
 class LateFusionModule(nn.Module):
@@ -379,12 +445,41 @@ class LateFusionModule(nn.Module):
     def forward(self, x: Mapping[str, tuple]) -> dict[str, Tensor]:
         hs = self.trunk(x)
         w = self.modality_weights()
-        w = w / w.sum()
+        w = w / w.sum(-1, keepdim=True)
         out = {
-            task: sum(w[i] * head(hs[m]) for i, (m, head) in enumerate(zip(self.modalities, hd)))
+            task: sum(_weight(w, i) * head(hs[m])
+                      for i, (m, head) in enumerate(zip(self.modalities, hd)))
             for task, hd in zip(self.task_names, self.heads)
         }
         if self.wide is None:
             return out
         wide = torch.split(self.wide(x), [h[0].out_features for h in self.heads], dim=1)
         return {task: o + z for (task, o), z in zip(out.items(), wide)}
+
+
+def set_fusion_weights(module: nn.Module, names: Sequence[str], weights: Tensor | None) -> None:
+    """Make every part of ``module`` that reads fusion weights read ``weights``: each
+    :class:`ModalityWeights` (fusion layer, late fusion, a weighted :class:`WidePath`) and
+    each :class:`FusionTrunk`'s conditioned MLPs (:meth:`FusionTrunk.condition_on_weights`).
+
+    ``weights`` has its last dimension in the order of ``names``: ``(M,)`` for every row
+    (validation, prediction) or ``(n, M)``, one vector per row of the next batch
+    (training). ``None`` gives the holders back their own weights (the MLPs keep their last
+    condition).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_mtl.modules import ConcatFusion, set_fusion_weights
+    >>> fusion = ConcatFusion({"a": 2, "b": 1})
+    >>> hs = {"a": torch.ones(2, 2), "b": torch.ones(2, 1)}
+    >>> set_fusion_weights(fusion, ["b", "a"], torch.tensor([[0.0, 1.0], [2.0, 3.0]]))
+    >>> fusion(hs)
+    tensor([[1., 1., 0.],
+            [3., 3., 2.]])
+    """
+    for part in module.modules():
+        if isinstance(part, ModalityWeights):
+            part.set_weights(names, weights)
+        elif isinstance(part, FusionTrunk) and weights is not None:
+            part.set_weight_condition(names, weights)

@@ -5,10 +5,10 @@ maps the raw float32 input ``(n, n_features)`` to every task's outputs: the esti
 input scaling (quantiles, robust smooth clip, standard scaling), the retrieval features (the
 stored training rows and labels as constants; distances, top-k and the weighted label means
 as tensor operations), the trained network in evaluation mode (dropout off, ensemble members
-averaged, a conditioned trunk at the current ``task_weights``), and each task's decoding:
-a label index and probabilities for classification, the value in the original unit for
-regression. Only the mapping from label indices to labels (strings stay strings) is left to
-the ONNX graph around it (:mod:`._convert`).
+averaged, a conditioned network at the current ``task_weights`` and ``fusion_weights``),
+and each task's decoding: a label index and probabilities for classification, the value in
+the original unit for regression. Only the mapping from label indices to labels (strings
+stay strings) is left to the ONNX graph around it (:mod:`._convert`).
 
 Every part is written with operations the exporter maps to standard ONNX operators
 (no ``searchsorted``, no ``erfinv``); each is checked against its scikit-learn or numpy
@@ -407,16 +407,13 @@ class Serving(nn.Module):
 
 
 def _network(est) -> nn.Module:
-    """A copy of the trained network in evaluation mode, on the CPU; a conditioned trunk
-    at the current ``task_weights``."""
-    from ..estimators._targets import resolve_task_weights
+    """A copy of the trained network in evaluation mode, on the CPU; a conditioned network
+    at the current ``task_weights`` and ``fusion_weights``, fixed in the graph."""
+    from ..estimators._prediction import condition_network
 
     network = copy.deepcopy(est.net_.module_).to("cpu").eval()
     network.member_outputs = False
-    weighting = est.net_.weighting
-    if getattr(weighting, "conditions", False):
-        weights = resolve_task_weights(est.task_weights, list(est.tasks_), est.task_counts_)
-        network.trunk.set_condition(weighting.target(weights).cpu())
+    condition_network(est, network)
     return network
 
 

@@ -1,4 +1,5 @@
-"""scikit-learn's estimator checks on the six estimators (and MultiTaskNet with a PLE trunk)."""
+"""scikit-learn's estimator checks on the six estimators (and MultiTaskNet with a PLE trunk,
+FusionNetClassifier conditioned on its fusion weights)."""
 
 from _helpers import SMALL
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -25,6 +26,8 @@ ESTIMATORS = [
     FusionNet(**_FAST),
     FusionNetClassifier(**_FAST),
     FusionNetRegressor(**_FAST),
+    # One network for every fusion-weight vector (each training row draws its own).
+    FusionNetClassifier(**_FAST, fusion_conditioning="log_uniform"),
 ]
 
 # check_methods_subset_invariance runs unexcused: predictions go through fixed blocks of

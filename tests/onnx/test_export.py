@@ -277,6 +277,24 @@ def test_fusion_frame_exports_text_categories_numbers_and_missing_values(params)
     _check_batches(est, new, model)
 
 
+@pytest.mark.parametrize("fusion", ["concat", "late"])
+def test_fusion_conditioned_export_follows_the_fusion_weights_set_now(fusion):
+    frame, y = _frame()
+    est = FusionNetClassifier(max_epochs=3, random_state=0, fusion=fusion,
+                              fusion_conditioning="log_uniform")
+    est.fit(frame.iloc[:120], y.iloc[:120])
+    new = frame.iloc[120:]
+    before = sk_onnx.to_onnx(est, frame)
+    even = est.predict_proba(new)[0]
+    est.set_params(fusion_weights={"text": 0.0, "numeric": 4.0})
+    assert np.abs(est.predict_proba(new)[0] - even).max() > 1e-3
+    # Each graph holds the weights set at its export, and matches the estimator at them.
+    after = sk_onnx.to_onnx(est, frame)
+    _check_batches(est, new, after)
+    est.set_params(fusion_weights=None)
+    _check_batches(est, new, before)
+
+
 def test_fusion_on_one_table_exports():
     X, y = _table()
     est = FusionNetClassifier(max_epochs=3, random_state=0).fit(X[:180], y["grade"][:180])
