@@ -35,6 +35,7 @@ from ._prediction import PredictionMixin
 from ._set_params import apply_entries, split_params
 from ._targets import (
     TaskPlan,
+    check_labels,
     encode_rows,
     sample_weights,
 )
@@ -280,6 +281,7 @@ class BaseMultiTaskNet(PredictionMixin, BaseEstimator):
                 f"Continuing a fit needs the same tasks: y has {list(targets.names)}, the model "
                 f"was fitted on {list(self.tasks_)}. Set warm_start=False to start anew."
             )
+        check_labels(targets, self.tasks_)
         device = torch_device(self.device)
         # partial_fit goes on with the class weights of the first call; a warm-started fit
         # weighs its own data.
