@@ -100,7 +100,9 @@ class BaseMultiTaskNet(PredictionMixin, BaseEstimator):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Numeric training input. A DataFrame's column names are kept in
-            ``feature_names_in_``; a scipy sparse matrix is densified batch by batch.
+            ``feature_names_in_``, and later DataFrames (``predict``, ``warm_start``,
+            ``partial_fit``) are read by them, in any order; a scipy sparse matrix is
+            densified batch by batch.
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
             Target(s). A 1-D ``y`` is one task; each column of a 2-D array or DataFrame is a
             task. NaN, ``None`` or ``pd.NA`` marks a missing label, which removes that row

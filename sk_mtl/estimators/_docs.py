@@ -301,7 +301,9 @@ FUSION_PARAMETERS: dict[str, tuple[str, str]] = {
         Every column must belong to a modality. ``None`` when ``X`` is a dict (or
         ``skorch.helper.SliceDict``) keyed by modality, or a single block; for a DataFrame
         with text or string columns, ``None`` groups its columns by kind into ``"text"``,
-        ``"categorical"`` and ``"numeric"`` modalities (see ``modality_plan_``).""",
+        ``"categorical"`` and ``"numeric"`` modalities (see ``modality_plan_``). A later
+        DataFrame is read with the plan of the fit, its columns matched by name in any
+        order.""",
     ),
     'encoders': (
         'dict of str to (str, Encoder or nn.Module)',
