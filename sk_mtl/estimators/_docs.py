@@ -366,7 +366,10 @@ FUSION_PARAMETERS: dict[str, tuple[str, str]] = {
         """
         In training, hide each modality of a row with this probability (the row keeps at
         least one), so the network learns the "missing" embeddings; needed to predict on data
-        where a whole modality is absent.""",
+        where a whole modality is absent. A hidden modality is hidden from every path that
+        makes the predictions: the deep path reads its "missing" embedding and a text's
+        wide path (the ``"tfidf"`` encoder's n-grams straight into the heads) reads nothing
+        of it, as for a row without it.""",
     ),
     'text_max_features': (
         'int',

@@ -21,6 +21,7 @@ from sk_mtl.encoders import MLP, Embedding, Tfidf
 from sk_mtl.estimators._fusion import RETRIEVAL_MODALITY
 from sk_mtl.fusion import FUSIONS, WeightedSum
 from sk_mtl.metrics import task_scorers
+from sk_mtl.modules import SparseRows
 
 
 def test_dict_input_kinds_and_scores():
@@ -127,13 +128,53 @@ def test_modality_dropout_never_hides_every_modality_of_a_row():
     X, y = multimodal(64)
     net = FusionNetClassifier(modality_dropout=0.9, **{**FUSION, "max_epochs": 1})
     net.fit(X, y["label"])
-    trunk = net.module_.trunk
-    trunk.train()
-    batch = {m: (torch.zeros(64, 1), None) for m in trunk.names}
+    drop = net.module_.input_dropout.train()
+    batch = {m: (torch.zeros(64, 1), None) for m in net.module_.trunk.names}
     torch.manual_seed(0)
-    kept = torch.stack(trunk._present(batch, 64, torch.device("cpu")), dim=1)
+    out = drop(batch)
+    kept = torch.stack([out[m].present for m in drop.names], dim=1)
     assert kept.any(dim=1).all()
     assert (~kept).any()
+
+
+@pytest.mark.parametrize("fusion", ["concat", "late"])
+def test_modality_dropout_hides_a_modality_from_the_wide_path_too(fusion):
+    """A text that modality dropout hid from a training row is hidden from every path: the
+    deep path reads the text's "missing" embedding on exactly the rows where the wide path
+    (the n-grams straight into the heads) reads nothing."""
+    X, y = multimodal(96)
+    net = FusionNetClassifier(modality_dropout=0.5, fusion=fusion, **{**FUSION, "max_epochs": 1})
+    net.fit(X, y["label"])
+    module, trunk = net.module_, net.module_.trunk
+    assert module.wide.names == ["text"]
+    with torch.no_grad():
+        module.wide.linears[0].bag.weight.normal_()  # a wide path whose output shows
+    batch = {m: (SparseRows.from_csr(v) if sp.issparse(v) else v, present)
+             for m, (v, present) in net._input.transform(net, X).items()}
+    text = trunk.names.index("text")
+    seen = {}
+    embed = trunk.embed
+
+    def recording_embed(x):
+        hs = embed(x)
+        seen["deep_missing"] = (hs["text"] == trunk.missing[text]).all(dim=1)
+        return hs
+
+    trunk.embed = recording_embed
+    hook = module.wide.register_forward_hook(
+        lambda _, __, out: seen.update(wide_silent=(out == 0).all(dim=1)))
+    try:
+        module.train()
+        torch.manual_seed(0)
+        with torch.no_grad():
+            module(batch)
+    finally:
+        hook.remove()
+        del trunk.embed
+        module.eval()
+    missing = seen["deep_missing"]
+    assert 0 < int(missing.sum()) < 96  # the dropout hid the text of some rows
+    assert torch.equal(seen["wide_silent"], missing)
 
 
 @pytest.mark.slow
