@@ -177,6 +177,32 @@ def test_modality_dropout_hides_a_modality_from_the_wide_path_too(fusion):
     assert torch.equal(seen["wide_silent"], missing)
 
 
+def test_the_alignment_loss_pairs_the_true_modalities_under_modality_dropout():
+    X, y = multimodal(64)
+    net = FusionNetClassifier(modality_dropout=0.5, alignment_weight=0.5,
+                              **{**FUSION, "max_epochs": 1}).fit(X, y["label"])
+    module, trunk = net.module_, net.module_.trunk
+    batch = {m: (SparseRows.from_csr(v) if sp.issparse(v) else v, present)
+             for m, (v, present) in net._input.transform(net, X).items()}
+    masks = []
+    hook = trunk.aligner.register_forward_pre_hook(lambda _, args: masks.append(args[1]))
+    try:
+        module.train()
+        trunk.record_alignment = True
+        torch.manual_seed(0)
+        with torch.no_grad():
+            hidden = module.input_dropout(batch)
+            module(batch)
+    finally:
+        hook.remove()
+        trunk.record_alignment = False
+        module.eval()
+    assert not hidden["text"].present.all()  # the dropout hid some rows' text...
+    (given,) = masks  # ...which every row has: the aligner reads every row's text
+    assert sorted(given) == ["cat", "tab", "text"]
+    assert all(mask is None or bool(mask.all()) for mask in given.values())
+
+
 @pytest.mark.slow
 def test_sparse_tfidf_with_100k_columns_trains_without_densifying():
     rng = np.random.RandomState(0)
