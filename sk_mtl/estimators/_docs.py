@@ -122,7 +122,9 @@ PARAMETERS: dict[str, tuple[str, str]] = {
         '{"cosine", "constant"} or None',
         """
         ``"cosine"`` decays the learning rate from ``lr`` to 0 over ``max_epochs`` (cosine
-        annealing, stepped each epoch); ``"constant"`` or ``None`` keeps ``lr``.""",
+        annealing, stepped each epoch) on every parameter group, the sparse n-gram tables of
+        text encoders and wide paths included (each from its own rate: a wide path's
+        ``wide_lr`` times ``lr``); ``"constant"`` or ``None`` keeps ``lr``.""",
     ),
     'max_epochs': (
         'int',

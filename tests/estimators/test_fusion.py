@@ -14,11 +14,13 @@ from sklearn.compose import ColumnTransformer
 from sklearn.model_selection import GridSearchCV, cross_validate, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from skorch.callbacks import Callback
 from skorch.helper import SliceDict
 
 from sk_mtl import FusionNet, FusionNetClassifier, MultiTaskNetClassifier
 from sk_mtl.encoders import MLP, Embedding, Tfidf
 from sk_mtl.estimators._fusion import RETRIEVAL_MODALITY
+from sk_mtl.estimators._training import CosineDecay
 from sk_mtl.fusion import FUSIONS, WeightedSum
 from sk_mtl.metrics import task_scorers
 from sk_mtl.modules import SparseRows
@@ -201,6 +203,56 @@ def test_the_alignment_loss_pairs_the_true_modalities_under_modality_dropout():
     (given,) = masks  # ...which every row has: the aligner reads every row's text
     assert sorted(given) == ["cat", "tab", "text"]
     assert all(mask is None or bool(mask.all()) for mask in given.values())
+
+
+class _Rates(Callback):
+    """Records every parameter group's learning rate of every optimizer, each epoch."""
+
+    def initialize(self):
+        self.rates = []
+        return self
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.rates.append({name: [group["lr"] for group in optimizer.param_groups]
+                           for name, optimizer in net.optimizers().items()})
+
+
+def test_lr_schedule_acts_on_the_sparse_groups_too():
+    """The cosine schedule decays the SparseAdam groups (the n-gram table of the text
+    encoder at lr, the wide path at wide_lr times lr) as it does the dense parameters."""
+    X, y = multimodal(96)
+    rates = _Rates()
+    net = FusionNetClassifier(lr_schedule="cosine", callbacks=[rates],
+                              **{**FUSION, "max_epochs": 4}).fit(X, y["label"])
+    lr = FUSION["lr"]
+    wide_lr = net.encoders_["text"].wide_lr * lr
+    for epoch, seen in enumerate(dict(net.net_.callbacks_)["_Rates"].rates):
+        factor = CosineDecay(4)(epoch)
+        assert seen["optimizer"] == pytest.approx([lr * factor])
+        assert seen["optimizer_sparse"] == pytest.approx([lr * factor, wide_lr * factor])
+    constant = FusionNetClassifier(lr_schedule=None, **{**FUSION, "max_epochs": 2})
+    constant.fit(X, y["label"])
+    sparse = constant.net_.optimizer_sparse_
+    assert [g["lr"] for g in sparse.param_groups] == pytest.approx([lr, wide_lr])
+
+
+def test_a_sparse_optimizer_without_a_schedule_start_resumes_one():
+    """A net whose sparse groups never followed a schedule (a model file saved before they
+    did) resumes the schedule from their rates now, without torch's "initial_lr" error."""
+    X, y = multimodal(64)
+    net = FusionNetClassifier(lr_schedule="cosine", **{**FUSION, "max_epochs": 2})
+    net.fit(X, y["label"])
+    sparse = net.net_.optimizer_sparse_
+    for group in sparse.param_groups:
+        del group["initial_lr"]
+        group["lr"] = 0.5
+    schedule = dict(net.net_.callbacks_)["lr_schedule"]
+    resumed = schedule._get_scheduler(net.net_, torch.optim.lr_scheduler.LambdaLR,
+                                      lr_lambda=CosineDecay(4))
+    assert [g["initial_lr"] for g in sparse.param_groups] == [0.5, 0.5]
+    assert [g["lr"] for g in sparse.param_groups] == pytest.approx([0.5 * CosineDecay(4)(2)] * 2)
+    resumed.step()
+    assert [g["lr"] for g in sparse.param_groups] == pytest.approx([0.5 * CosineDecay(4)(3)] * 2)
 
 
 @pytest.mark.slow
