@@ -31,6 +31,7 @@ from .modules import (
     FusionTrunk,
     GatedFusion,
     LateFusionModule,
+    ModalityDropout,
     MultiTaskModule,
     SumFusion,
     WeightedSumFusion,
@@ -83,12 +84,15 @@ class Fusion(BaseEstimator):
         spec's own ``dim`` overrides. ``wide``, when given, maps the input to every task's
         outputs and is added to the heads' (Wide & Deep); ``aligner``, when given, is the
         :class:`~sk_mtl.modules.ModalityAligner` of the encoders' outputs.
+        ``modality_dropout`` > 0 puts a :class:`~sk_mtl.modules.ModalityDropout` in front of
+        the trunk and the wide path, so a modality hidden from a training row is hidden
+        from both.
         """
         in_dims = {m: e.out_features for m, e in encoders.items()}
         layer = self.layer(in_dims, self._dim(fusion_dim), weights, learn_weights)
-        trunk = FusionTrunk(encoders, layer, make_mlp(layer.out_features), modality_dropout,
-                            aligner)
-        return MultiTaskModule(trunk, trunk.out_features, head_sizes, wide)
+        trunk = FusionTrunk(encoders, layer, make_mlp(layer.out_features), aligner)
+        return MultiTaskModule(trunk, trunk.out_features, head_sizes, wide,
+                               input_dropout=_dropout(encoders, modality_dropout))
 
     def layer(self, in_dims: Mapping[str, int], dim: int, weights: Mapping[str, float],
               learn_weights: bool) -> nn.Module:
@@ -204,8 +208,14 @@ class Late(Fusion):
     def build(self, encoders, head_sizes, make_mlp, *, weights, learn_weights, fusion_dim,
               modality_dropout, wide=None, aligner=None):
         mlps = {m: make_mlp(e.out_features) for m, e in encoders.items()}
-        trunk = FusionTrunk(encoders, None, mlps, modality_dropout, aligner)
-        return LateFusionModule(trunk, head_sizes, weights, learn_weights, wide)
+        trunk = FusionTrunk(encoders, None, mlps, aligner)
+        return LateFusionModule(trunk, head_sizes, weights, learn_weights, wide,
+                                input_dropout=_dropout(encoders, modality_dropout))
+
+
+def _dropout(encoders: Mapping[str, nn.Module], p: float) -> ModalityDropout | None:
+    """The modality dropout in front of every path of the network (none when ``p`` is 0)."""
+    return ModalityDropout(list(encoders), p) if p > 0 else None
 
 
 #: Names accepted by ``fusion=``.

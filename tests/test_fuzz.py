@@ -467,7 +467,9 @@ CLASSIFICATION_TARGETS = (
 )
 REGRESSION_TARGETS = ("regression", "tiny", "binary_int", "counts", "float_labels")
 #: Targets that should fail (or fail for some estimators).
-BAD_TARGETS = ("one_class", "all_missing", "huge", "mixed_types", "regression", "binary_str")
+BAD_TARGETS = ("one_class", "all_missing", "huge", "mixed_types", "regression", "binary_str",
+               "mixed_float_str", "mixed_bool_str", "lists_and_labels", "ragged_mixed",
+               "nested_lists")
 
 
 def make_target(kind: str, n: int, rng: np.random.RandomState, missing: int, specials):
@@ -499,6 +501,16 @@ def make_target(kind: str, n: int, rng: np.random.RandomState, missing: int, spe
         col = np.full(n, np.nan)
     elif kind == "mixed_types":
         col = objarr((n,), [("a" if i % 2 else 1) for i in range(n)])
+    elif kind == "mixed_float_str":
+        col = objarr((n,), [("a" if i % 3 else float(rng.randn())) for i in range(n)])
+    elif kind == "mixed_bool_str":
+        col = objarr((n,), [("no" if i % 2 else True) for i in range(n)])
+    elif kind == "lists_and_labels":  # ragged lists of labels, some rows a bare label
+        col = objarr((n,), [(["p", "q"][: 1 + i % 2] if i % 3 else "r") for i in range(n)])
+    elif kind == "ragged_mixed":  # ragged lists mixing numbers and strings
+        col = objarr((n,), [([1, "p"] if i % 2 else ["q"]) for i in range(n)])
+    elif kind == "nested_lists":
+        col = objarr((n,), [[["p"], ["q"]][: 1 + i % 2] for i in range(n)])
     else:  # float_labels
         col = rng.randint(0, 2, n).astype(np.float64)
     missing = min(missing, n - 2)  # two labels left: "all_missing" is the kind for none

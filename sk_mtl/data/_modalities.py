@@ -20,6 +20,8 @@ import scipy.sparse as sp
 import torch
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from ._columns import columns_by_name
+
 __all__ = [
     "PLAN_NAMES",
     "CategoricalModality",
@@ -277,6 +279,14 @@ class Modality:
             shown.append(f"n_features_={self.n_features_}")
         return f"{type(self).__name__}({', '.join(shown)})"
 
+    def _named(self, block):
+        """A DataFrame ``block`` with the columns of the fit, matched by name in any order
+        (``columns_``, set by a fit on a DataFrame); anything else as it is."""
+        fitted = getattr(self, "columns_", None)
+        if fitted is None or not isinstance(block, pd.DataFrame):
+            return block
+        return columns_by_name(block, fitted, f"Modality {self.name!r}")
+
     def _check_width(self, given: int, fitted: int, what: str) -> None:
         """Refuse a block with another number of ``what`` (features, columns) than at fit."""
         if given != fitted:
@@ -358,7 +368,7 @@ class TabularModality(Modality):
             raise ValueError(f"Modality {self.name!r} is tabular but not numeric: {exc}") from None
 
     def transform(self, block):
-        values = self._numeric(block)
+        values = self._numeric(self._named(block))
         self._check_width(values.shape[1], self.n_columns_, "features")
         if self.sparse_ != sp.issparse(values):
             values = sp.csr_matrix(values) if self.sparse_ else values.toarray()
@@ -484,6 +494,7 @@ class TextModality(Modality):
         return [block]
 
     def fit(self, block) -> TextModality:
+        self.columns_ = list(block.columns) if isinstance(block, pd.DataFrame) else None
         texts, present = _text_values(block, self.name)
         train = [t for t, p in zip(texts, present) if p]
         if not train:
@@ -516,6 +527,7 @@ class TextModality(Modality):
         return self
 
     def transform(self, block):
+        block = self._named(block)
         texts, present = _text_values(block, self.name)
         if self.form == "embeddings":
             values = np.asarray(self.embedder.embed(texts), dtype=np.float32)
@@ -536,8 +548,8 @@ class TextModality(Modality):
 
     def absent(self, n):
         if self.form == "tfidf" and len(self.vectorizers_) > 1:
-            empty = pd.DataFrame({i: [""] * n for i in range(len(self.vectorizers_))})
-            return self.transform(empty)
+            names = getattr(self, "columns_", None) or range(len(self.vectorizers_))
+            return self.transform(pd.DataFrame({c: [""] * n for c in names}))
         return self.transform(np.array([""] * n, dtype=object))
 
 
@@ -575,6 +587,7 @@ class CategoricalModality(Modality):
         return keys
 
     def fit(self, block) -> CategoricalModality:
+        self.columns_ = list(block.columns) if isinstance(block, pd.DataFrame) else None
         frame = self._frame(block)
         for c in frame.columns:
             col = frame[c]
@@ -595,7 +608,7 @@ class CategoricalModality(Modality):
         return self
 
     def transform(self, block):
-        frame = self._frame(block)
+        frame = self._frame(self._named(block))
         self._check_width(frame.shape[1], self.n_features_, "columns")
         codes = np.zeros(frame.shape, dtype=np.int64)
         for j, (c, mapping) in enumerate(zip(frame.columns, self.categories_)):

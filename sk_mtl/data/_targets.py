@@ -71,16 +71,26 @@ def split_targets(y) -> TargetColumns:
         if arr.shape[1] == 0:
             raise ValueError("y has no column; at least one task is needed.")
         return TargetColumns([f"y{j}" for j in range(arr.shape[1])], list(arr.T), False)
-    raise ValueError(f"y must be 1-D or 2-D, got an array of shape {arr.shape}.")
+    raise ValueError(
+        f"y must be 1-D or 2-D, got an array of shape {arr.shape}; a multilabel task takes "
+        "one flat list, tuple or set of labels per row."
+    )
 
 
 def _list_to_array(y: list) -> np.ndarray:
     try:
-        return np.asarray(y)
+        arr = np.asarray(y)
     except ValueError:  # ragged: e.g. one list of labels per row (a multilabel task)
         out = np.empty(len(y), dtype=object)
         out[:] = y
         return out
+    if arr.dtype.kind in "US":
+        # numpy turns [1, "a", nan] into three strings; keep each label's own type, so a
+        # column that mixes numbers and strings is refused by name and NaN stays missing.
+        labels = np.asarray(y, dtype=object)
+        if labels.shape == arr.shape and not all(isinstance(v, str) for v in labels.flat):
+            return labels
+    return arr
 
 
 def missing_mask(column: np.ndarray) -> np.ndarray:
@@ -103,7 +113,10 @@ def encode_targets(targets: TargetColumns, tasks: dict, stratify: str | None = N
     encoded, masks, codes = {}, {}, None
     for name, column in zip(targets.names, targets.columns):
         labelled = ~missing_mask(column)
-        target = tasks[name].encode(column, labelled)
+        try:
+            target = tasks[name].encode(column, labelled)
+        except ValueError as exc:  # e.g. a label the task was not fitted on
+            raise ValueError(f"Task {name!r}: {exc}") from None
         encoded[name] = target
         masks[name] = None if labelled.all() else labelled
         if name == stratify:

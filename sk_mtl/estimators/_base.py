@@ -35,6 +35,7 @@ from ._prediction import PredictionMixin
 from ._set_params import apply_entries, split_params
 from ._targets import (
     TaskPlan,
+    check_labels,
     encode_rows,
     sample_weights,
 )
@@ -99,7 +100,9 @@ class BaseMultiTaskNet(PredictionMixin, BaseEstimator):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Numeric training input. A DataFrame's column names are kept in
-            ``feature_names_in_``; a scipy sparse matrix is densified batch by batch.
+            ``feature_names_in_``, and later DataFrames (``predict``, ``warm_start``,
+            ``partial_fit``) are read by them, in any order; a scipy sparse matrix is
+            densified batch by batch.
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
             Target(s). A 1-D ``y`` is one task; each column of a 2-D array or DataFrame is a
             task. NaN, ``None`` or ``pd.NA`` marks a missing label, which removes that row
@@ -280,6 +283,7 @@ class BaseMultiTaskNet(PredictionMixin, BaseEstimator):
                 f"Continuing a fit needs the same tasks: y has {list(targets.names)}, the model "
                 f"was fitted on {list(self.tasks_)}. Set warm_start=False to start anew."
             )
+        check_labels(targets, self.tasks_)
         device = torch_device(self.device)
         # partial_fit goes on with the class weights of the first call; a warm-started fit
         # weighs its own data.

@@ -122,7 +122,9 @@ PARAMETERS: dict[str, tuple[str, str]] = {
         '{"cosine", "constant"} or None',
         """
         ``"cosine"`` decays the learning rate from ``lr`` to 0 over ``max_epochs`` (cosine
-        annealing, stepped each epoch); ``"constant"`` or ``None`` keeps ``lr``.""",
+        annealing, stepped each epoch) on every parameter group, the sparse n-gram tables of
+        text encoders and wide paths included (each from its own rate: a wide path's
+        ``wide_lr`` times ``lr``); ``"constant"`` or ``None`` keeps ``lr``.""",
     ),
     'max_epochs': (
         'int',
@@ -301,7 +303,9 @@ FUSION_PARAMETERS: dict[str, tuple[str, str]] = {
         Every column must belong to a modality. ``None`` when ``X`` is a dict (or
         ``skorch.helper.SliceDict``) keyed by modality, or a single block; for a DataFrame
         with text or string columns, ``None`` groups its columns by kind into ``"text"``,
-        ``"categorical"`` and ``"numeric"`` modalities (see ``modality_plan_``).""",
+        ``"categorical"`` and ``"numeric"`` modalities (see ``modality_plan_``). A later
+        DataFrame is read with the plan of the fit, its columns matched by name in any
+        order.""",
     ),
     'encoders': (
         'dict of str to (str, Encoder or nn.Module)',
@@ -383,7 +387,10 @@ FUSION_PARAMETERS: dict[str, tuple[str, str]] = {
         """
         In training, hide each modality of a row with this probability (the row keeps at
         least one), so the network learns the "missing" embeddings; needed to predict on data
-        where a whole modality is absent.""",
+        where a whole modality is absent. A hidden modality is hidden from every path that
+        makes the predictions: the deep path reads its "missing" embedding and a text's
+        wide path (the ``"tfidf"`` encoder's n-grams straight into the heads) reads nothing
+        of it, as for a row without it.""",
     ),
     'text_max_features': (
         'int',

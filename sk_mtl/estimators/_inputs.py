@@ -32,6 +32,7 @@ from sklearn.utils.validation import validate_data
 from torch import nn
 
 from ..data import QuantileRobust, validation_split
+from ..data._columns import columns_by_name
 from ..data._retrieval import make_retrieval
 from ..data._scaling import make_input_scaler
 from ..modules import EnsembleMLPTrunk, MultiTaskModule, PeriodicInput, PiecewiseLinearInput
@@ -289,8 +290,14 @@ def cross_fit_folds(n: int, k: int, codes, seed: int) -> np.ndarray:
 def validate_table(est, X, reset: bool, allow_nan: bool = False):
     """``X`` as one float32 table (dense or CSR) through scikit-learn's ``validate_data``
     (which sets or checks ``n_features_in_`` and ``feature_names_in_``), with errors that
-    name the columns at fault: text, NaN, infinity, magnitudes float32 cannot take."""
+    name the columns at fault: text, NaN, infinity, magnitudes float32 cannot take.
+
+    A DataFrame given to a model fitted on one (``feature_names_in_``) is read by column
+    name, in any order (:func:`~sk_mtl.data._columns.columns_by_name`)."""
     if isinstance(X, pd.DataFrame):
+        names = getattr(est, "feature_names_in_", None)
+        if not reset and names is not None:
+            X = columns_by_name(X, names, "X")
         bad = [str(c) for c, dt in X.dtypes.items() if not _is_numeric_dtype(dt)]
         if bad:
             raise ValueError(

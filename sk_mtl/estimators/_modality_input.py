@@ -252,6 +252,9 @@ class ModalityInput(NetworkInput):
 
     def transform(self, est, X) -> dict:
         check_is_fitted(est)
+        if isinstance(X, pd.DataFrame) and "_modality_plan" in est.__dict__:
+            # Fitted on a DataFrame (with modalities= or without): its columns by name.
+            return self._transform_modalities(est, self._plan_blocks(est, X))
         if self._is_single_table(est, X):
             values = validate_table(est, X, reset=False, allow_nan=True)
             return {"X": est.modalities_["X"].transform(values)}
@@ -260,19 +263,43 @@ class ModalityInput(NetworkInput):
             mapping = self._fitted_mapping(est, X)
         return self._transform_modalities(est, split_modalities(X, mapping))
 
+    def _plan_blocks(self, est, X: pd.DataFrame) -> dict:
+        """Each modality's block of ``X``, its columns taken by name in the order of the fit
+        (a modality ``modalities=`` gave as one column name is a Series, as in fit)."""
+        by_name = {str(c): c for c in X.columns}
+        specs = est.modalities or {}
+        blocks = {}
+        for m, columns in self._fitted_mapping(est, X).items():
+            spec = specs.get(m)
+            if isinstance(spec, str) and columns == [spec]:
+                blocks[m] = X[by_name[spec]]
+            else:
+                blocks[m] = X[[by_name[c] for c in columns]]
+        return blocks
+
     def _fitted_mapping(self, est, X) -> dict:
+        """``{modality: [column, ...]}`` of the fitted plan, in the order of the fit, for the
+        modalities whose columns ``X`` has (by name, in any order)."""
         plan = est.modality_plan_ if "_modality_plan" in est.__dict__ else None
         if plan is None:
             raise ValueError(
                 f"{type(est).__name__} was fitted on {est.modality_names_} without a "
                 "DataFrame; predict with the same form of X."
             )
-        missing = [c for c in plan.index if c not in {str(c) for c in X.columns}]
-        extra = [str(c) for c in X.columns if str(c) not in plan.index]
+        given = [str(c) for c in X.columns]
+        repeated = sorted({c for c in given if given.count(c) > 1})
+        if repeated:
+            raise ValueError(
+                f"X repeats column name(s) {repeated[:10]}; columns are read by name, so "
+                "each must be unique."
+            )
+        missing = [c for c in plan.index if c not in set(given)]
+        extra = [c for c in given if c not in plan.index]
         if extra:
             raise ValueError(
-                f"X has column(s) {extra[:10]} that the model was not fitted on; its columns "
-                f"are {list(plan.index)[:20]}."
+                f"X has column(s) {extra[:10]} that the model was not fitted on; columns are "
+                f"matched by name, in any order, and must be among those of the fit: "
+                f"{list(plan.index)[:20]}."
             )
         present = plan.drop(index=missing)
         if missing and est.modality_dropout == 0:

@@ -34,7 +34,9 @@ _ATTRIBUTES = """
         Task weights used in the last fit.{classes}
     n_features_in_ : {n_features_in}
     feature_names_in_ : ndarray of shape ``(n_features_in_,)``
-        Names of features seen during fit, when ``X`` has string column names.
+        Names of features seen during fit, when ``X`` has string column names. A later
+        DataFrame is read by these names, in any order; a missing or unseen column raises
+        a ``ValueError`` naming it.
     net_ : skorch.NeuralNet
         The private skorch net that trained the module: ``net_.save_params(f_params=...)``
         and ``net_.load_params`` save and load weights.

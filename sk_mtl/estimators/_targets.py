@@ -30,7 +30,7 @@ from ..exceptions import InferredKindWarning
 from ..tasks import Task, as_label_array, infer_kind, make_task
 from ..weighting import MAX_WEIGHT, TASK_WEIGHT_RULES, resolve_weights
 
-__all__ = ["TaskPlan", "encode_rows", "resolve_task_weights", "sample_weights",
+__all__ = ["TaskPlan", "check_labels", "encode_rows", "resolve_task_weights", "sample_weights",
            "targets_by_task"]
 
 #: Integer labels of at least this many levels, inferred as classes, are warned about.
@@ -119,15 +119,34 @@ def _resolve_tasks(targets, given, kinds: str, owner: str, classes, sample_weigh
                 f"Task {name!r} is {task.kind!r}, but {owner} takes only "
                 f"{sorted(allowed)} tasks; use MultiTaskNet for mixed kinds."
             )
+        task.check_labels(values, name)
         if not task.is_classification:
             _check_regression_labels(values, name)
         if classes and name in classes and task.is_classification:
-            values = np.concatenate([values, as_label_array(classes[name], name)])
+            values = np.concatenate([values, as_label_array(_as_column(classes[name]), name)])
         if sample_weight is None:
             tasks[name] = task.fit(values, name)
         else:
             tasks[name] = task.fit(values, name, sample_weight=sample_weight[labelled])
     return tasks
+
+
+def _as_column(values) -> np.ndarray:
+    """``values`` (a list or array of labels) as a 1-D array; a list keeps the type of each
+    label (``np.asarray`` would turn ``[1, "a"]`` into two strings)."""
+    if isinstance(values, np.ndarray):
+        return values
+    out = np.empty(len(values), dtype=object)
+    out[:] = list(values)
+    return out
+
+
+def check_labels(targets, tasks: dict[str, Task]) -> None:
+    """Check the labelled values of every target column against its fitted task (before a
+    fit continues on new rows), naming the task at fault."""
+    for name, column in zip(targets.names, targets.columns):
+        if name in tasks:
+            tasks[name].check_labels(as_label_array(column[~missing_mask(column)], name), name)
 
 
 def _warn_if_levels(values: np.ndarray, name: str) -> None:

@@ -79,11 +79,51 @@ class CosineDecay:
         return 0.5 * (1.0 + math.cos(math.pi * min(epoch, self.max_epochs) / self.max_epochs))
 
 
+class _SteppedTogether:
+    """Several torch schedulers, one per optimizer, stepped as one."""
+
+    def __init__(self, schedulers: list) -> None:
+        self.schedulers = schedulers
+
+    def step(self, *args) -> None:
+        for scheduler in self.schedulers:
+            scheduler.step(*args)
+
+    def get_last_lr(self) -> list[float]:
+        return [lr for scheduler in self.schedulers for lr in scheduler.get_last_lr()]
+
+
+class EveryOptimizerLRScheduler(LRScheduler):
+    """skorch's ``LRScheduler`` acting on every optimizer of the net, not only
+    ``optimizer_``: the ``SparseAdam`` that trains the n-gram tables of text encoders and
+    wide paths (``optimizer_sparse_``, its groups at ``lr`` or a multiple of it) follows the
+    same schedule as the dense parameters, each group from its own starting rate. For
+    policies indexed by the epoch (``LambdaLR`` and the like), as ``lr_schedule`` uses."""
+
+    def _get_scheduler(self, net, policy, **scheduler_kwargs):
+        optimizers = net.optimizers() if hasattr(net, "optimizers") else {
+            "optimizer": net.optimizer_}
+        if len(optimizers) == 1:
+            return super()._get_scheduler(net, policy, **scheduler_kwargs)
+        if "last_epoch" not in scheduler_kwargs:
+            scheduler_kwargs["last_epoch"] = len(net.history) - 1
+        schedulers = []
+        for optimizer in optimizers.values():
+            if scheduler_kwargs["last_epoch"] >= 0:
+                # Resuming: a group that no schedule has started yet (a model file from
+                # before the sparse tables followed it) starts from its rate now.
+                for group in optimizer.param_groups:
+                    group.setdefault("initial_lr", group["lr"])
+            schedulers.append(policy(optimizer, **scheduler_kwargs))
+        return _SteppedTogether(schedulers)
+
+
 def cosine_schedule(max_epochs: int) -> LRScheduler:
     """skorch callback: cosine decay of the learning rate from ``lr`` to 0 over ``max_epochs``
-    (torch's ``LambdaLR`` with :class:`CosineDecay`, stepped once per epoch; skorch starts it
-    at the epoch the history has reached, so a resumed fit continues it)."""
-    return LRScheduler(
+    on every parameter group of every optimizer (torch's ``LambdaLR`` with
+    :class:`CosineDecay`, stepped once per epoch; skorch starts it at the epoch the history
+    has reached, so a resumed fit continues it)."""
+    return EveryOptimizerLRScheduler(
         policy=torch.optim.lr_scheduler.LambdaLR, lr_lambda=CosineDecay(max_epochs),
         step_every="epoch",
     )

@@ -8,6 +8,7 @@ layers in ``__init__``. Missing modalities are handled before fusion: a row with
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -23,6 +24,7 @@ __all__ = [
     "GatedFusion",
     "LateFusionModule",
     "ModalityAligner",
+    "ModalityDropout",
     "ModalityWeights",
     "SumFusion",
     "WeightedSumFusion",
@@ -233,13 +235,81 @@ def _both(p: Tensor | None, q: Tensor | None) -> Tensor | None:
     return p if q is None else p & q
 
 
+class Dropped(NamedTuple):
+    """One modality of a training batch after :class:`ModalityDropout`: its ``values``, the
+    ``present`` mask of the rows that keep it (what every prediction path reads) and the
+    ``given`` mask of the rows that have it in the data (``None``: all), which the alignment
+    loss reads."""
+
+    values: object
+    present: Tensor
+    given: Tensor | None
+
+
+class ModalityDropout(nn.Module):
+    """Hides modalities of training rows, for every path of the network at once.
+
+    In training, each modality a row has is hidden with probability ``p`` (a row keeps at
+    least one of the modalities it has) by clearing its row in the ``present`` mask: the
+    encoders' missing embedding then replaces it in the deep path, and the wide path
+    (:class:`WidePath`) reads nothing of it, as for a row that lacks the modality. In
+    evaluation, or with ``p=0``, the input goes through unchanged.
+
+    Parameters
+    ----------
+    names : sequence of str
+        The modalities, in the order their masks are drawn.
+    p : float, default=0.0
+        Probability of hiding a modality of a training row.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_mtl.modules import ModalityDropout
+    >>> drop = ModalityDropout(["text", "tab"], p=0.9).train()
+    >>> x = {"text": (torch.zeros(4, 2), None), "tab": (torch.zeros(4, 3), None)}
+    >>> _ = torch.manual_seed(0)
+    >>> kept = torch.stack([drop(x)[m].present for m in ("text", "tab")], dim=1)
+    >>> bool(kept.any(dim=1).all())  # every row keeps a modality
+    True
+    """
+
+    def __init__(self, names: Sequence[str], p: float = 0.0) -> None:
+        super().__init__()
+        self.names = list(names)
+        self.p = float(p)
+
+    def forward(self, x: Mapping[str, tuple]) -> Mapping[str, tuple]:
+        if not (self.training and self.p > 0):
+            return x
+        given = [x[m][1] for m in self.names]
+        first = x[self.names[0]][0]
+        n = first.shape[0] if hasattr(first, "shape") else len(first)
+        device = next((g.device for g in given if g is not None), None)
+        if device is None:
+            device = first.device if isinstance(first, Tensor) else torch.device("cpu")
+        full = torch.stack([
+            torch.ones(n, dtype=torch.bool, device=device) if g is None else g.to(device)
+            for g in given
+        ], dim=1)
+        kept = full & (torch.rand(full.shape, device=device) >= self.p)
+        # A row must keep at least one of the modalities it has.
+        lost = ~kept.any(dim=1) & full.any(dim=1)
+        kept[lost] = full[lost]
+        out = dict(x)
+        for j, m in enumerate(self.names):
+            out[m] = Dropped(x[m][0], kept[:, j], given[j])
+        return out
+
+
 class FusionTrunk(nn.Module):
     """Encoders, missing-modality embeddings, fusion, then a shared MLP.
 
     The input is ``{modality: (values, present)}``: ``present`` is a boolean mask of the rows
-    that have the modality (``None``: all). In training, ``modality_dropout`` hides each
-    present modality of a row with that probability (never all modalities of a row), so the
-    network learns to use the missing embeddings.
+    that have the modality (``None``: all); a row without it gets the modality's learned
+    "missing" embedding. Modality dropout happens in front of the trunk
+    (:class:`ModalityDropout`, held by the network around it), so that it hides a modality
+    from the wide path as well.
 
     Parameters
     ----------
@@ -251,16 +321,15 @@ class FusionTrunk(nn.Module):
         modality).
     mlp : nn.Module or mapping of str to nn.Module
         The shared MLP after fusion, or one per modality when ``fusion`` is ``None``.
-    modality_dropout : float, default=0.0
-        Probability of hiding a modality of a training row.
     aligner : ModalityAligner, optional
         When given and ``record_alignment`` is set (by the training loop), each forward
         pass leaves the alignment loss of the encoder outputs (rows that truly have both
-        modalities) in ``alignment_loss_``.
+        modalities, whether or not :class:`ModalityDropout` hid one) in
+        ``alignment_loss_``.
     """
 
     def __init__(self, encoders: Mapping[str, nn.Module], fusion: nn.Module | None,
-                 mlp: nn.Module | Mapping[str, nn.Module], modality_dropout: float = 0.0,
+                 mlp: nn.Module | Mapping[str, nn.Module],
                  aligner: ModalityAligner | None = None):
         super().__init__()
         self.aligner = aligner
@@ -278,7 +347,6 @@ class FusionTrunk(nn.Module):
         else:
             self.mlp = mlp
             self.out_features = mlp.out_features
-        self.modality_dropout = modality_dropout
 
     def condition_on_weights(self, layers: str = "last") -> None:
         """Make the shared MLP (each modality's MLP under late fusion) read the fusion
@@ -311,20 +379,6 @@ class FusionTrunk(nn.Module):
         for mlp in mlps:
             mlp.set_condition(condition)
 
-    def _present(self, x: Mapping[str, tuple], n: int, device) -> list[Tensor | None]:
-        masks = [x[m][1] for m in self.names]
-        if not (self.training and self.modality_dropout > 0):
-            return masks
-        full = torch.stack([
-            torch.ones(n, dtype=torch.bool, device=device) if p is None else p for p in masks
-        ], dim=1)
-        keep = torch.rand(full.shape, device=device) >= self.modality_dropout
-        kept = full & keep
-        # A row must keep at least one of the modalities it has.
-        lost = ~kept.any(dim=1) & full.any(dim=1)
-        kept[lost] = full[lost]
-        return list(kept.unbind(dim=1))
-
     def shared_output_parameters(self) -> list[nn.Parameter]:
         """The last shared weight matrices: the shared MLP's last layer (its experts' with an
         MMoE), or each modality's last MLP layer under late fusion."""
@@ -341,19 +395,17 @@ class FusionTrunk(nn.Module):
 
     def embed(self, x: Mapping[str, tuple]) -> dict[str, Tensor]:
         """The embedding of each modality, the "missing" one on rows without it."""
-        first = next(iter(x.values()))[0]
-        # A tensor's shape, not len(), which would fix the batch size of a traced graph.
-        n = first.shape[0] if isinstance(first, Tensor) else len(first)
-        device = self.missing[0].device
-        present = self._present(x, n, device)
         hs, raw = {}, {}
-        for m, encoder, missing, mask in zip(self.names, self.encoders, self.missing, present):
+        for m, encoder, missing in zip(self.names, self.encoders, self.missing):
             h = raw[m] = encoder(x[m][0])
+            mask = x[m][1]
             if mask is not None:
                 h = torch.where(mask.unsqueeze(1), h, missing.expand_as(h))
             hs[m] = h
         if self.aligner is not None and self.record_alignment:
-            self.alignment_loss_ = self.aligner(raw, {m: x[m][1] for m in self.names})
+            given = {m: x[m].given if isinstance(x[m], Dropped) else x[m][1]
+                     for m in self.names}
+            self.alignment_loss_ = self.aligner(raw, given)
         return hs
 
     def forward(self, x: Mapping[str, tuple]) -> Tensor | dict[str, Tensor]:
@@ -368,7 +420,9 @@ class WidePath(nn.Module):
     raw sparse features (TF-IDF n-grams), straight into every task's outputs.
 
     ``forward`` takes the fusion input ``{modality: (values, present)}`` and returns
-    ``(n, n_outputs)``, the sum over its modalities of ``x_m W_m``; the weights start at zero,
+    ``(n, n_outputs)``, the sum over its modalities of ``x_m W_m`` on the rows where the
+    modality is present (a row hidden by :class:`ModalityDropout` reads nothing of it, as
+    a row without it); the weights start at zero,
     so the network starts as its deep part, and get sparse gradients. A sparse n-gram weight
     moves only on the batches whose texts hold that n-gram, so at the deep part's learning
     rate it stays near zero by the time early stopping ends the fit: ``lr_scale`` multiplies
@@ -410,11 +464,17 @@ class WidePath(nn.Module):
         return [(linear.bag.weight, s) for linear, s in zip(self.linears, self.lr_scale)]
 
     def forward(self, x: Mapping[str, tuple]) -> Tensor:
-        parts = [linear(x[m][0]) for m, linear in zip(self.names, self.linears)]
-        if self.modality_weights is not None:
-            w = self.modality_weights()
-            parts = [_weight(w, i) * part for i, part in enumerate(parts)]
-        return sum(parts)
+        w = None if self.modality_weights is None else self.modality_weights()
+        out = 0
+        for i, (m, linear) in enumerate(zip(self.names, self.linears)):
+            z = linear(x[m][0])
+            present = x[m][1]
+            if present is not None:  # a row without the modality (or hidden) reads nothing
+                z = z * present.unsqueeze(1).to(z.dtype)
+            if w is not None:
+                z = _weight(w, i) * z
+            out = out + z
+        return out
 
 
 class LateFusionModule(nn.Module):
@@ -423,12 +483,16 @@ class LateFusionModule(nn.Module):
     ``out_t = sum_m w_m head_{m,t}(h_m) / sum_m w_m`` on the heads' raw outputs (logits for
     classification). ``trunk`` is a :class:`FusionTrunk` without fusion, so ``trunk`` and
     ``heads`` keep the meaning gradient-level weightings rely on (shared vs task-specific).
+    ``input_dropout`` (a :class:`ModalityDropout`) hides modalities of training rows from
+    the trunk and the wide path alike.
     """
 
     def __init__(self, trunk: FusionTrunk, head_sizes: Mapping[str, int],
                  weights: Mapping[str, float], learnable: bool = False,
-                 wide: nn.Module | None = None) -> None:
+                 wide: nn.Module | None = None,
+                 input_dropout: nn.Module | None = None) -> None:
         super().__init__()
+        self.input_dropout = input_dropout
         self.trunk = trunk
         self.wide = wide
         self.task_names = list(head_sizes)
@@ -443,6 +507,8 @@ class LateFusionModule(nn.Module):
         )
 
     def forward(self, x: Mapping[str, tuple]) -> dict[str, Tensor]:
+        if self.input_dropout is not None:
+            x = self.input_dropout(x)
         hs = self.trunk(x)
         w = self.modality_weights()
         w = w / w.sum(-1, keepdim=True)

@@ -28,6 +28,9 @@ class MultiTaskModule(nn.Module):
     wide : nn.Module, optional
         A wide path (Wide & Deep): maps the input to ``(n, sum(head_sizes))``, added to the
         heads' outputs (e.g. :class:`WidePath`, linear in sparse n-grams).
+    input_dropout : nn.Module, optional
+        Applied to the input in front of the trunk and the wide path alike (e.g.
+        :class:`ModalityDropout`, which hides modalities of training rows from both).
     member_averages : mapping of str to str, optional
         For a trunk that returns one representation per ensemble member, ``(n, k, width)``
         (:class:`EnsembleMLPTrunk`): how each task's members are averaged, a name in
@@ -54,8 +57,10 @@ class MultiTaskModule(nn.Module):
 
     def __init__(self, trunk: nn.Module, trunk_width: int, head_sizes: Mapping[str, int],
                  wide: nn.Module | None = None,
-                 member_averages: Mapping[str, str] | None = None):
+                 member_averages: Mapping[str, str] | None = None,
+                 input_dropout: nn.Module | None = None):
         super().__init__()
+        self.input_dropout = input_dropout
         self.trunk = trunk
         self.wide = wide
         self.task_names = list(head_sizes)
@@ -81,6 +86,8 @@ class MultiTaskModule(nn.Module):
         }
 
     def forward(self, x: Tensor) -> dict[str, Tensor]:
+        if self.input_dropout is not None:
+            x = self.input_dropout(x)
         h = self.trunk(x)
         wide = None if self.wide is None else self.wide(x)
         if isinstance(h, dict):  # one representation per task: each task's rows of the head

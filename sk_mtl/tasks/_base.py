@@ -8,7 +8,16 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from torch import nn
 
-__all__ = ["Task"]
+__all__ = ["Task", "holds_collections"]
+
+#: What a multilabel row may be: a collection of labels.
+COLLECTIONS = (list, tuple, set, frozenset, np.ndarray)
+
+
+def holds_collections(values: np.ndarray) -> bool:
+    """Whether a column of labelled values (checked by :func:`~sk_mtl.tasks.as_label_array`,
+    so all rows or none are collections) holds one collection of labels per row."""
+    return values.dtype == object and len(values) > 0 and isinstance(values[0], COLLECTIONS)
 
 
 class Task(BaseEstimator):
@@ -21,11 +30,17 @@ class Task(BaseEstimator):
 
     Subclasses set ``kind`` (the name used in ``tasks={"name": kind}``) and
     ``is_classification``, and implement :meth:`fit`, :meth:`encode`, :meth:`make_loss`,
-    :meth:`decode` and, for classification, :meth:`proba`.
+    :meth:`decode` and, for classification, :meth:`proba`; :meth:`check_labels` refuses
+    labels of a form the kind cannot read.
     """
 
     kind: ClassVar[str] = ""
     is_classification: ClassVar[bool] = False
+
+    def check_labels(self, values: np.ndarray, name: str) -> None:
+        """Raise a ``ValueError`` naming task ``name`` when its labelled ``values`` (as
+        :func:`~sk_mtl.tasks.as_label_array` returns them) have a form this kind cannot
+        read. Called before :meth:`fit` and before scoring; the default accepts anything."""
 
     def fit(self, values: np.ndarray, name: str, sample_weight=None) -> Task:
         """Learn the label encoding from the labelled values of task ``name`` (1-D array);

@@ -10,7 +10,7 @@ from sklearn.metrics import r2_score
 from torch import nn
 
 from ..modules import BinaryCrossEntropyLoss, CrossEntropyLoss, MultilabelLoss, RegressionLoss
-from ._base import Task
+from ._base import Task, holds_collections
 
 __all__ = ["BinaryTask", "MulticlassTask", "MultilabelTask", "RegressionTask"]
 
@@ -25,9 +25,21 @@ def _class_indices(classes: np.ndarray, values: np.ndarray) -> np.ndarray:
     idx = np.searchsorted(classes, values)
     idx = np.clip(idx, 0, len(classes) - 1)
     if not np.all(classes[idx] == values):
-        unknown = values[classes[idx] != values][:5]
-        raise ValueError(f"Labels {list(unknown)} are not among the classes {list(classes)}.")
+        unknown = list(dict.fromkeys(values[classes[idx] != values].tolist()))[:5]
+        raise ValueError(
+            f"Labels {unknown} are not among the classes {classes.tolist()[:20]}."
+        )
     return idx.astype(np.int64)
+
+
+def _one_label_per_row(task, values: np.ndarray, name: str) -> None:
+    """Refuse a collection of labels per row for a single-label kind, naming the task."""
+    if holds_collections(values):
+        raise ValueError(
+            f"Task {name!r} is {task.kind!r}, which reads one label per row, but its labels "
+            f"are collections (e.g. {values[0]!r}); declare it 'multilabel', or give one "
+            "label per row."
+        )
 
 
 def _check_label_types(y_true, classes: np.ndarray) -> None:
@@ -50,6 +62,9 @@ def _check_label_types(y_true, classes: np.ndarray) -> None:
 
 class _ClassificationTask(Task):
     is_classification: ClassVar[bool] = True
+
+    def check_labels(self, values: np.ndarray, name: str) -> None:
+        _one_label_per_row(self, values, name)
 
     def fit(self, values: np.ndarray, name: str, sample_weight=None) -> _ClassificationTask:
         classes = np.unique(values)
@@ -195,6 +210,13 @@ class MultilabelTask(_ClassificationTask):
 
     kind: ClassVar[str] = "multilabel"
 
+    def check_labels(self, values: np.ndarray, name: str) -> None:
+        if len(values) and not holds_collections(values):
+            raise ValueError(
+                f"Task {name!r} is multilabel: each labelled row must be a list, tuple or "
+                f"set of labels, got {values[0]!r}."
+            )
+
     def fit(self, values: np.ndarray, name: str, sample_weight=None) -> MultilabelTask:
         labels = set()
         for row in values:
@@ -276,6 +298,9 @@ class RegressionTask(Task):
     def __init__(self, loss: str = "squared_error", standardize: bool = True):
         self.loss = loss
         self.standardize = standardize
+
+    def check_labels(self, values: np.ndarray, name: str) -> None:
+        _one_label_per_row(self, values, name)
 
     def fit(self, values: np.ndarray, name: str, sample_weight=None) -> RegressionTask:
         if self.loss not in RegressionLoss._functions:

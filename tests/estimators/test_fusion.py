@@ -14,13 +14,16 @@ from sklearn.compose import ColumnTransformer
 from sklearn.model_selection import GridSearchCV, cross_validate, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from skorch.callbacks import Callback
 from skorch.helper import SliceDict
 
 from sk_mtl import FusionNet, FusionNetClassifier, MultiTaskNetClassifier
 from sk_mtl.encoders import MLP, Embedding, Tfidf
 from sk_mtl.estimators._fusion import RETRIEVAL_MODALITY
+from sk_mtl.estimators._training import CosineDecay
 from sk_mtl.fusion import FUSIONS, WeightedSum
 from sk_mtl.metrics import task_scorers
+from sk_mtl.modules import SparseRows
 
 
 def test_dict_input_kinds_and_scores():
@@ -127,13 +130,129 @@ def test_modality_dropout_never_hides_every_modality_of_a_row():
     X, y = multimodal(64)
     net = FusionNetClassifier(modality_dropout=0.9, **{**FUSION, "max_epochs": 1})
     net.fit(X, y["label"])
-    trunk = net.module_.trunk
-    trunk.train()
-    batch = {m: (torch.zeros(64, 1), None) for m in trunk.names}
+    drop = net.module_.input_dropout.train()
+    batch = {m: (torch.zeros(64, 1), None) for m in net.module_.trunk.names}
     torch.manual_seed(0)
-    kept = torch.stack(trunk._present(batch, 64, torch.device("cpu")), dim=1)
+    out = drop(batch)
+    kept = torch.stack([out[m].present for m in drop.names], dim=1)
     assert kept.any(dim=1).all()
     assert (~kept).any()
+
+
+@pytest.mark.parametrize("fusion", ["concat", "late"])
+def test_modality_dropout_hides_a_modality_from_the_wide_path_too(fusion):
+    """A text that modality dropout hid from a training row is hidden from every path: the
+    deep path reads the text's "missing" embedding on exactly the rows where the wide path
+    (the n-grams straight into the heads) reads nothing."""
+    X, y = multimodal(96)
+    net = FusionNetClassifier(modality_dropout=0.5, fusion=fusion, **{**FUSION, "max_epochs": 1})
+    net.fit(X, y["label"])
+    module, trunk = net.module_, net.module_.trunk
+    assert module.wide.names == ["text"]
+    with torch.no_grad():
+        module.wide.linears[0].bag.weight.normal_()  # a wide path whose output shows
+    batch = {m: (SparseRows.from_csr(v) if sp.issparse(v) else v, present)
+             for m, (v, present) in net._input.transform(net, X).items()}
+    text = trunk.names.index("text")
+    seen = {}
+    embed = trunk.embed
+
+    def recording_embed(x):
+        hs = embed(x)
+        seen["deep_missing"] = (hs["text"] == trunk.missing[text]).all(dim=1)
+        return hs
+
+    trunk.embed = recording_embed
+    hook = module.wide.register_forward_hook(
+        lambda _, __, out: seen.update(wide_silent=(out == 0).all(dim=1)))
+    try:
+        module.train()
+        torch.manual_seed(0)
+        with torch.no_grad():
+            module(batch)
+    finally:
+        hook.remove()
+        del trunk.embed
+        module.eval()
+    missing = seen["deep_missing"]
+    assert 0 < int(missing.sum()) < 96  # the dropout hid the text of some rows
+    assert torch.equal(seen["wide_silent"], missing)
+
+
+def test_the_alignment_loss_pairs_the_true_modalities_under_modality_dropout():
+    X, y = multimodal(64)
+    net = FusionNetClassifier(modality_dropout=0.5, alignment_weight=0.5,
+                              **{**FUSION, "max_epochs": 1}).fit(X, y["label"])
+    module, trunk = net.module_, net.module_.trunk
+    batch = {m: (SparseRows.from_csr(v) if sp.issparse(v) else v, present)
+             for m, (v, present) in net._input.transform(net, X).items()}
+    masks = []
+    hook = trunk.aligner.register_forward_pre_hook(lambda _, args: masks.append(args[1]))
+    try:
+        module.train()
+        trunk.record_alignment = True
+        torch.manual_seed(0)
+        with torch.no_grad():
+            hidden = module.input_dropout(batch)
+            module(batch)
+    finally:
+        hook.remove()
+        trunk.record_alignment = False
+        module.eval()
+    assert not hidden["text"].present.all()  # the dropout hid some rows' text...
+    (given,) = masks  # ...which every row has: the aligner reads every row's text
+    assert sorted(given) == ["cat", "tab", "text"]
+    assert all(mask is None or bool(mask.all()) for mask in given.values())
+
+
+class _Rates(Callback):
+    """Records every parameter group's learning rate of every optimizer, each epoch."""
+
+    def initialize(self):
+        self.rates = []
+        return self
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.rates.append({name: [group["lr"] for group in optimizer.param_groups]
+                           for name, optimizer in net.optimizers().items()})
+
+
+def test_lr_schedule_acts_on_the_sparse_groups_too():
+    """The cosine schedule decays the SparseAdam groups (the n-gram table of the text
+    encoder at lr, the wide path at wide_lr times lr) as it does the dense parameters."""
+    X, y = multimodal(96)
+    rates = _Rates()
+    net = FusionNetClassifier(lr_schedule="cosine", callbacks=[rates],
+                              **{**FUSION, "max_epochs": 4}).fit(X, y["label"])
+    lr = FUSION["lr"]
+    wide_lr = net.encoders_["text"].wide_lr * lr
+    for epoch, seen in enumerate(dict(net.net_.callbacks_)["_Rates"].rates):
+        factor = CosineDecay(4)(epoch)
+        assert seen["optimizer"] == pytest.approx([lr * factor])
+        assert seen["optimizer_sparse"] == pytest.approx([lr * factor, wide_lr * factor])
+    constant = FusionNetClassifier(lr_schedule=None, **{**FUSION, "max_epochs": 2})
+    constant.fit(X, y["label"])
+    sparse = constant.net_.optimizer_sparse_
+    assert [g["lr"] for g in sparse.param_groups] == pytest.approx([lr, wide_lr])
+
+
+def test_a_sparse_optimizer_without_a_schedule_start_resumes_one():
+    """A net whose sparse groups never followed a schedule (a model file saved before they
+    did) resumes the schedule from their rates now, without torch's "initial_lr" error."""
+    X, y = multimodal(64)
+    net = FusionNetClassifier(lr_schedule="cosine", **{**FUSION, "max_epochs": 2})
+    net.fit(X, y["label"])
+    sparse = net.net_.optimizer_sparse_
+    for group in sparse.param_groups:
+        del group["initial_lr"]
+        group["lr"] = 0.5
+    schedule = dict(net.net_.callbacks_)["lr_schedule"]
+    resumed = schedule._get_scheduler(net.net_, torch.optim.lr_scheduler.LambdaLR,
+                                      lr_lambda=CosineDecay(4))
+    assert [g["initial_lr"] for g in sparse.param_groups] == [0.5, 0.5]
+    assert [g["lr"] for g in sparse.param_groups] == pytest.approx([0.5 * CosineDecay(4)(2)] * 2)
+    resumed.step()
+    assert [g["lr"] for g in sparse.param_groups] == pytest.approx([0.5 * CosineDecay(4)(3)] * 2)
 
 
 @pytest.mark.slow
