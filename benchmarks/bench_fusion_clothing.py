@@ -23,7 +23,9 @@ set-up); with ``--raw``, the raw DataFrame (10% of ages set to NaN) without ``mo
 against the same frame with them written out; with ``--sentence``,
 the pretrained sentence encoder (all-MiniLM-L6-v2, frozen; needs ``sk_mtl[text]``) alone
 and beside the TF-IDF text (dict set-up), with the encoding throughput. The fit time of the
-first sentence row includes encoding every distinct text once; later fits reuse the cache.
+first sentence row includes encoding every distinct text once (unless an earlier run left
+them in the disk cache, ``sk_mtl.data.get_embedding_cache_dir()``: the line after the table
+says how many it read); later fits reuse the cache.
 
 Usage::
 
@@ -262,9 +264,13 @@ def main(argv=None):
         for name, results, ref in rows:
             print(_row(name, results, ref))
     if args.sentence:
-        print(f"\nsentence encoding: {stats['texts_encoded']} distinct texts in "
-              f"{stats['encode_seconds']:.0f} s ({stats['texts_per_second']:.1f} texts/s); "
-              "fit s above is the median over seeds (the first seed's fit paid the encoding)")
+        from sk_mtl.data import TextEmbedder
+
+        print(f"\nsentence encoding (backend {TextEmbedder().resolved_backend!r}): "
+              f"{stats['texts_encoded']} distinct texts in {stats['encode_seconds']:.0f} s "
+              f"({stats['texts_per_second']:.1f} texts/s), {stats['disk_hits']} read from the "
+              f"disk cache {stats['disk_dir']}; fit s above is the median over seeds (the "
+              f"first seed's fit paid the encoding)")
     print("beats LR: 'both' = every seed beats the same-process linear model on both tasks; "
           "'mean' = the means do")
     print(f"(total {time.perf_counter() - start:.0f} s; torch threads "

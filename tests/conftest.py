@@ -6,6 +6,8 @@ shared pieces that need pytest. Tests marked ``slow`` are skipped by a plain ``p
 run by ``make test`` (see ``[tool.pytest.ini_options]`` in pyproject.toml).
 """
 
+import os
+
 import pytest
 import torch
 
@@ -18,6 +20,21 @@ from sk_mtl.exceptions import DataFileNotFoundError
 # under load, which made a 20-epoch fit take 2 s instead of 0.15 s. Worker processes of
 # GridSearchCV(n_jobs=2) get one thread each from joblib anyway.
 torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _embedding_disk_cache_in_a_temporary_folder(tmp_path_factory):
+    """The disk cache of text embeddings (``sk_mtl.data.get_embedding_cache_dir``) in a
+    temporary folder for the whole session, set before any test starts a worker process
+    (workers inherit it): no test reads or writes the real cache."""
+    name = "SK_MTL_EMBEDDING_CACHE"
+    previous = os.environ.get(name)
+    os.environ[name] = str(tmp_path_factory.mktemp("embedding-cache"))
+    yield
+    if previous is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = previous
 
 
 def _real_data(load):

@@ -1,6 +1,11 @@
 """sk_mtl.encoders: the encoder specifications of ``encoders=`` (the table, make_encoder,
 plan_modality, what each spec builds) and the encoders at work in a FusionNet."""
 
+import json
+import os
+import uuid
+from pathlib import Path
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -314,6 +319,61 @@ def test_sentence_encoder_in_a_grid_search_encodes_each_text_once(counting_sente
     assert search.best_score_ > 0.8
     best.predict(X)
     assert len(counting_sentence_model.encoded) == len(encoded)  # prediction hits the cache
+
+
+class _LoggingSentenceModel(nn.Module):
+    """A stand-in sentence model that worker processes share through the disk cache: a torch
+    module (keyed by its weights and repr, the same in every process), word-count features,
+    and each encode call written to a file of its own under ``log_dir``, in whatever process
+    it runs."""
+
+    words = GOOD + BAD
+
+    def __init__(self, log_dir):
+        super().__init__()
+        self.log_dir = str(log_dir)
+        self.register_buffer("scale", torch.ones(()))
+
+    def extra_repr(self):  # in the model's key: a new key for each test's folder
+        return f"log_dir={self.log_dir!r}"
+
+    def get_embedding_dimension(self):
+        return len(self.words) + 1
+
+    def encode(self, texts, batch_size=32, **kwargs):
+        texts = list(texts)
+        (Path(self.log_dir) / f"{os.getpid()}-{uuid.uuid4().hex}.json").write_text(
+            json.dumps(texts))
+        return np.array([[t.split().count(w) for w in self.words] + [1.0] for t in texts],
+                        dtype=np.float32)
+
+
+def test_a_parallel_grid_search_encodes_each_text_once_across_processes(tmp_path):
+    # The disk cache (tests/conftest.py puts it in a temporary folder before any worker
+    # starts) is shared by the two worker processes and by this one.
+    import sk_mtl.data._embeddings as embeddings
+
+    log = tmp_path / "encode-calls"
+    log.mkdir()
+    embeddings.clear_embedding_cache()
+    embeddings.embedding_stats(reset=True)
+    X, y = multimodal(120)
+    X = SliceDict(text=X["text"], tab=X["tab"])
+    sentence = SentenceEmbedding(model=_LoggingSentenceModel(log), progress=False)
+    search = GridSearchCV(FusionNetClassifier(encoders={"text": sentence}, **FUSION),
+                          {"fusion_weights__text": [0.5, 2.0]}, cv=2, n_jobs=2)
+    search.fit(X, y["label"])
+    calls = [(int(path.name.split("-")[0]), json.loads(path.read_text()))
+             for path in log.iterdir()]
+    encoded = [text for _, texts in calls for text in texts]
+    # Four fits and their scoring in two worker processes, then the refit here: each
+    # distinct text encoded once in all.
+    assert sorted(encoded) == sorted(set(X["text"]))
+    assert os.getpid() not in {pid for pid, _ in calls}
+    stats = embeddings.embedding_stats()
+    assert stats["texts_encoded"] == 0  # the refit read every text from disk
+    assert stats["disk_hits"] == len(set(X["text"]))
+    assert search.best_score_ > 0.8
 
 
 def test_sentence_encoder_beside_tfidf_on_the_same_text(counting_sentence_model):

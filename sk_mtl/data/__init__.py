@@ -3,10 +3,13 @@
 from ._batching import BatchIterator, TensorData, resolve_batch_size, validation_split  # noqa: F401
 from ._class_weights import check_class_weight, class_row_weights, resolve_class_weights  # noqa: F401
 from ._embeddings import (
+    BACKENDS,  # noqa: F401
     DEFAULT_CACHE_MAX_BYTES,
+    DEFAULT_DISK_CACHE_MAX_BYTES,
     TextEmbedder,
     clear_embedding_cache,
     embedding_stats,
+    get_embedding_cache_dir,
     load_sentence_model,
     resolve_sentence_model,  # noqa: F401
     set_embedding_cache_limit,
@@ -33,6 +36,7 @@ from ._targets import TargetColumns, encode_targets, missing_mask, split_targets
 # Modality). The rest is imported here for the package's own modules, not listed.
 __all__ = [
     "DEFAULT_CACHE_MAX_BYTES",
+    "DEFAULT_DISK_CACHE_MAX_BYTES",
     "CategoricalModality",
     "ImageModality",
     "Modality",
@@ -44,6 +48,7 @@ __all__ = [
     "TextModality",
     "clear_embedding_cache",
     "embedding_stats",
+    "get_embedding_cache_dir",
     "load_sentence_model",
     "set_embedding_cache_limit",
 ]

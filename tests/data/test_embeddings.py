@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
@@ -262,11 +263,14 @@ REAL_MODEL_SCRIPT = textwrap.dedent("""
              ""]
     out = TextEmbedder().embed(texts)
     again = TextEmbedder("sentence-transformers/all-MiniLM-L6-v2", batch_size=2).embed(texts)
+    exact = TextEmbedder(backend="sentence-transformers").embed(texts)
     print(json.dumps({
         "shape": list(out.shape), "dtype": str(out.dtype),
         "norms": np.linalg.norm(out, axis=1).tolist(),
         "similar": float(out[0] @ out[1]), "unrelated": float(out[0] @ out[2]),
         "same": bool(np.array_equal(out, again)), "stats": embedding_stats(),
+        "backend": TextEmbedder().resolved_backend,
+        "cosines_to_exact": (out[:3] * exact[:3]).sum(1).tolist(),
         "offline": [os.environ.get("HF_HUB_OFFLINE"), os.environ.get("TRANSFORMERS_OFFLINE")],
     }))
 """)
@@ -292,6 +296,300 @@ def test_packaged_minilm_loads_offline_without_the_user_setting_offline_mode():
     assert info["unrelated"] < 0.3
     assert info["same"]
     assert info["stats"]["models_loaded"] == 1
-    assert info["stats"]["texts_encoded"] == 3
+    # Three texts by the default backend, three again by the exact one unless they are one.
+    exact_too = info["backend"] != "sentence-transformers"
+    assert info["stats"]["texts_encoded"] == 3 * (1 + exact_too)
+    assert min(info["cosines_to_exact"]) >= 0.999
     assert info["offline"] == ["1", "1"]
     assert "Loading weights" not in result.stderr
+
+
+# --------------------------------------------------------------------------- the disk cache
+class TorchCountingModel(torch.nn.Module):
+    """A stand-in model keyed by its weights (so its rows go to disk): features as
+    CountingModel's, times a weight; every encode call recorded."""
+
+    def __init__(self, scale=1.0):
+        super().__init__()
+        self.register_buffer("scale", torch.tensor(float(scale)))
+        self.calls = []
+
+    def encode(self, texts, batch_size=32, **kwargs):
+        self.calls.append(list(texts))
+        return np.array([_features(t) for t in texts], dtype=np.float32) * float(self.scale)
+
+    @property
+    def encoded(self):
+        return [t for call in self.calls for t in call]
+
+
+@pytest.fixture
+def disk(tmp_path, monkeypatch):
+    """A fresh, empty disk cache folder for this test."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("SK_MTL_EMBEDDING_CACHE", str(folder))
+    return folder
+
+
+def test_the_disk_cache_serves_a_process_that_never_saw_the_texts(disk):
+    model = TorchCountingModel()
+    out = TextEmbedder(model, normalize=False).embed(TEXTS)
+    assert sorted(model.encoded) == sorted({t for t in TEXTS if t})
+    stats = embedding_stats()
+    assert stats["disk_dir"] == str(disk) and stats["disk_entries"] == 4
+    assert stats["disk_bytes"] == 4 * (4 * 4 + 40)
+    assert (disk / "embeddings.sqlite3").is_file()
+
+    # As a new process would: an empty memory cache and another copy of the model.
+    clear_embedding_cache()
+    embedding_stats(reset=True)
+    other = copy.deepcopy(model)
+    other.calls = []
+    np.testing.assert_array_equal(TextEmbedder(other, normalize=False).embed(TEXTS), out)
+    assert other.calls == []
+    assert embedding_stats()["disk_hits"] == 4
+    # Only new texts reach the model; they are stored too.
+    clear_embedding_cache()
+    TextEmbedder(other).embed(["a red dress", "brand new"])
+    assert other.encoded == ["brand new"]
+    assert embedding_stats()["disk_entries"] == 5
+
+    # Other weights are another model: nothing shared.
+    third = TorchCountingModel(scale=2.0)
+    TextEmbedder(third).embed(["a red dress"])
+    assert third.encoded == ["a red dress"]
+
+    # clear_embedding_cache(disk=True) empties it for every model.
+    clear_embedding_cache(disk=True)
+    assert embedding_stats()["disk_entries"] == 0
+    TextEmbedder(other).embed(["a red dress"])
+    assert other.encoded == ["brand new", "a red dress"]
+
+
+def test_models_known_by_identity_stay_off_the_disk(disk, stub):
+    TextEmbedder(CountingModel()).embed(["one"])
+    TextEmbedder("stub-model").embed(["two"])  # a name that resolves to no folder
+    assert embedding_stats()["disk_entries"] == 0
+    assert not disk.exists()
+
+
+def test_disk_cache_limit_is_shared_and_evicts_least_recently_used(disk):
+    model = TorchCountingModel()
+    embedder = TextEmbedder(model)
+    row = 4 * 4 + 40
+    assert set_embedding_cache_limit(3 * row, disk=True) == E.DEFAULT_DISK_CACHE_MAX_BYTES
+    embedder.embed(["one", "two", "three"])
+    clear_embedding_cache()
+    embedder.embed(["one"])  # now the most recently used
+    embedder.embed(["four"])  # evicts "two", the least recently used
+    stats = embedding_stats()
+    assert stats["disk_entries"] == 3 and stats["disk_bytes"] == 3 * row
+    assert stats["disk_max_bytes"] == 3 * row  # kept in the folder: every process sees it
+    clear_embedding_cache()
+    model.calls = []
+    embedder.embed(["one", "two", "three", "four"])
+    assert model.encoded == ["two"]
+    # 0: nothing more is stored.
+    assert set_embedding_cache_limit(0, disk=True) == 3 * row
+    assert embedding_stats()["disk_entries"] == 0
+    clear_embedding_cache()
+    embedder.embed(["five"])
+    assert embedding_stats()["disk_entries"] == 0
+    with pytest.raises(ValueError, match="max_bytes"):
+        set_embedding_cache_limit(-1, disk=True)
+
+
+def test_disk_cache_off_and_unwritable(tmp_path, monkeypatch):
+    monkeypatch.setenv("SK_MTL_EMBEDDING_CACHE", "off")
+    assert E.get_embedding_cache_dir() is None
+    model = TorchCountingModel()
+    TextEmbedder(model).embed(["one"])
+    assert embedding_stats()["disk_dir"] is None
+    with pytest.raises(ValueError, match="disk cache is off"):
+        set_embedding_cache_limit(10, disk=True)
+
+    # A folder that cannot be made: one warning, then memory only.
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("SK_MTL_EMBEDDING_CACHE", str(blocker / "cache"))
+    monkeypatch.setattr(E, "_DISK_FAILED", set())
+    with pytest.warns(UserWarning, match=r"cannot be used.*SK_MTL_EMBEDDING_CACHE"):
+        np.testing.assert_array_equal(TextEmbedder(model, normalize=False).embed(["two"]),
+                                      [_features("two")])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # warned once only
+        TextEmbedder(model).embed(["three"])
+    assert model.encoded == ["one", "two", "three"]
+
+
+def test_the_default_folder_is_in_the_data_home(monkeypatch, tmp_path):
+    monkeypatch.delenv("SK_MTL_EMBEDDING_CACHE", raising=False)
+    monkeypatch.setenv("SK_MTL_DATA", str(tmp_path))
+    assert E.get_embedding_cache_dir() == tmp_path / "cache" / "embeddings"
+
+
+def test_concurrent_processes_encode_each_text_once(disk, tmp_path):
+    # Two processes embed overlapping texts at the same moment with the same model (each
+    # waits for the other to be ready; encoding takes 5 ms a batch). The lock of the model's
+    # rows makes one wait while the other encodes, then read its rows from disk.
+    script = textwrap.dedent("""
+        import json, pathlib, sys, time
+        sys.path.insert(0, sys.argv[1])
+        from test_embeddings import TorchCountingModel
+        from sk_mtl.data import TextEmbedder
+
+        class Slow(TorchCountingModel):
+            def encode(self, texts, batch_size=32, **kwargs):
+                time.sleep(0.005)
+                return super().encode(texts, batch_size, **kwargs)
+
+        model = Slow()
+        start, sync = int(sys.argv[2]), pathlib.Path(sys.argv[3])
+        (sync / f"ready-{start}").touch()
+        while len(list(sync.glob("ready-*"))) < 2:
+            time.sleep(0.001)
+        TextEmbedder(model, batch_size=5).embed([f"text {i}" for i in range(start, start + 300)])
+        print(json.dumps(model.encoded))
+    """)
+    here = os.path.dirname(__file__)
+    procs = [subprocess.Popen([sys.executable, "-c", script, here, str(start), str(tmp_path)],
+                              stdout=subprocess.PIPE, text=True)
+             for start in (0, 100)]
+    encoded = [json.loads(p.communicate(timeout=120)[0].strip().splitlines()[-1])
+               for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert sorted(encoded[0] + encoded[1]) == [f"text {i}" for i in sorted(range(400), key=str)]
+    assert embedding_stats()["disk_entries"] == 400
+
+
+# --------------------------------------------------------------------------- backends
+def test_backend_choice_and_errors(stub):
+    assert TextEmbedder("stub-model").resolved_backend == "sentence-transformers"
+    assert TextEmbedder(CountingModel()).resolved_backend == "sentence-transformers"
+    with pytest.raises(ValueError, match=r"backend must be one of \['auto', 'packed-bf16', "
+                                         r"'packed', 'sentence-transformers'\], got 'onnx'"):
+        TextEmbedder("stub-model", backend="onnx").embed(["a"])
+    with pytest.raises(ValueError, match=r"backend='packed' cannot encode with the model "
+                                         r"object CountingModel: it is a CountingModel, not a "
+                                         r"SentenceTransformer.*backend='sentence-transformers'"):
+        TextEmbedder(CountingModel(), backend="packed").embed(["a"])
+    with pytest.raises(ValueError, match=r"backend='packed-bf16'.*CPU only, not "
+                                         r"device='cuda'"):
+        _ = TextEmbedder(CountingModel(), backend="packed-bf16", device="cuda").resolved_backend
+    assert stub.calls == []
+
+
+WORDS = "a red dress soft fabric runs small lovely colour the it is very nice and".split()
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory):
+    """``make(hidden_act="gelu", pooling="mean")``: the folder of a saved random 2-layer BERT
+    sentence model (width 32, 4 heads, at most 24 tokens, a 20-word vocabulary)."""
+    if not HAS_TEXT_EXTRA:
+        pytest.skip('needs the text extra: pip install "sk_mtl[text]"')
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.base.modules import Normalize, Transformer
+    from sentence_transformers.sentence_transformer.modules import Pooling
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    root = tmp_path_factory.mktemp("tiny-bert")
+    vocab = root / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]))
+
+    def make(hidden_act="gelu", pooling="mean"):
+        folder = root / f"{hidden_act}-{pooling}"
+        if not folder.exists():
+            torch.manual_seed(0)
+            config = BertConfig(vocab_size=5 + len(WORDS), hidden_size=32, num_hidden_layers=2,
+                                num_attention_heads=4, intermediate_size=64,
+                                max_position_embeddings=64, hidden_act=hidden_act)
+            BertModel(config).save_pretrained(root / "bert")
+            BertTokenizerFast(vocab_file=str(vocab)).save_pretrained(root / "bert")
+            modules = [Transformer(str(root / "bert"), max_seq_length=24),
+                       Pooling(32, pooling), Normalize()]
+            SentenceTransformer(modules=modules, device="cpu").save(str(folder))
+        return folder
+
+    return make
+
+
+def _cosines(a, b):
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["onednn", "F.linear"])
+@pytest.mark.parametrize("hidden_act", ["gelu", "relu", "gelu_new"])
+def test_packed_backends_match_the_models_own_encode(tiny_bert, hidden_act, fused,
+                                                     monkeypatch, disk):
+    import sk_mtl.data._packed_bert as packed_bert
+    from sk_mtl.data._packed_bert import folder_support
+
+    if not fused:  # the plain path, where oneDNN's fused linear is missing or disagrees
+        monkeypatch.setattr(packed_bert, "_fused_linear_works", lambda approximate: False)
+    monkeypatch.setattr(E, "_PACKED", {})
+    folder = tiny_bert(hidden_act)
+    assert folder_support(folder) is None
+    rng = np.random.default_rng(0)
+    # Lengths from 1 to 40 words (past the 24-token limit), several of each, unknown words,
+    # duplicates and empty texts.
+    texts = [" ".join(rng.choice([*WORDS, "zebra"], size=n)) for n in rng.integers(1, 40, 60)]
+    texts += [*texts[:5], "", "red", "red"]
+    exact = TextEmbedder(folder, backend="sentence-transformers", batch_size=8).embed(texts)
+    for backend, tolerance in (("packed", 1e-6), ("packed-bf16", 1e-3)):
+        embedder = TextEmbedder(folder, backend=backend, batch_size=7)
+        assert embedder.resolved_backend == backend
+        out = embedder.embed(texts)
+        model = E._PACKED[(f"{embedder.model_key}|{backend}", backend)]
+        assert model.fused == (fused and backend == "packed-bf16"
+                               and packed_bert._fused_linear_works(model.approximate))
+        nonempty = np.array([bool(t) for t in texts])
+        assert (1 - _cosines(out[nonempty], exact[nonempty])).max() < tolerance, backend
+        np.testing.assert_array_equal(out[~nonempty], 0.0)
+    # The backend is part of the cache key: three backends, three encodings.
+    assert embedding_stats()["texts_encoded"] == 3 * len({t for t in texts if t})
+
+
+def test_auto_backend_and_unsupported_models(tiny_bert):
+    from sentence_transformers import SentenceTransformer
+
+    from sk_mtl.data._packed_bert import folder_support, model_support, native_bfloat16
+
+    folder = tiny_bert()
+    expected = "packed-bf16" if native_bfloat16() else "packed"
+    assert TextEmbedder(folder).resolved_backend == expected
+    # A loaded SentenceTransformer runs packed too, with the same embeddings.
+    loaded = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+    assert model_support(loaded) is None
+    np.testing.assert_allclose(TextEmbedder(loaded, backend="packed").embed(["a red dress"]),
+                               TextEmbedder(folder, backend="packed").embed(["a red dress"]),
+                               atol=1e-6)
+    # CLS pooling is not packed: "auto" falls back to the model's own encode.
+    cls = tiny_bert(pooling="cls")
+    assert folder_support(cls) == "its pooling is 'cls', not 'mean'"
+    assert TextEmbedder(cls).resolved_backend == "sentence-transformers"
+    with pytest.raises(ValueError, match=r"backend='packed' cannot encode with the model "
+                                         r"'.*gelu-cls': its pooling is 'cls', not 'mean'"):
+        TextEmbedder(cls, backend="packed").embed(["a"])
+    assert TextEmbedder(folder, device="cuda").resolved_backend == "sentence-transformers"
+
+
+def test_packed_batches_run_in_threads_and_give_the_same_rows(tiny_bert, disk):
+    # With n torch threads, the batches run in n threads of one torch thread each (the
+    # tests run with one); the rows are those of one thread, and the setting comes back.
+    folder = tiny_bert()
+    texts = [" ".join(WORDS[: 1 + i % 14]) + f" {i}" for i in range(40)]
+    one = TextEmbedder(folder, backend="packed-bf16", batch_size=4).embed(texts)
+    clear_embedding_cache(disk=True)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        two = TextEmbedder(folder, backend="packed-bf16", batch_size=4).embed(texts)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(previous)
+    assert embedding_stats()["texts_encoded"] == 2 * len(texts)
+    np.testing.assert_array_equal(two, one)
