@@ -103,6 +103,9 @@ class TableInput(NetworkInput):
     ``numeric_embedding`` and ``retrieval``.
     """
 
+    #: A fit may train over the processes of a torch.distributed group (``_parallel.py``).
+    data_parallel = True
+
     def check_params(self, est) -> None:
         if est.cross_fit not in (True, False):
             raise ValueError(f"cross_fit must be True or False, got {est.cross_fit!r}.")
