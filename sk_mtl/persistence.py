@@ -45,6 +45,7 @@ from .data import (
     NeighbourTargets,
     QuantileRobust,
     RobustSmoothClip,
+    StreamEncoder,
     TabularModality,
     TextEmbedder,
     TextModality,
@@ -108,7 +109,7 @@ _OBJECTS: dict[str, type] = {
     **_named("sk_mtl.fusion", FUSIONS.values()),
     **_named("sk_mtl.data", (
         CategoricalModality, ImageModality, NeighbourTargets, QuantileRobust, RobustSmoothClip,
-        TabularModality, TextEmbedder, TextModality,
+        StreamEncoder, TabularModality, TextEmbedder, TextModality,
     )),
     **_named("sklearn.feature_extraction.text", (TfidfTransformer, TfidfVectorizer)),
     # The network's own input scaling (input_scaling=).

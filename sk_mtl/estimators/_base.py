@@ -24,6 +24,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 
 from ..data import TensorData, fingerprint, resolve_batch_size, split_targets
+from ..data._stream import StreamingTable
 from ..trunks import make_trunk
 from ..weighting import make_weighting
 from . import _builder
@@ -34,6 +35,7 @@ from ._parallel import current_group
 from ._params import check_params
 from ._prediction import PredictionMixin
 from ._set_params import apply_entries, split_params
+from ._streaming import fit_stream
 from ._targets import (
     TaskPlan,
     encode_rows,
@@ -93,18 +95,22 @@ class BaseMultiTaskNet(PredictionMixin, BaseEstimator):
         return self
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the network on ``X`` and the target(s) ``y``.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), or a streamed table
             Numeric training input. A DataFrame's column names are kept in
             ``feature_names_in_``; a scipy sparse matrix is densified batch by batch.
+            ``MultiTaskNet*`` also take a :class:`~sk_mtl.data.ParquetTable` or
+            :class:`~sk_mtl.data.DaskTable`, a table larger than memory that is read in
+            batches (its target columns are the tasks; ``y`` is then ``None``): see the
+            user guide's "Scaling out".
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
             Target(s). A 1-D ``y`` is one task; each column of a 2-D array or DataFrame is a
             task. NaN, ``None`` or ``pd.NA`` marks a missing label, which removes that row
-            from that task's loss only.
+            from that task's loss only. Required, except with a streamed table.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each row, applied to every task's loss on the rows where
             that task has a label: each task's loss is the weighted mean
@@ -119,8 +125,16 @@ class BaseMultiTaskNet(PredictionMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        fit_fn = self._fit_more if self.warm_start and _is_fitted(self) else self._fit_new
-        self._atomic(fit_fn, X, y, sample_weight=sample_weight)
+        if isinstance(X, StreamingTable):
+            if y is not None or sample_weight is not None:
+                raise ValueError(
+                    f"A streamed table ({type(X).__name__}) holds its targets "
+                    f"(target={X.target!r}): fit it with y=None and no sample_weight."
+                )
+            self._atomic(self._fit_stream, X)
+        else:
+            fit_fn = self._fit_more if self.warm_start and _is_fitted(self) else self._fit_new
+            self._atomic(fit_fn, X, y, sample_weight=sample_weight)
         if self._kinds != "regression":
             # classes_ as scikit-learn's classifiers have it (MultiTaskNet's: per task).
             classes = [getattr(self.tasks_[n], "classes_", None) for n in self.task_names_]
@@ -159,6 +173,11 @@ class BaseMultiTaskNet(PredictionMixin, BaseEstimator):
         self : object
             The estimator, trained one more epoch.
         """
+        if isinstance(X, StreamingTable):
+            raise TypeError(
+                f"partial_fit takes arrays; a {type(X).__name__} is fitted by fit, which "
+                "streams it epoch after epoch."
+            )
         if _is_fitted(self):
             return self._atomic(self._fit_more, X, y, True, sample_weight=sample_weight)
         return self._atomic(self._fit_new, X, y, True, classes, sample_weight=sample_weight)
@@ -238,6 +257,9 @@ class BaseMultiTaskNet(PredictionMixin, BaseEstimator):
             self.net_.progress_delay_ = self._progress_delay(partial, parallel)
             self.net_.partial_fit(data, None, epochs=1 if partial else None)
         self._after_training(data)
+
+    def _fit_stream(self, table):
+        fit_stream(self, table)
 
     def _plan(self, targets, classes, sample_weight):
         """The task plan of ``targets``, the weighting bound to it, the checked weights."""

@@ -223,6 +223,12 @@ class MultiTaskSkorchNet(NeuralNet):
             # Validation and prediction need no small batches: fewer, larger ones make the
             # validation pass cost about one forward pass over its rows.
             batch_size = max(batch_size, EVAL_BATCH_SIZE)
+        # Data-parallel validation computes each global batch's losses exactly (its
+        # counts summed over the processes) where the processes share the global batches;
+        # a streamed table's processes read different pieces.
+        self._global_batches = not hasattr(dataset, "iterator")
+        if hasattr(dataset, "iterator"):  # a streamed table (sk_mtl.data._stream)
+            return dataset.iterator(batch_size, training, generator, self.device, shard)
         return BatchIterator(
             dataset, batch_size, shuffle=training, generator=generator, device=self.device,
             shard=shard,
@@ -373,7 +379,8 @@ class MultiTaskSkorchNet(NeuralNet):
             objective, task_losses = self.get_loss(y_pred, yi, X=Xi, training=False)
             alignment = self._pop_alignment()
         step = {"loss": objective, "y_pred": y_pred, "task_losses": task_losses}
-        if self._parallel is not None:  # this process's parts of the global batch's values
+        if self._parallel is not None and self._global_batches:
+            # This process's parts of the global batch's values.
             scaled, step["batch_weight"] = self._parallel.scale_losses(
                 task_losses, yi, _batch_len(batch))
             step["loss"] = self.weighting.combine(scaled)

@@ -2,8 +2,9 @@
 ``torchrun --nproc-per-node 2``: what must be refused before training (with the message
 each process gets) and what must train the same model in every process.
 
-``python ddp_cases.py DATA.npz OUT_DIR`` writes ``OUT_DIR/cases-rank<r>.json`` and
-``OUT_DIR/uncertainty-rank<r>.npz``.
+``python ddp_cases.py DATA.npz OUT_DIR PARQUET_DIR`` writes ``OUT_DIR/cases-rank<r>.json``,
+``OUT_DIR/uncertainty-rank<r>.npz`` and ``OUT_DIR/stream-rank<r>.npz`` (a streamed fit on
+the Parquet files of ``PARQUET_DIR``, see :data:`STREAM`).
 """
 
 import json
@@ -17,6 +18,28 @@ import torch.distributed as dist
 from ddp_fit import SETTINGS
 
 from sk_mtl import FusionNetClassifier, MultiTaskNet
+from sk_mtl.data import ParquetTable
+
+#: The streamed fit: the table's options and the estimator's.
+STREAM = dict(table=dict(target=["size", "colour"], validation=0.25, buffer_rows=300),
+              est=dict(hidden_dims=(16,), dropout=0.0, max_epochs=4, ensemble_size=1,
+                       random_state=0, lr=0.01, early_stopping=False, batch_size=64))
+
+
+class CountingTable(ParquetTable):
+    """Counts the rows this process reads."""
+
+    rows_read = 0
+
+    def _read(self, piece, columns):
+        for chunk in super()._read(piece, columns):
+            self.rows_read += len(chunk)
+            yield chunk
+
+
+def stream_fit(folder):
+    table = CountingTable(folder, **STREAM["table"])
+    return MultiTaskNet(**STREAM["est"]).fit(table), table
 
 
 def _error(fn) -> str | None:
@@ -31,7 +54,7 @@ def _checksum(est) -> float:
     return float(sum(p.detach().double().sum() for p in est.net_.module_.parameters()))
 
 
-def main(data_path, out_dir):
+def main(data_path, out_dir, parquet_dir):
     dist.init_process_group("gloo")
     rank = dist.get_rank()
     data = np.load(data_path, allow_pickle=False)
@@ -60,6 +83,16 @@ def main(data_path, out_dir):
     np.savez(os.path.join(out_dir, f"uncertainty-rank{rank}.npz"),
              size=est.predict_tasks(X)["size"], proba=est.predict_proba(X)[1],
              valid_loss=np.array(est.net_.history[:, "valid_loss"]))
+    # A streamed fit: each process reads its own row groups.
+    est, table = stream_fit(parquet_dir)
+    out["stream_rows_read"] = table.rows_read
+    out["stream_checksum"] = _checksum(est)
+    history = est.net_.history
+    np.savez(os.path.join(out_dir, f"stream-rank{rank}.npz"),
+             encoded=est.stream_encoder_.transform(pd.DataFrame(X, columns=[f"x{j}" for j in
+                                                                           range(X.shape[1])])),
+             valid_loss=np.array(history[:, "valid_loss"]),
+             batches=np.array(history[:, "train_batch_count"]))
     out["world_size"] = dist.get_world_size()
     out["threads"] = torch.get_num_threads()
     with open(os.path.join(out_dir, f"cases-rank{rank}.json"), "w") as f:

@@ -41,6 +41,20 @@ def table(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def parquet(table, tmp_path_factory) -> Path:
+    """The table as Parquet: two files of four row groups of 100 rows."""
+    pytest.importorskip("pyarrow")
+    data = np.load(table)
+    df = pd.DataFrame(data["X"], columns=[f"x{j}" for j in range(data["X"].shape[1])])
+    df["size"], df["colour"] = data["y_size"], data["y_colour"]
+    path = tmp_path_factory.mktemp("parquet")
+    for i in range(2):
+        df.iloc[i * 400:(i + 1) * 400].to_parquet(path / f"part-{i}.parquet",
+                                                  row_group_size=100, index=False)
+    return path
+
+
 def _launch(script: str, *args) -> None:
     env = {**os.environ,
            "PYTHONPATH": os.pathsep.join([str(ROOT), str(HERE), os.environ.get("PYTHONPATH", "")])}
@@ -93,8 +107,8 @@ def test_two_processes_train_the_model_of_one(table, tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(X)[1], ranks[0]["proba"])
 
 
-def test_refused_setups_and_other_fits(table, tmp_path):
-    _launch("ddp_cases.py", table, tmp_path)
+def test_refused_setups_and_other_fits(table, parquet, tmp_path):
+    _launch("ddp_cases.py", table, tmp_path, parquet)
     cases = [json.loads((tmp_path / f"cases-rank{r}.json").read_text()) for r in (0, 1)]
     for case in cases:  # every process gets the error, before training
         assert case["world_size"] == 2
@@ -111,6 +125,29 @@ def test_refused_setups_and_other_fits(table, tmp_path):
     np.testing.assert_allclose(fitted["valid_loss"], local.net_.history[:, "valid_loss"],
                                rtol=1e-5)
     np.testing.assert_allclose(fitted["proba"], local.predict_proba(X)[1], atol=1e-4)
+
+    # A streamed fit over two processes: one model; the pass split between them found
+    # the sample one process finds (the same input encoding); each process read its own
+    # row groups in the epochs (about half of the rows each) and took as many steps.
+    assert cases[0]["stream_checksum"] == cases[1]["stream_checksum"]
+    ranks = [np.load(tmp_path / f"stream-rank{r}.npz") for r in (0, 1)]
+    np.testing.assert_array_equal(ranks[0]["valid_loss"], ranks[1]["valid_loss"])
+    np.testing.assert_array_equal(ranks[0]["batches"], ranks[1]["batches"])
+    sys.path.insert(0, str(HERE))
+    try:
+        from ddp_cases import STREAM, stream_fit
+    finally:
+        sys.path.remove(str(HERE))
+    single, table_read = stream_fit(parquet)
+    frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])])
+    np.testing.assert_array_equal(ranks[0]["encoded"], single.stream_encoder_.transform(frame))
+    epochs = STREAM["est"]["max_epochs"]
+    # One process: 800 rows in the pass, 600 training + 200 validation rows an epoch.
+    assert table_read.rows_read == 800 * (1 + epochs)
+    for case in cases:
+        assert 0.4 * 800 * (1 + epochs) <= case["stream_rows_read"] <= 0.6 * 800 * (1 + epochs)
+    # 600 training rows in global batches of 64: 32 rows a process a step.
+    assert list(ranks[0]["batches"]) == [600 // 2 // 32] * epochs
 
 
 def test_a_launch_without_a_process_group_warns(monkeypatch):
