@@ -28,6 +28,7 @@ epoch; the next epoch deals the pieces anew).
 
 from __future__ import annotations
 
+import ctypes
 import glob
 import numbers
 import os
@@ -789,11 +790,16 @@ class StreamIterator:
         local = stop - start if self.training else self.batch_size
         steps = None
         if self.training and world > 1:
-            steps = min(
-                sum(data.rows[p] for p in share) // (
-                    _share(self.batch_size, r, world)[1] - _share(self.batch_size, r, world)[0])
-                for r, share in enumerate(shares)
-            )
+            rows = [sum(data.rows[p] for p in share) for share in shares]
+            parts = [_share(self.batch_size, r, world) for r in range(world)]
+            steps = min(n // (stop - start) for n, (start, stop) in zip(rows, parts))
+            if not steps:  # the same in every process: all raise, none waits
+                raise ValueError(
+                    f"{len(data.pieces)} training pieces dealt to {world} processes leave one "
+                    f"with {min(rows)} rows, less than its part of a batch of "
+                    f"{self.batch_size}; write the table in more, smaller row groups or "
+                    "partitions, or use fewer processes."
+                )
         return shares[rank], local, steps, rows_rng
 
     def __len__(self) -> int:
@@ -826,6 +832,8 @@ class StreamIterator:
                 done += 1
             rest = np.arange(n_full, len(merged))
             buffer, held = ([merged.take(rest)], len(rest)) if len(rest) else ([], 0)
+            del merged
+            _release_memory()
         if not held or (steps is not None and done >= steps):
             return
         merged = _concat(buffer)
@@ -861,6 +869,28 @@ class StreamIterator:
             ys[task] = (target[rows].to(self.device),
                         None if mask is None else mask.to(self.device))
         return X, ys
+
+
+_LIBC = None
+
+
+def _release_memory() -> None:
+    """Give the heap memory freed since the last call back to the system (glibc's
+    ``malloc_trim``; nothing elsewhere).
+
+    A stream allocates and frees arrays of tens of MB, chunk after chunk; glibc serves
+    those from its heap once a freed one raised its mmap threshold, and without a trim
+    the freed pages pile up: a fit on 3M rows of ``benchmarks/bench_scale.py``'s census
+    table grew by about 225 MB per million rows without it and stayed flat with it."""
+    global _LIBC
+    if _LIBC is None:
+        try:
+            _LIBC = ctypes.CDLL("libc.so.6")
+            _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):  # not glibc
+            _LIBC = False
+    if _LIBC:
+        _LIBC.malloc_trim(0)
 
 
 def _concat(parts: list[TensorData]) -> TensorData:
