@@ -29,7 +29,7 @@ in ``wall``). ``test loss`` is the log-loss of ``high_income`` plus the squared 
 Usage::
 
     python benchmarks/bench_scale.py [--quick] [--rows 1000000 10000000] [--epochs 3]
-        [--data DIR] [--json PATH]
+        [--data DIR] [--seed 0] [--json PATH]
     python benchmarks/bench_scale.py --write-only --rows N --out DIR
 
 ``--write-only --out DIR`` writes one table of ``N`` rows to ``DIR`` (its test file to
@@ -153,7 +153,7 @@ def _test_loss(est, test_path: Path) -> dict:
             "accuracy": float(np.mean((proba > 0.5) == df["high_income"]))}
 
 
-def child(mode: str, folder: Path, epochs: int) -> None:
+def child(mode: str, folder: Path, epochs: int, seed: int = 0) -> None:
     """Run one fit in this process and print one JSON line (rank 0 only when launched by
     torchrun)."""
     import torch
@@ -166,7 +166,7 @@ def child(mode: str, folder: Path, epochs: int) -> None:
         dist.init_process_group("gloo")
     rank = dist.get_rank() if dist.is_initialized() else 0
     start = time.perf_counter()
-    params = {**SETTINGS, "max_epochs": epochs}
+    params = {**SETTINGS, "max_epochs": epochs, "random_state": seed}
     if mode == "memory":
         df = pd.read_parquet(folder)
         encoder = StreamEncoder(NUMERIC, list(CATEGORIES), "auto").fit(
@@ -213,10 +213,10 @@ def _gather(value):
     return values
 
 
-def run(mode: str, folder: Path, epochs: int, processes: int = 1) -> dict:
+def run(mode: str, folder: Path, epochs: int, processes: int = 1, seed: int = 0) -> dict:
     """One fit in a fresh process (``torchrun`` for several)."""
     script = [str(Path(__file__).resolve()), "--child", mode, "--table", str(folder),
-              "--epochs", str(epochs)]
+              "--epochs", str(epochs), "--seed", str(seed)]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     if processes > 1:
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
@@ -248,9 +248,11 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--child", choices=["memory", "stream"])
     parser.add_argument("--table", type=Path)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="random_state of the fits (the validation split, weights, order)")
     args = parser.parse_args(argv)
     if args.child:
-        child(args.child, args.table, args.epochs)
+        child(args.child, args.table, args.epochs, args.seed)
         return []
     if args.write_only and args.out is not None:
         if len(args.rows) != 1:
@@ -270,7 +272,7 @@ def main(argv=None) -> list[dict]:
     results = []
     for mode, n, procs in [("memory", small, 1), ("stream", small, 1), ("stream", small, 2),
                            *(("stream", n, 1) for n in larger)]:
-        res = run(mode, folders[n], args.epochs, procs)
+        res = run(mode, folders[n], args.epochs, procs, args.seed)
         res["rows"] = n
         results.append(res)
         print(f"  done: {mode} {_size(n)} x{procs} in {res['wall_s']:.0f} s", flush=True)

@@ -71,6 +71,8 @@ def main(data_path, out_dir, parquet_dir):
         {"tab": X}, y["colour"]))
     out["batch_of_one"] = _error(lambda: MultiTaskNet(**{**SETTINGS, "batch_size": 1})
                                  .fit(X, y))
+    out["batch_norm"] = _error(lambda: MultiTaskNet(**{**SETTINGS, "batch_norm": True})
+                               .fit(X, y))
     # partial_fit, one epoch per call: the same weights in every process.
     est = MultiTaskNet(**SETTINGS)
     for start in (0, 400):

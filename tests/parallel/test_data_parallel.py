@@ -116,6 +116,7 @@ def test_refused_setups_and_other_fits(table, parquet, tmp_path):
         assert "weighting='pcgrad' does not train data-parallel" in case["pcgrad"]
         assert "FusionNetClassifier does not train data-parallel" in case["fusion"]
         assert "needs at least 2 rows per batch" in case["batch_of_one"]
+        assert "does not support BatchNorm layers" in case["batch_norm"]
         assert case["partial_fit_epochs"] == 2
     # partial_fit and the uncertainty weighting's learnt log-variances: one model in both.
     assert cases[0]["partial_fit_checksum"] == cases[1]["partial_fit_checksum"]
