@@ -17,13 +17,13 @@ DOCS_STAMP := $(VENV)/.installed-docs
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -c constraints.txt -e ".[dev,text,dask,onnx,torchjd]"
+	$(VENV)/bin/pip install --quiet -c constraints.txt -e ".[dev,text,dask,onnx,torchjd,stream]"
 	touch $(STAMP)
 
 install: $(STAMP)
 
 $(DOCS_STAMP): $(STAMP) pyproject.toml constraints.txt
-	$(VENV)/bin/pip install --quiet -c constraints.txt -e ".[dev,text,dask,onnx,torchjd,docs]"
+	$(VENV)/bin/pip install --quiet -c constraints.txt -e ".[dev,text,dask,onnx,torchjd,stream,docs]"
 	touch $(DOCS_STAMP)
 
 demo: $(STAMP)

@@ -46,6 +46,7 @@ from .data import (
     NeighbourTargets,
     QuantileRobust,
     RobustSmoothClip,
+    StreamEncoder,
     TabularModality,
     TextEmbedder,
     TextModality,
@@ -109,7 +110,7 @@ _OBJECTS: dict[str, type] = {
     **_named("sk_mtl.fusion", (*FUSIONS.values(), *FUSION_CONDITIONINGS.values())),
     **_named("sk_mtl.data", (
         CategoricalModality, ImageModality, NeighbourTargets, QuantileRobust, RobustSmoothClip,
-        TabularModality, TextEmbedder, TextModality,
+        StreamEncoder, TabularModality, TextEmbedder, TextModality,
     )),
     **_named("sklearn.feature_extraction.text", (TfidfTransformer, TfidfVectorizer)),
     # The network's own input scaling (input_scaling=).
@@ -161,6 +162,13 @@ def save(estimator, file, *, include_optimizer: bool = True) -> None:
         ``False`` writes a smaller file for prediction only; further training then starts
         from a fresh optimizer.
 
+    Notes
+    -----
+    An estimator fitted data-parallel (over the processes of a ``torch.distributed``
+    group, its ``data_parallel_`` set) is written by rank 0 alone: every process holds the
+    same model, and in the other processes ``save`` writes nothing and returns at once
+    (it does not wait for rank 0's file).
+
     Raises
     ------
     TypeError
@@ -190,6 +198,10 @@ def save(estimator, file, *, include_optimizer: bool = True) -> None:
     """
     from safetensors.torch import save as save_tensors
 
+    final = estimator.steps[-1][1] if type(estimator) is Pipeline else estimator
+    parallel = getattr(final, "data_parallel_", None)
+    if isinstance(parallel, dict) and parallel.get("rank", 0) != 0:
+        return  # rank 0 of the data-parallel fit writes the (same) model
     writer = _Writer()
     if type(estimator) is Pipeline:
         description = {

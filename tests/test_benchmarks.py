@@ -88,3 +88,25 @@ def test_onnx_benchmark_quick(monkeypatch, capsys):
     # Each model's graph was checked against predict before it was timed.
     assert "== wine: 600 training rows" in out and "== clothing: 300 training rows" in out
     assert out.count("file sizes: ONNX") == 2
+
+
+def test_scale_benchmark_quick(monkeypatch, capsys, tmp_path):
+    pytest.importorskip("pyarrow")
+    path = BENCH.parent / "bench_scale.py"
+    out_json = tmp_path / "scale.json"
+    monkeypatch.setattr(sys, "argv", [str(path), "--quick", "--data", str(tmp_path / "d"),
+                                      "--json", str(out_json)])
+    monkeypatch.syspath_prepend(str(BENCH.parent))
+    runpy.run_path(str(path), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "census tables in" in out and "20k rows" in out and "60k rows" in out
+    import json
+
+    results = json.loads(out_json.read_text())
+    assert [(r["mode"], r["rows"], r["processes"]) for r in results] == [
+        ("memory", 20_000, 1), ("stream", 20_000, 1), ("stream", 20_000, 2),
+        ("stream", 60_000, 1)]
+    for r in results:
+        assert r["rows_per_s"] > 0 and 0 < r["peak_rss_mb"] < 2048
+        assert 0 < r["test_loss"] < 1.5 and len(r["epoch_s"]) == 2
+    assert "streamed 60k: peak RSS" in out and "2 processes / 1 process" in out

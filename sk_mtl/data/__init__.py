@@ -29,20 +29,25 @@ from ._modalities import (
 )
 from ._retrieval import NeighbourTargets
 from ._scaling import QuantileRobust, RobustSmoothClip
+from ._stream import DaskTable, ParquetTable, StreamEncoder
 from ._targets import TargetColumns, encode_targets, missing_mask, split_targets  # noqa: F401
 
-# What users call: the text-embedding cache, the input scalers, and the fitted parts an
-# estimator exposes (``modalities_``, ``retrieval_``; a custom encoder builds from a
-# Modality). The rest is imported here for the package's own modules, not listed.
+# What users call: the text-embedding cache, the input scalers, the streamed tables that
+# fit reads in batches, and the fitted parts an estimator exposes (``modalities_``,
+# ``retrieval_``, ``stream_encoder_``; a custom encoder builds from a Modality). The rest is
+# imported here for the package's own modules, not listed.
 __all__ = [
     "DEFAULT_CACHE_MAX_BYTES",
     "DEFAULT_DISK_CACHE_MAX_BYTES",
     "CategoricalModality",
+    "DaskTable",
     "ImageModality",
     "Modality",
     "NeighbourTargets",
+    "ParquetTable",
     "QuantileRobust",
     "RobustSmoothClip",
+    "StreamEncoder",
     "TabularModality",
     "TextEmbedder",
     "TextModality",

@@ -118,6 +118,13 @@ class BatchIterator:
         same way for a row whatever else is in the batch, and a row's output does not depend
         on which rows were sent with it (prediction). The caller drops the padded rows'
         outputs (the first ``len(data)`` rows are the real ones).
+    shard : tuple of (int, int), optional
+        ``(rank, world_size)`` of a data-parallel fit: yield only this process's part of
+        each batch. Every process draws the same permutation (when shuffling) and takes its
+        contiguous part (sizes differ by at most one row) of each global batch of
+        ``batch_size`` rows, so that the processes together see the batches one process
+        would; a last global batch of fewer than ``world_size`` rows joins the one before
+        it (each process needs a row in every step).
 
     Examples
     --------
@@ -136,6 +143,7 @@ class BatchIterator:
         generator: torch.Generator | None = None,
         device: str | torch.device = "cpu",
         pad: bool = False,
+        shard: tuple[int, int] | None = None,
     ) -> None:
         self.data = data
         self.batch_size = len(data) if batch_size == -1 else batch_size
@@ -143,13 +151,21 @@ class BatchIterator:
         self.generator = generator
         self.device = torch.device(device)
         self.pad = pad
+        self.shard = shard
+
+    def _starts(self, n: int) -> list[int]:
+        starts = list(range(0, n, self.batch_size))
+        # A one-row training batch breaks BatchNorm and gives a noisy step: the row joins
+        # the batch before it. Sharded, every batch must give each process a row.
+        smallest = 2 if self.shuffle else 1
+        if self.shard is not None:
+            smallest = max(smallest, self.shard[1])
+        if len(starts) > 1 and n - starts[-1] < smallest:
+            starts.pop()
+        return starts
 
     def __len__(self) -> int:
-        n = len(self.data)
-        count = (n + self.batch_size - 1) // self.batch_size
-        if self.shuffle and count > 1 and n % self.batch_size == 1:
-            count -= 1
-        return count
+        return len(self._starts(len(self.data)))
 
     def __iter__(self) -> Iterator[Batch]:
         data, bs, n = self.data, self.batch_size, len(self.data)
@@ -158,14 +174,13 @@ class BatchIterator:
             perm = torch.randperm(n, generator=self.generator)
             perm_np = perm.numpy()
             perm = perm.to(self.device)
-        starts = list(range(0, n, bs))
-        if self.shuffle and len(starts) > 1 and n - starts[-1] == 1:
-            # A one-row training batch breaks BatchNorm and gives a noisy step: the row joins
-            # the batch before it.
-            starts.pop()
+        starts = self._starts(n)
         ends = [*starts[1:], n]
         modal = isinstance(data.X, dict)
         for start, end in zip(starts, ends):
+            if self.shard is not None:  # this process's part of the global batch
+                offset, stop = _share(end - start, *self.shard)
+                start, end = start + offset, start + stop
             missing = bs - (end - start) if self.pad and not self.shuffle else 0
             if self.shuffle:
                 rows = perm[start:end]
@@ -210,6 +225,14 @@ class BatchIterator:
         if missing:
             out = torch.cat([out, out.new_zeros((missing, *out.shape[1:]))])
         return out
+
+
+def _share(n: int, rank: int, world: int) -> tuple[int, int]:
+    """Rows ``[start, stop)`` of process ``rank`` when ``n`` rows are split in ``world``
+    contiguous parts as evenly as can be (the first ``n % world`` get one row more)."""
+    base, extra = divmod(n, world)
+    start = rank * base + min(rank, extra)
+    return start, start + base + (1 if rank < extra else 0)
 
 
 def _pad_csr(matrix, missing: int):

@@ -23,16 +23,19 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 
-from ..data import TensorData, resolve_batch_size, split_targets
+from ..data import TensorData, fingerprint, resolve_batch_size, split_targets
+from ..data._stream import StreamingTable
 from ..trunks import make_trunk
 from ..weighting import make_weighting
 from . import _builder
 from ._builder import build_network, fixed_split, torch_device
 from ._inputs import NetworkInput
 from ._inputs import n_rows as _n_rows
+from ._parallel import current_group
 from ._params import check_params
 from ._prediction import PredictionMixin
 from ._set_params import apply_entries, split_params
+from ._streaming import fit_stream
 from ._targets import (
     TaskPlan,
     check_labels,
@@ -93,20 +96,24 @@ class BaseMultiTaskNet(PredictionMixin, BaseEstimator):
         return self
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the network on ``X`` and the target(s) ``y``.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), or a streamed table
             Numeric training input. A DataFrame's column names are kept in
             ``feature_names_in_``, and later DataFrames (``predict``, ``warm_start``,
             ``partial_fit``) are read by them, in any order; a scipy sparse matrix is
             densified batch by batch.
+            ``MultiTaskNet*`` also take a :class:`~sk_mtl.data.ParquetTable` or
+            :class:`~sk_mtl.data.DaskTable`, a table larger than memory that is read in
+            batches (its target columns are the tasks; ``y`` is then ``None``): see the
+            user guide's "Scaling out".
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
             Target(s). A 1-D ``y`` is one task; each column of a 2-D array or DataFrame is a
             task. NaN, ``None`` or ``pd.NA`` marks a missing label, which removes that row
-            from that task's loss only.
+            from that task's loss only. Required, except with a streamed table.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each row, applied to every task's loss on the rows where
             that task has a label: each task's loss is the weighted mean
@@ -121,8 +128,16 @@ class BaseMultiTaskNet(PredictionMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        fit_fn = self._fit_more if self.warm_start and _is_fitted(self) else self._fit_new
-        self._atomic(fit_fn, X, y, sample_weight=sample_weight)
+        if isinstance(X, StreamingTable):
+            if y is not None or sample_weight is not None:
+                raise ValueError(
+                    f"A streamed table ({type(X).__name__}) holds its targets "
+                    f"(target={X.target!r}): fit it with y=None and no sample_weight."
+                )
+            self._atomic(self._fit_stream, X)
+        else:
+            fit_fn = self._fit_more if self.warm_start and _is_fitted(self) else self._fit_new
+            self._atomic(fit_fn, X, y, sample_weight=sample_weight)
         if self._kinds != "regression":
             # classes_ as scikit-learn's classifiers have it (MultiTaskNet's: per task).
             classes = [getattr(self.tasks_[n], "classes_", None) for n in self.task_names_]
@@ -161,6 +176,11 @@ class BaseMultiTaskNet(PredictionMixin, BaseEstimator):
         self : object
             The estimator, trained one more epoch.
         """
+        if isinstance(X, StreamingTable):
+            raise TypeError(
+                f"partial_fit takes arrays; a {type(X).__name__} is fitted by fit, which "
+                "streams it epoch after epoch."
+            )
         if _is_fitted(self):
             return self._atomic(self._fit_more, X, y, True, sample_weight=sample_weight)
         return self._atomic(self._fit_new, X, y, True, classes, sample_weight=sample_weight)
@@ -206,14 +226,18 @@ class BaseMultiTaskNet(PredictionMixin, BaseEstimator):
                 f"set at once); retrieval={self.retrieval!r} asks for them. Use fit, or "
                 "retrieval=None."
             )
+        device = torch_device(self.device)
+        parallel = self._data_parallel(device)
         X_data, targets = self._data_and_targets(X, y, reset=True)
         plan, weighting, sample_weight = self._plan(targets, classes, sample_weight)
-        device = torch_device(self.device)
+        _check_parallel_weighting(parallel, weighting, self.weighting)
         data, codes, self.class_weight_ = encode_rows(
             X_data, targets, plan.tasks, device, stratify=self.stratify,
             class_weight=self.class_weight, sample_weight=sample_weight, balanced=not partial,
         )
         self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        if parallel is not None:  # one seed: the same split, weights and shuffles everywhere
+            self._seed = parallel.broadcast_int(self._seed)
         data, valid = (data, None) if partial else self._input.split(self, data, codes)
         self._record_plan(plan, targets)
         self.retrieval_ = None if partial else self._input.make_retrieval(self, X_data)
@@ -229,10 +253,16 @@ class BaseMultiTaskNet(PredictionMixin, BaseEstimator):
             self.net_ = build_network(
                 self, plan.tasks, weighting, seed=self._seed, device=device, valid=valid,
                 early_stopping=early_stopping, schedule=not partial, n_train=len(data),
+                parallel=parallel,
             )
-            self.net_.progress_delay_ = self._progress_delay(partial)
+            self._start_parallel(parallel, (fingerprint(X), fingerprint(y), len(data),
+                                            0 if valid is None else len(valid)))
+            self.net_.progress_delay_ = self._progress_delay(partial, parallel)
             self.net_.partial_fit(data, None, epochs=1 if partial else None)
         self._after_training(data)
+
+    def _fit_stream(self, table):
+        fit_stream(self, table)
 
     def _plan(self, targets, classes, sample_weight):
         """The task plan of ``targets``, the weighting bound to it, the checked weights."""
@@ -270,9 +300,56 @@ class BaseMultiTaskNet(PredictionMixin, BaseEstimator):
             bool(plan.auxiliary) and len(plan.predicted) == 1
         )
 
-    def _progress_delay(self, partial: bool) -> float | None:
-        """Seconds before this call's epoch progress bar appears; ``None``: no bar."""
+    def _progress_delay(self, partial: bool, parallel=None) -> float | None:
+        """Seconds before this call's epoch progress bar appears; ``None``: no bar (nor in
+        a data-parallel fit's processes other than rank 0)."""
+        if parallel is not None and not parallel.is_main:
+            return None
         return show_progress(self.progress_bar, partial=partial, verbose=int(self.verbose))
+
+    def _data_parallel(self, device):
+        """The data-parallel group this fit trains over (or ``None``), checked: an input
+        that supports it, a backend that moves this device's tensors."""
+        parallel = current_group()
+        self.data_parallel_ = None if parallel is None else parallel.record()
+        if parallel is None:
+            return None
+        if not getattr(self._input, "data_parallel", False):
+            raise ValueError(
+                f"{type(self).__name__} does not train data-parallel (over the "
+                f"{parallel.world_size} processes of torch.distributed's process group); "
+                "MultiTaskNet, MultiTaskNetClassifier and MultiTaskNetRegressor do. Fit it "
+                "before init_process_group, or in a process outside the group."
+            )
+        parallel.check_device(device)
+        return parallel
+
+    def _start_parallel(self, parallel, setup, reseed: bool = True) -> None:
+        """Check that every process trains the same setup (data, sizes, network) and hand
+        the group to the net; in processes other than rank 0, draw the training's random
+        numbers (dropout) from another seed (``reseed``: a new fit)."""
+        net = self.net_
+        net.data_parallel_ = parallel
+        if parallel is None:
+            return
+        n_weights = sum(p.numel() for p in net.module_.parameters())
+        parallel.check_same("the data (X, y), training/validation rows and weights",
+                            (*setup, n_weights))
+        if any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+               for m in net.module_.modules()):
+            raise ValueError(
+                "Data-parallel training does not support BatchNorm layers (each process "
+                "would normalise its own share of the batch); use batch_norm=False."
+            )
+        n_train, n_valid, world = setup[2], setup[3], parallel.world_size
+        if min(n_train, self.batch_size_) < world or 0 < n_valid < world:
+            raise ValueError(
+                f"Data-parallel training over {world} processes needs at least {world} "
+                f"rows per batch, each process one or more; there are {n_train} training "
+                f"rows, {n_valid} validation rows and batch_size={self.batch_size_}."
+            )
+        if reseed and parallel.rank:
+            torch.manual_seed(self._seed + parallel.rank)
 
     def _fit_more(self, X, y, partial: bool = False, sample_weight=None):
         """Continue training the fitted network (``warm_start=True`` or ``partial_fit``)."""
@@ -285,6 +362,8 @@ class BaseMultiTaskNet(PredictionMixin, BaseEstimator):
             )
         check_labels(targets, self.tasks_)
         device = torch_device(self.device)
+        parallel = self._data_parallel(device)
+        _check_parallel_weighting(parallel, self.net_.weighting, self.weighting)
         # partial_fit goes on with the class weights of the first call; a warm-started fit
         # weighs its own data.
         data, codes, class_weights = encode_rows(
@@ -304,7 +383,9 @@ class BaseMultiTaskNet(PredictionMixin, BaseEstimator):
             data, valid = self._add_retrieval(data, valid, self.tasks_, refit=False)
         net.max_epochs = self.max_epochs
         net.train_split = fixed_split(valid)
-        net.progress_delay_ = self._progress_delay(partial)
+        self._start_parallel(parallel, (fingerprint(X), fingerprint(y), len(data),
+                                        0 if valid is None else len(valid)), reseed=False)
+        net.progress_delay_ = self._progress_delay(partial, parallel)
         with torch.random.fork_rng(devices=_cuda(device)), torch_threads(self.n_threads):
             net.resume(data, max(epochs, 0))
         self._after_training(data)
@@ -385,6 +466,18 @@ class BaseMultiTaskNet(PredictionMixin, BaseEstimator):
         # (atomics in backward) do not promise that.
         tags.non_deterministic = str(self.device).startswith("cuda")
         return tags
+
+
+def _check_parallel_weighting(parallel, weighting, spec) -> None:
+    """A data-parallel fit averages the processes' gradients of their losses: right for a
+    weighting whose objective is linear in each task's loss (``data_parallel = True``)."""
+    if parallel is not None and not getattr(weighting, "data_parallel", False):
+        raise ValueError(
+            f"weighting={spec!r} does not train data-parallel: its gradient is not the "
+            "average of the processes' gradients (it aggregates per-task gradients, "
+            "normalises gradient norms or draws task weights per row). Use 'static', "
+            "'uncertainty' or 'dwa' over several processes."
+        )
 
 
 def _retrieval_targets(data: TensorData) -> dict:

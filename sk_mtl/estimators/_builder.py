@@ -111,11 +111,13 @@ def build_module(est, tasks, weighting) -> nn.Module:
 
 def build_network(est, tasks, weighting, *, seed: int, device: torch.device,
                   valid: TensorData | None = None, early_stopping: bool = False,
-                  schedule: bool = True, n_train: int | None = None) -> MultiTaskSkorchNet:
+                  schedule: bool = True, n_train: int | None = None,
+                  parallel=None) -> MultiTaskSkorchNet:
     """The initialized, untrained skorch net of ``est`` for ``tasks`` (``weighting`` bound
     to them). Call it under the fit's seeded random state: the weights it draws depend on
     it. ``valid`` is the validation split; ``n_train`` rows are checked against BatchNorm
-    layers; ``schedule=False`` leaves out the learning-rate schedule (``partial_fit``)."""
+    layers; ``schedule=False`` leaves out the learning-rate schedule (``partial_fit``);
+    ``parallel`` is the data-parallel group of the fit (only rank 0 prints its epochs)."""
     module = build_module(est, tasks, weighting)
     if n_train is not None:
         _check_batch_norm(module, n_train, est.batch_size_)
@@ -139,8 +141,10 @@ def build_network(est, tasks, weighting, *, seed: int, device: torch.device,
         max_epochs=est.max_epochs,
         batch_size=est.batch_size_,
         train_split=fixed_split(valid),
-        callbacks=_callbacks(est, early_stopping, schedule) or None,
-        verbose=int(est.verbose),
+        callbacks=_callbacks(est, early_stopping, schedule,
+                             bool(est.verbose) and (parallel is None or parallel.is_main))
+        or None,
+        verbose=int(est.verbose) if parallel is None or parallel.is_main else 0,
         device=str(device),
         weighting=weighting,
         lambda_l1=float(est.lambda_l1),
@@ -153,7 +157,7 @@ def build_network(est, tasks, weighting, *, seed: int, device: torch.device,
     return net.initialize()
 
 
-def _callbacks(est, early_stopping: bool, schedule: bool) -> list:
+def _callbacks(est, early_stopping: bool, schedule: bool, verbose: bool) -> list:
     callbacks = list(copy.deepcopy(est.callbacks) or [])
     if schedule and LR_SCHEDULES[est.lr_schedule] is not None:
         callbacks.append(("lr_schedule", LR_SCHEDULES[est.lr_schedule](est.max_epochs)))
@@ -168,7 +172,7 @@ def _callbacks(est, early_stopping: bool, schedule: bool) -> list:
                 threshold=est.tol,
                 threshold_mode="rel",
                 load_best=True,
-                sink=print if est.verbose else _silent,
+                sink=print if verbose else _silent,
             ))
         )
     return callbacks

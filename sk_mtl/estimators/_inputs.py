@@ -109,6 +109,11 @@ class TableInput(NetworkInput):
     ``numeric_embedding`` and ``retrieval``.
     """
 
+    #: A fit may train over the processes of a torch.distributed group (``_parallel.py``).
+    data_parallel = True
+    #: ``fit`` takes a streamed table (``_streaming.py``).
+    streams = True
+
     def check_params(self, est) -> None:
         if est.cross_fit not in (True, False):
             raise ValueError(f"cross_fit must be True or False, got {est.cross_fit!r}.")
@@ -122,6 +127,7 @@ class TableInput(NetworkInput):
             raise ValueError(f'ensemble_size must be a positive integer or "auto", got {k!r}.')
 
     def fit_transform(self, est, X):
+        est.__dict__.pop("stream_encoder_", None)  # left by an earlier streamed fit
         X = validate_table(est, X, reset=True)
         scaling = est.input_scaling
         if scaling == "auto":
@@ -145,6 +151,9 @@ class TableInput(NetworkInput):
         return X
 
     def transform(self, est, X):
+        encoder = getattr(est, "stream_encoder_", None)
+        if encoder is not None:  # fitted on a streamed table: its input columns, encoded
+            return torch.from_numpy(encoder.transform(X))
         return self._scaled(est, validate_table(est, X, reset=False))
 
     @staticmethod
@@ -247,6 +256,9 @@ def _custom_trunk(est) -> bool:
 def _input_width(est) -> int:
     """Columns the network reads before retrieval columns: two views per column with
     :class:`~sk_mtl.data.QuantileRobust`."""
+    encoder = getattr(est, "stream_encoder_", None)
+    if encoder is not None:  # fitted on a streamed table
+        return encoder.n_features_out_
     scaler = getattr(est, "input_scaler_", None)
     return 2 * est.n_features_in_ if isinstance(scaler, QuantileRobust) else est.n_features_in_
 

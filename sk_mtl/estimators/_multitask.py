@@ -50,6 +50,10 @@ _ATTRIBUTES = """
     class_weight_ : dict of str to ndarray
         The class weights of the last fit, per task that ``class_weight`` weighs, ordered
         as that task's classes (empty without class weights).
+    data_parallel_ : dict or None
+        For a fit trained data-parallel over the processes of a ``torch.distributed``
+        group (``MultiTaskNet*`` only; see the user guide's "Scaling out"): this process's
+        ``{{"rank", "world_size", "backend"}}``; ``None`` for a fit in one process.
 """
 
 #: ``n_features_in_``'s entry for the one-table estimators.

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import torch
 from skorch import NeuralNet
+from skorch.callbacks import PassthroughScoring
 from torch import Tensor, nn
 
 from ..data import BatchIterator, TensorData
@@ -141,7 +142,13 @@ class MultiTaskSkorchNet(NeuralNet):
       states, random number generators) that :meth:`resume` continues from, so an interrupted
       fit resumed to ``max_epochs`` ends where an uninterrupted one does;
     - with BatchNorm layers, a one-row training batch is skipped (batch statistics of one row
-      are undefined).
+      are undefined);
+    - with ``data_parallel_`` set (a :class:`~sk_mtl.estimators._parallel.DataParallel`,
+      by the estimator before each call that trains), the module trains wrapped in torch's
+      ``DistributedDataParallel``: each process takes its share of every batch, each
+      task's loss is rescaled so that the averaged gradient is the global batch's, and the
+      epoch's losses (``train_loss``, ``valid_loss`` and the per-task ones) are summed over
+      the processes before any callback reads them.
     """
 
     def __init__(
@@ -188,10 +195,25 @@ class MultiTaskSkorchNet(NeuralNet):
                 trunk.alignment_loss_ = None
         return sum(losses) if losses else None
 
+    def get_default_callbacks(self):
+        # skorch's epoch-level train_loss / valid_loss, summed over the processes of a
+        # data-parallel fit.
+        return [
+            (name, _GroupPassthrough(cb.name, cb.lower_is_better, cb.on_train))
+            if isinstance(cb, PassthroughScoring) else (name, cb)
+            for name, cb in super().get_default_callbacks()
+        ]
+
+    @property
+    def _parallel(self):
+        return getattr(self, "data_parallel_", None)
+
     # --- batching -------------------------------------------------------------------------
     def get_iterator(self, dataset: TensorData, training: bool = False) -> BatchIterator:
         generator = None
         batch_size = self.batch_size
+        parallel = self._parallel
+        shard = None if parallel is None else (parallel.rank, parallel.world_size)
         if training:
             # One generator for the whole training, across resumed fits.
             if getattr(self, "shuffle_generator_", None) is None:
@@ -203,8 +225,15 @@ class MultiTaskSkorchNet(NeuralNet):
             # Validation and prediction need no small batches: fewer, larger ones make the
             # validation pass cost about one forward pass over its rows.
             batch_size = max(batch_size, EVAL_BATCH_SIZE)
+        # Data-parallel validation computes each global batch's losses exactly (its
+        # counts summed over the processes) where the processes share the global batches;
+        # a streamed table's processes read different pieces.
+        self._global_batches = not hasattr(dataset, "iterator")
+        if hasattr(dataset, "iterator"):  # a streamed table (sk_mtl.data._stream)
+            return dataset.iterator(batch_size, training, generator, self.device, shard)
         return BatchIterator(
-            dataset, batch_size, shuffle=training, generator=generator, device=self.device
+            dataset, batch_size, shuffle=training, generator=generator, device=self.device,
+            shard=shard,
         )
 
     def infer(self, x: Tensor, **fit_params) -> dict[str, Tensor]:
@@ -287,6 +316,8 @@ class MultiTaskSkorchNet(NeuralNet):
         return self.weighting.combine(task_losses), task_losses
 
     def train_step_single(self, batch, **fit_params):
+        if getattr(self, "_ddp", None) is not None:
+            return self._train_step_parallel(batch, **fit_params)
         self._set_training(True)
         Xi, yi = batch
         fusion = getattr(self, "fusion_conditioning", None)
@@ -316,6 +347,28 @@ class MultiTaskSkorchNet(NeuralNet):
             step["loss"] = objective + self.alignment_weight * step["alignment"]
         return step
 
+    def _train_step_parallel(self, batch, **fit_params):
+        """One process's step of a data-parallel batch: its part's task losses, each
+        rescaled by the part's share of the task's labelled rows in the global batch,
+        combined with the penalty into one objective, back-propagated once through DDP
+        (which averages the gradients over the processes as they are computed).
+
+        The step's ``loss`` and ``batch_loss`` are this process's part of the global
+        batch's objective and summed task losses, ``batch_weight`` its part of the global
+        batch's rows: their weighted sums over the processes are the global values."""
+        self._set_training(True)
+        Xi, yi = batch
+        y_pred = self._ddp(Xi, **fit_params)
+        task_losses = self.criterion_(y_pred, yi)
+        scaled, weight = self._parallel.scale_losses(task_losses, yi, _batch_len(batch))
+        objective = self.weighting.combine(scaled)
+        penalty = self.penalty()
+        if penalty is not None:
+            objective = objective + penalty
+        objective.backward()
+        return {"loss": objective.detach(), "y_pred": y_pred, "task_losses": task_losses,
+                "batch_loss": sum(scaled.values()).detach(), "batch_weight": weight}
+
     def validation_step(self, batch, **fit_params):
         self._set_training(False)
         Xi, yi = batch
@@ -331,6 +384,12 @@ class MultiTaskSkorchNet(NeuralNet):
             objective, task_losses = self.get_loss(y_pred, yi, X=Xi, training=False)
             alignment = self._pop_alignment()
         step = {"loss": objective, "y_pred": y_pred, "task_losses": task_losses}
+        if self._parallel is not None and self._global_batches:
+            # This process's parts of the global batch's values.
+            scaled, step["batch_weight"] = self._parallel.scale_losses(
+                task_losses, yi, _batch_len(batch))
+            step["loss"] = self.weighting.combine(scaled)
+            step["batch_loss"] = sum(scaled.values())
         if alignment is not None:
             step["alignment"] = alignment
         return step
@@ -357,7 +416,9 @@ class MultiTaskSkorchNet(NeuralNet):
             self._condition_on_target()
         log = self._run_batches(iterator, training, prefix, step_fn, fit_params)
         self.history.record(prefix + "_batch_count", log.batch_count)
-        if not log.batch_count:
+        # A process whose share of the validation rows is empty still takes part in the
+        # sums over the processes.
+        if not log.batch_count and self._parallel is None:
             return
         epoch_losses = self._record_losses(log, prefix)
         if training:
@@ -376,10 +437,14 @@ class MultiTaskSkorchNet(NeuralNet):
             step = step_fn(batch, **fit_params)
             task_losses = step["task_losses"]
             row = torch.stack([task_losses[name] for name in names]).detach()
-            self.history.record_batch(prefix + "_loss", row.sum().item())
+            # A data-parallel step gives this process's part of the global batch's loss
+            # and weight (its sums over the processes are the global batch's).
+            self.history.record_batch(prefix + "_loss",
+                                      float(step.get("batch_loss", row.sum())))
             size = _batch_len(batch)
-            self.history.record_batch(prefix + "_batch_size", size)
-            log.sizes.append(size)
+            weight = step.get("batch_weight", size)
+            self.history.record_batch(prefix + "_batch_size", weight)
+            log.sizes.append(weight)
             if training:  # the weighted objective is logged for training epochs only
                 log.objectives.append(step["loss"])
             if "alignment" in step:
@@ -401,19 +466,24 @@ class MultiTaskSkorchNet(NeuralNet):
     def _record_losses(self, log: _EpochLog, prefix: str) -> dict[str, float]:
         """Each task's mean loss over its labelled rows of the epoch (and the alignment)."""
         names = self.weighting.task_names_
-        values = torch.stack(log.losses).double().cpu()  # (batches, tasks)
-        weights = torch.stack([
-            torch.full((len(names),), c, dtype=torch.float64) if isinstance(c, float)
-            else c.cpu()
-            for c in log.counts
-        ])
+        if log.losses:
+            values = torch.stack(log.losses).double().cpu()  # (batches, tasks)
+            weights = torch.stack([
+                torch.full((len(names),), c, dtype=torch.float64) if isinstance(c, float)
+                else c.cpu()
+                for c in log.counts
+            ])
+        else:  # this process's share of a data-parallel validation set is empty
+            values = weights = torch.zeros((0, len(names)), dtype=torch.float64)
         if log.alignments:
             values_a = torch.stack(log.alignments).double().cpu()
             sizes_a = torch.tensor(log.sizes, dtype=torch.float64)
             self.history.record(f"{prefix}_alignment",
                                 float((values_a * sizes_a).sum() / sizes_a.sum()))
-        totals = weights.sum(dim=0)
-        means = (values * weights).sum(dim=0) / totals.clamp_min(1.0)
+        sums, totals = (values * weights).sum(dim=0), weights.sum(dim=0)
+        if self._parallel is not None:
+            sums, totals = self._parallel.sum(torch.cat([sums, totals])).split(len(names))
+        means = sums / totals.clamp_min(1.0)
         epoch_losses = {}
         for j, name in enumerate(names):
             mean = float(means[j]) if totals[j] else float("nan")
@@ -426,7 +496,10 @@ class MultiTaskSkorchNet(NeuralNet):
         training is still finite."""
         values = torch.stack(log.objectives).double().cpu()
         weights = torch.tensor(log.sizes, dtype=torch.float64)
-        self.history.record("train_objective", float((values * weights).sum() / weights.sum()))
+        total, size = (values * weights).sum(), weights.sum()
+        if self._parallel is not None:
+            total, size = self._parallel.sum(torch.stack([total, size]))
+        self.history.record("train_objective", float(total / size))
         for name, weight in self.weighting.current_weights().items():
             self.history.record(f"weight_{name}", weight)
         self.weighting.epoch_end(epoch_losses)
@@ -525,6 +598,12 @@ class MultiTaskSkorchNet(NeuralNet):
         routing_method = fit_params.pop("_routing_method", "partial_fit")
         epochs = fit_params.pop("epochs", None)
         self.interrupted_ = self.stopped_early_ = self.diverged_ = False
+        parallel = self._parallel
+        if parallel is not None:  # rank 0's weights broadcast to every process
+            # Not through skorch's __setattr__, which would register a module set on the
+            # net as one of its own (saved, moved, its parameters listed twice).
+            object.__setattr__(self, "_ddp", parallel.wrap(
+                self.module_, self.criterion_, torch.device(self.device)))
         self.notify("on_train_begin", X=X, y=y)
         try:
             self.fit_loop(X, y, epochs=epochs, _routing_method=routing_method, **fit_params)
@@ -535,6 +614,9 @@ class MultiTaskSkorchNet(NeuralNet):
                 if hasattr(callback, "close_bar"):
                     callback.close_bar()
             raise
+        finally:
+            # It holds the process group: not kept, copied or pickled with the net.
+            object.__setattr__(self, "_ddp", None)
         self.notify("on_train_end", X=X, y=y)
         self.resuming_ = False
         if not self.interrupted_:
@@ -555,6 +637,32 @@ class MultiTaskSkorchNet(NeuralNet):
             self.partial_fit(X, None, epochs=epochs)
         self.resuming_ = False
         return self
+
+
+class _GroupPassthrough(PassthroughScoring):
+    """skorch's ``PassthroughScoring`` (the epoch's batch-size-weighted mean of a batch
+    score), over the batches of every process of a data-parallel fit: each process sums
+    its batches, the sums are added over the processes, and every process records the
+    same value (so early stopping stops them all at the same epoch)."""
+
+    def on_epoch_end(self, net, **kwargs):
+        parallel = getattr(net, "data_parallel_", None)
+        if parallel is None:
+            return super().on_epoch_end(net, **kwargs)
+        key = "train_batch_size" if self.on_train else "valid_batch_size"
+        batches = [b for b in net.history[-1, "batches"] if self.name in b and key in b]
+        local = torch.tensor([sum(b[key] * b[self.name] for b in batches),
+                              sum(b[key] for b in batches)], dtype=torch.float64)
+        total, size = parallel.sum(local).tolist()
+        if not size:  # no process had such batches (e.g. no validation set)
+            return
+        score = total / size
+        is_best = self._is_best_score(score)
+        if is_best:
+            self.best_score_ = score
+        net.history.record(self.name, score)
+        if is_best is not None:
+            net.history.record(self.name + "_best", bool(is_best))
 
 
 def _batch_len(batch) -> int:

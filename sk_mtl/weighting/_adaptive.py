@@ -51,6 +51,8 @@ class UncertaintyWeighting(LossWeighting):
     {'a': 0.5, 'b': 0.068}
     """
 
+    data_parallel = True  # linear in each loss; the s_t are averaged with the network's
+
     def __init__(self, init_log_var: float = 0.0):
         self.init_log_var = init_log_var
 
@@ -107,6 +109,8 @@ class DWAWeighting(LossWeighting):
     >>> {k: round(v, 4) for k, v in w.current_weights().items()}
     {'a': 0.7551, 'b': 1.2449}
     """
+
+    data_parallel = True  # linear in the losses; epoch_end reads the processes' sums
 
     def __init__(self, temperature: float = 2.0):
         self.temperature = temperature

@@ -29,6 +29,13 @@ class Weighting(BaseEstimator):
     ``_`` and is created in :meth:`bind`, which the estimator calls once per fit.
     """
 
+    #: Whether a fit may train with it over several processes (data-parallel): true when
+    #: :meth:`combine` is linear in each task's loss and :meth:`backward` back-propagates
+    #: it, so that the average of the processes' gradients (each process's task losses
+    #: rescaled by its share of the batch's labelled rows) is the gradient of the whole
+    #: batch's objective.
+    data_parallel: bool = False
+
     def bind(self, task_names: Sequence[str], task_weights: Mapping[str, float]) -> None:
         """Prepare for training on ``task_names`` with the user's static ``task_weights``."""
         self.task_names_ = list(task_names)

@@ -20,3 +20,5 @@ class StaticWeighting(LossWeighting):
     >>> float(w.combine(losses))  # 1.0 * 2.0 + 0.5 * 4.0
     4.0
     """
+
+    data_parallel = True  # a weighted sum of the losses
