@@ -28,16 +28,22 @@ searches and all seeds).
 the text's weight 0 (text off), 1/4, 1/2, 1, 2, 4 with ``num`` and ``cat`` at 1;
 (a) ``GridSearchCV(net, {"fusion_weights": vectors})``, a fit per vector and fold, against
 (b) ``FusionWeightSearchCV(net with fusion_conditioning="log_uniform", vectors)``, one fit
-per fold. Usage::
+per fold.
+
+``--variants`` compares conditioned networks on the same grid search: each is a JSON object
+of ``WeightConditioning`` parameters (``'{"conditioning": "film"}'``); by default the one
+variant is ``weighting="conditioned"`` as it ships. ``--ratios`` sets how many log-spaced
+ratios span 1/16 ... 16. Usage::
 
     python benchmarks/bench_weight_search.py [--data wine clothing synthetic digits
-        clothing-fusion] [--seeds 0 1 2] [--clothing-rows 6000] [--synthetic-width 4]
-        [--quick] [--plot pareto.png]
+        clothing-fusion] [--seeds 0 1 2] [--ratios 9] [--variants JSON ...]
+        [--clothing-rows 6000] [--synthetic-width 4] [--quick] [--plot PREFIX]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 
@@ -58,7 +64,8 @@ from sk_mtl.model_selection import (
     pareto_mask,
 )
 
-RATIOS = np.geomspace(1 / 16, 16, 9)
+#: The per-vector searches run so far, by (case, seed, grid): shared by the variants.
+_GRIDS: dict = {}
 #: Hidden units of the synthetic case's network (``--synthetic-width``).
 SYNTHETIC_WIDTH = [4]
 
@@ -153,24 +160,59 @@ FUSION_SEARCH = ("fusion_weights", {"fusion_conditioning": "log_uniform"},
 TEXT_WEIGHTS = [0.0, 0.25, 0.5, 1.0, 2.0, 4.0]
 
 
+def _variants(args, search):
+    """The conditioned estimators' parameters: one entry per ``--variants`` item."""
+    param, conditioned, _, _ = search
+    if param != "task_weights" or not args.variants:
+        return {"conditioned": conditioned}
+    out = {}
+    for text in args.variants:
+        options = json.loads(text)
+        label = ",".join(f"{k}={v}" for k, v in options.items()) or "conditioned"
+        out[label] = {"weighting": "conditioned",
+                      **{f"weighting__{k}": v for k, v in options.items()}}
+    return out
+
+
 def run(name, loader, args, search=TASK_SEARCH):
     X, y, make, scorers, prefix = loader(args.data_home, args.quick, args.clothing_rows)
-    param, conditioned, search_cls, options = search
+    param, _, search_cls, options = search
     if param == "task_weights":
         tasks = list(y.columns)
-        vectors = [{tasks[0]: float(r), tasks[1]: 1.0} for r in RATIOS] + ["inverse_count"]
+        ratios = np.geomspace(1 / 16, 16, args.ratios)
+        vectors = [{tasks[0]: float(r), tasks[1]: 1.0} for r in ratios] + ["inverse_count"]
     else:
         vectors = [{"text": w, "num": 1.0, "cat": 1.0} for w in TEXT_WEIGHTS]
     names = list(scorers)
+    variants = _variants(args, search)
+    results = {}
+    for label, conditioned in variants.items():
+        if len(variants) > 1:
+            print(f"\n=== {name}: (b) = {label}", flush=True)
+        results[label] = _run_one(name, X, y, make, scorers, prefix, param, conditioned,
+                                  search_cls, options, vectors, names, args)
+    return results
+
+
+def _run_one(name, X, y, make, scorers, prefix, param, conditioned, search_cls, options,
+             vectors, names, args):
     a_scores, b_scores, a_time, b_time, fit_time = [], [], [], [], []
     for seed in args.seeds:
         cv = KFold(3, shuffle=True, random_state=seed)
-        start = time.perf_counter()
-        grid = GridSearchCV(make(random_state=seed), {f"{prefix}{param}": vectors}, cv=cv,
-                            scoring=scorers, refit=False).fit(X, y)
-        a_time.append(time.perf_counter() - start)
-        a_scores.append(np.column_stack([grid.cv_results_[f"mean_test_{s}"] for s in names]))
-        fit_time.append(float(np.mean(grid.cv_results_["mean_fit_time"])))
+        key = (name, seed, json.dumps(vectors))
+        if key not in _GRIDS:  # the per-vector search is the same for every variant
+            start = time.perf_counter()
+            grid = GridSearchCV(make(random_state=seed), {f"{prefix}{param}": vectors},
+                                cv=cv, scoring=scorers, refit=False).fit(X, y)
+            _GRIDS[key] = (
+                time.perf_counter() - start,
+                np.column_stack([grid.cv_results_[f"mean_test_{s}"] for s in names]),
+                float(np.mean(grid.cv_results_["mean_fit_time"])),
+            )
+        grid_time, grid_scores, grid_fit = _GRIDS[key]
+        a_time.append(grid_time)
+        a_scores.append(grid_scores)
+        fit_time.append(grid_fit)
         start = time.perf_counter()
         found = search_cls(make(random_state=seed, **conditioned), vectors, cv=cv,
                            scoring=scorers, refit=False, **options).fit(X, y)
@@ -215,11 +257,16 @@ def main(argv=None):
     parser.add_argument("--data", nargs="+", default=["wine", "clothing", "synthetic", "digits"],
                         choices=["wine", "clothing", "synthetic", "digits", "clothing-fusion"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--ratios", type=int, default=9,
+                        help="log-spaced ratios of the first task's weight, 1/16 ... 16")
+    parser.add_argument("--variants", nargs="+", default=None,
+                        help="WeightConditioning parameters as JSON, one search each")
     parser.add_argument("--clothing-rows", type=int, default=6000)
     parser.add_argument("--synthetic-width", type=int, default=4)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--data-home", default=None)
-    parser.add_argument("--plot", default=None, help="save the wine fronts to this PNG")
+    parser.add_argument("--plot", default=None,
+                        help="save each task-weight case's fronts to PREFIX_<case>.png")
     args = parser.parse_args(argv)
     SYNTHETIC_WIDTH[0] = args.synthetic_width
     loaders = {"wine": ("wine-hard", wine), "clothing": ("clothing", clothing),
@@ -229,34 +276,41 @@ def main(argv=None):
     for key in args.data:
         name, loader = loaders[key]
         search = FUSION_SEARCH if key == "clothing-fusion" else TASK_SEARCH
-        a, b, vectors, names = run(name, loader, args, search)
-        if args.plot and key == "wine":
-            _plot(a, b, vectors, names, args.plot)
+        results = run(name, loader, args, search)
+        if args.plot and search is TASK_SEARCH:
+            _plot(results, name, f"{args.plot}_{key}.png")
 
 
-def _plot(a, b, vectors, names, path):
+def _plot(results, title, path):
+    """The fronts of one case: the per-vector grid and each conditioned variant, mean over
+    seeds, each point labelled with the first task's weight."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    for scores, label, color in ((a.mean(0), "(a) GridSearchCV, a fit per vector", "C1"),
-                                 (b.mean(0), "(b) TaskWeightSearchCV, one conditioned fit",
-                                  "C0")):
-        ax.scatter(scores[:, 0], scores[:, 1], color=color, label=label)
+    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    first = next(iter(results.values()))
+    curves = [(first[0].mean(0), "(a) GridSearchCV, a fit per vector", "C1")]
+    curves += [(b.mean(0), f"(b) one conditioned fit: {label}", f"C{k}")
+               for k, (label, (_, b, _, _)) in zip((0, 2, 3, 4, 5, 6), results.items())]
+    vectors, names = first[2], first[3]
+    for scores, label, color in curves:
+        ax.scatter(scores[:, 0], scores[:, 1], color=color, label=label, s=18)
         front = np.flatnonzero(pareto_mask(scores))
         front = front[np.argsort(scores[front, 0])]
         ax.plot(scores[front, 0], scores[front, 1], "-", color=color)
         for k, v in enumerate(vectors):
             text = v if isinstance(v, str) else f"{next(iter(v.values())):g}"
-            ax.annotate(text, scores[k], fontsize=7, xytext=(3, 3), textcoords="offset points")
+            ax.annotate(text, scores[k], fontsize=6, xytext=(3, 3), textcoords="offset points",
+                        color=color)
     ax.set_xlabel(f"{names[0]} (mean CV)")
     ax.set_ylabel(f"{names[1]} (mean CV)")
-    ax.set_title("wine-hard: task-weight search, mean over seeds")
-    ax.legend(fontsize=8)
+    ax.set_title(f"{title}: task-weight search, mean over seeds", fontsize=10)
+    ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 if __name__ == "__main__":

@@ -23,8 +23,10 @@ TEXT = pd.DataFrame({"a": ["good day", "bad day", "fine day"],
     (CategoricalModality("c"), np.array([["a", "b"]] * 4, dtype=object),
      np.array([["a", "b", "c"]] * 4, dtype=object),
      "Modality 'c' has 3 columns, but the model was fitted with 2."),
+    # Several text columns come as a DataFrame, read by name: a narrower one lacks a column.
     (TextModality("x", min_df=1), TEXT, TEXT[["a"]],
-     "Modality 'x' has 1 text column(s), but the model was fitted with 2."),
+     "Modality 'x' lacks column(s) ['b']; columns are matched by name, in any order, and "
+     "must be those of the fit: ['a', 'b']."),
 ])
 def test_block_of_another_width_is_refused_with_its_message(modality, fit, other, message):
     modality.fit(fit)
