@@ -63,6 +63,7 @@ from sk_mtl.model_selection import (
     _hypervolume,
     pareto_mask,
 )
+from sk_mtl.weighting import WeightConditioning
 
 #: The per-vector searches run so far, by (case, seed, grid): shared by the variants.
 _GRIDS: dict = {}
@@ -169,8 +170,7 @@ def _variants(args, search):
     for text in args.variants:
         options = json.loads(text)
         label = ",".join(f"{k}={v}" for k, v in options.items()) or "conditioned"
-        out[label] = {"weighting": "conditioned",
-                      **{f"weighting__{k}": v for k, v in options.items()}}
+        out[label] = {"weighting": WeightConditioning(**options)}
     return out
 
 
@@ -191,7 +191,41 @@ def run(name, loader, args, search=TASK_SEARCH):
             print(f"\n=== {name}: (b) = {label}", flush=True)
         results[label] = _run_one(name, X, y, make, scorers, prefix, param, conditioned,
                                   search_cls, options, vectors, names, args)
-    return results
+    _summary(name, results, vectors, names)
+    return {label: r[:4] for label, r in results.items()}
+
+
+def _summary(name, results, vectors, names):
+    """One line per conditioned variant, every front above one reference point (the lowest
+    mean score of each scorer over the grid and all variants): hypervolume against the
+    grid's, how many (vector, scorer) cells are within 2 of the grid's standard deviations
+    (or better), each scorer's spread over the weight vectors against the grid's (sign: the
+    same direction of change), and the cost against three one-fits."""
+    a = next(iter(results.values()))[0]
+    everything = np.concatenate([a] + [r[1] for r in results.values()], axis=1)
+    ref = everything.min(axis=(0, 1)) - 1e-9
+    numeric = [i for i, v in enumerate(vectors) if not isinstance(v, str)]
+    hv_a = statistics.mean(_hypervolume(s[pareto_mask(s)], ref) for s in a)
+    print(f"\n{name}: summary, hypervolume above {np.round(ref, 4).tolist()}; grid "
+          f"(a) {hv_a:.5f}")
+    header = (f"{'(b) variant':<48}{'HV (b)':>9}{'(b)/(a)':>9}{'within 2 sd':>13}"
+              + "".join(f"{'spread ' + s:>22}" for s in names) + f"{'cost':>7}")
+    print(header)
+    print("-" * len(header))
+    for label, (_, b, _, _, cost) in results.items():
+        hv_b = statistics.mean(_hypervolume(s[pareto_mask(s)], ref) for s in b)
+        sd = a.std(axis=0, ddof=1) if len(a) > 1 else np.zeros(a.shape[1:])
+        gap = b.mean(0) - a.mean(0)
+        ok = int(np.sum(gap >= -2 * sd))
+        row = f"{label:<48}{hv_b:>9.5f}{hv_b / hv_a if hv_a > 0 else float('nan'):>9.2f}"
+        row += f"{f'{ok}/{gap.size}':>13}"
+        for j in range(len(names)):
+            am, bm = a.mean(0)[numeric, j], b.mean(0)[numeric, j]
+            a_spread, b_spread = np.ptp(am), np.ptp(bm)
+            same = np.sign(am[-1] - am[0]) == np.sign(bm[-1] - bm[0])
+            text = f"{b_spread:.3f}/{a_spread:.3f}" + ("" if same else " (opp)")
+            row += f"{text:>22}"
+        print(row + f"{cost:>6.2f}x")
 
 
 def _run_one(name, X, y, make, scorers, prefix, param, conditioned, search_cls, options,
@@ -249,7 +283,7 @@ def _run_one(name, X, y, make, scorers, prefix, param, conditioned, search_cls, 
           f"{statistics.mean(b_time) / (3 * one_fit):.2f}")
     print(f"hypervolume above {np.round(ref, 4).tolist()}: "
           f"(a) {statistics.mean(hv_a):.5f}, (b) {statistics.mean(hv_b):.5f}")
-    return a, b, vectors, names
+    return a, b, vectors, names, statistics.mean(b_time) / (3 * one_fit)
 
 
 def main(argv=None):
