@@ -196,34 +196,35 @@ def run(name, loader, args, search=TASK_SEARCH):
 
 
 def _summary(name, results, vectors, names):
-    """One line per conditioned variant, every front above one reference point (the lowest
-    mean score of each scorer over the grid and all variants): hypervolume against the
-    grid's, how many (vector, scorer) cells are within 2 of the grid's standard deviations
-    (or better), each scorer's spread over the weight vectors against the grid's (sign: the
-    same direction of change), and the cost against three one-fits."""
+    """One line per conditioned variant, on the mean scores over seeds: the hypervolume of
+    its front above the grid's lowest mean score of each scorer (a fixed point, whatever
+    the variants score), against the grid's; how many (vector, scorer) cells are within 2 of
+    the grid's standard deviations (over seeds) or better; each scorer's spread over the
+    weight vectors against the grid's ("opp": it moves the other way between the first and
+    the last vector); the cost against three one-fits."""
     a = next(iter(results.values()))[0]
-    everything = np.concatenate([a] + [r[1] for r in results.values()], axis=1)
-    ref = everything.min(axis=(0, 1)) - 1e-9
     numeric = [i for i, v in enumerate(vectors) if not isinstance(v, str)]
-    hv_a = statistics.mean(_hypervolume(s[pareto_mask(s)], ref) for s in a)
-    print(f"\n{name}: summary, hypervolume above {np.round(ref, 4).tolist()}; grid "
-          f"(a) {hv_a:.5f}")
+    a_mean = a.mean(0)
+    ref = a_mean[numeric].min(axis=0) - 1e-9
+    hv_a = _hypervolume(a_mean[numeric][pareto_mask(a_mean[numeric])], ref)
+    print(f"\n{name}: summary on the mean scores, hypervolume above the grid's lowest "
+          f"{np.round(ref, 4).tolist()}; grid (a) {hv_a:.5f}")
     header = (f"{'(b) variant':<48}{'HV (b)':>9}{'(b)/(a)':>9}{'within 2 sd':>13}"
               + "".join(f"{'spread ' + s:>22}" for s in names) + f"{'cost':>7}")
     print(header)
     print("-" * len(header))
     for label, (_, b, _, _, cost) in results.items():
-        hv_b = statistics.mean(_hypervolume(s[pareto_mask(s)], ref) for s in b)
+        b_mean = b.mean(0)[numeric]
+        hv_b = _hypervolume(b_mean[pareto_mask(b_mean)], ref)
         sd = a.std(axis=0, ddof=1) if len(a) > 1 else np.zeros(a.shape[1:])
-        gap = b.mean(0) - a.mean(0)
+        gap = b.mean(0) - a_mean
         ok = int(np.sum(gap >= -2 * sd))
         row = f"{label:<48}{hv_b:>9.5f}{hv_b / hv_a if hv_a > 0 else float('nan'):>9.2f}"
         row += f"{f'{ok}/{gap.size}':>13}"
         for j in range(len(names)):
-            am, bm = a.mean(0)[numeric, j], b.mean(0)[numeric, j]
-            a_spread, b_spread = np.ptp(am), np.ptp(bm)
+            am, bm = a_mean[numeric, j], b_mean[:, j]
             same = np.sign(am[-1] - am[0]) == np.sign(bm[-1] - bm[0])
-            text = f"{b_spread:.3f}/{a_spread:.3f}" + ("" if same else " (opp)")
+            text = f"{np.ptp(bm):.3f}/{np.ptp(am):.3f}" + ("" if same else " (opp)")
             row += f"{text:>22}"
         print(row + f"{cost:>6.2f}x")
 

@@ -110,3 +110,23 @@ def test_scale_benchmark_quick(monkeypatch, capsys, tmp_path):
         assert r["rows_per_s"] > 0 and 0 < r["peak_rss_mb"] < 2048
         assert 0 < r["test_loss"] < 1.5 and len(r["epoch_s"]) == 2
     assert "streamed 60k: peak RSS" in out and "2 processes / 1 process" in out
+
+
+def test_weight_search_benchmark_quick(monkeypatch, capsys, tmp_path):
+    """The overlaid-digits case with two conditioned variants against one grid search:
+    each variant's table, the shared summary above one reference point, the plot."""
+    path = BENCH.parent / "bench_weight_search.py"
+    monkeypatch.setattr(sys, "argv", [
+        str(path), "--quick", "--data", "digits", "--seeds", "0", "1", "--ratios", "3",
+        "--variants", '{"conditioning": "film"}', '{"conditioning": "members"}',
+        "--plot", str(tmp_path / "front"),
+    ])
+    monkeypatch.syspath_prepend(str(BENCH.parent))
+    runpy.run_path(str(path), run_name="__main__")
+    out = capsys.readouterr().out
+    assert out.count("=== overlaid digits: (b) = ") == 2
+    summary = out.split("overlaid digits: summary, hypervolume above ")[1]
+    rows = [line for line in summary.splitlines() if line.startswith("conditioning=")]
+    assert [row.split()[0] for row in rows] == ["conditioning=film", "conditioning=members"]
+    assert all(row.split()[3] == f"{int(row.split()[3].split('/')[0])}/8" for row in rows)
+    assert (tmp_path / "front_digits.png").stat().st_size > 10_000

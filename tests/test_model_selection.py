@@ -159,7 +159,7 @@ def test_grouped_draws_give_the_per_row_objective_and_the_cosmos_penalty():
     preds = {n: torch.randn(12, 1, requires_grad=True) for n in names}
     mask_b = torch.tensor([True] * 9 + [False] * 3)
     targets = {"a": (torch.randn(12), None), "b": (torch.randn(12), mask_b)}
-    grouped = WeightConditioning(draws=3)
+    grouped = WeightConditioning(draws=3, penalty=1e-12)  # the grouped losses' path
     grouped.bind(names, {"a": 1.0, "b": 1.0})
     drawn = grouped.draw(12)
     assert len(torch.unique(drawn, dim=0)) == 3  # three vectors, one per block of rows
@@ -170,7 +170,12 @@ def test_grouped_draws_give_the_per_row_objective_and_the_cosmos_penalty():
     for n in names:
         torch.testing.assert_close(logged[n], expected[n])
     objective = grouped.backward(logged, torch.nn.Module())
-    torch.testing.assert_close(objective, per_row.combine(expected).detach())
+    torch.testing.assert_close(objective, per_row.combine(expected).detach(), atol=1e-9,
+                               rtol=1e-6)
+    # Without the penalty, draws only chooses the vectors: the rows' path, no groups.
+    plain = WeightConditioning(draws=3)
+    plain.bind(names, {"a": 1.0, "b": 1.0})
+    assert len(torch.unique(plain.draw(12), dim=0)) == 3 and plain.groups_ is None
     # The COSMOS penalty subtracts lambda times the rows-weighted mean cosine.
     cosmos = WeightConditioning(draws=3, penalty=0.5)
     cosmos.bind(names, {"a": 1.0, "b": 1.0})

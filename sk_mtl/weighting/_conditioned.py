@@ -43,11 +43,38 @@ class WeightConditioning(LossWeighting):
     alpha : float, default=1.0
         Dirichlet concentration: 1 draws uniformly on the simplex; below 1 favours vectors
         that put most weight on one task, above 1 vectors near equal weights.
-    conditioning : {"film", "input"}, default="film"
-        How the network reads ``c``: ``"film"`` scales and shifts the trunk's output,
-        ``h * (1 + W_g c) + W_b c`` (FiLM, Perez et al., AAAI 2018; starts as the identity),
-        with any trunk and fusion; ``"input"`` appends ``c`` to the input columns
+    conditioning : {"film", "members", "input"}, default="film"
+        How the network reads ``c``. ``"film"`` scales and shifts the trunk's output,
+        ``h * (1 + W_g c) + W_b c`` (FiLM, Perez et al., AAAI 2018; starts as the
+        identity), with any trunk and fusion. ``"members"`` keeps one copy of every linear
+        layer of the trunk per task and uses the layer whose parameters are the
+        ``c``-weighted mix of the copies (Pareto Manifold Learning, Dimitriadis et al.,
+        ICML 2023): the network itself moves along a simplex of networks, at the price of
+        ``T`` times the trunk's parameters. ``"input"`` appends ``c`` to the input columns
         (``MultiTaskNet*`` with the MLP or a named trunk).
+    layers : {"last", "all"}, default="last"
+        Where ``"film"`` reads ``c``: the trunk's output only, or also the output of every
+        linear layer inside the trunk (before its activation).
+    normalize : {None, "initial", "running"}, default=None
+        Divide each task's loss by its scale before weighting, so that the weights, not
+        the tasks' loss scales, decide the trade: its loss on the first training batch
+        (``"initial"``), or a running mean of its batch losses (``"running"``, momentum
+        0.9).
+    penalty : float, default=0.0
+        COSMOS's cosine penalty (Ruchte & Grabocka, ICDM 2021): ``penalty`` times the mean
+        cosine between each drawn vector and the (normalised) loss vector of the rows that
+        drew it is subtracted from the objective. As published, it rewards a loss vector
+        that points along the weight vector. Needs ``draws``.
+    draws : int or None, default=None
+        ``None`` draws a vector per row (YOTO); an int ``k`` draws ``k`` vectors per batch,
+        each shared by a block of its (shuffled) rows: what ``penalty`` compares, and with
+        ``"members"`` at most 16 distinct vectors per batch let every layer mix the
+        parameters once per vector instead of running every copy.
+
+    Notes
+    -----
+    ``docs/trading_tasks_off.md`` shows what each option measured against one fit per
+    weight vector on wine, overlaid digits and a capacity-limited synthetic case.
 
     Examples
     --------
@@ -152,13 +179,16 @@ class WeightConditioning(LossWeighting):
         k = min(int(self.draws), n_rows)
         vectors = dirichlet.sample((k,))
         groups = torch.arange(n_rows) * k // max(n_rows, 1)
-        self.groups_ = (groups, vectors)
+        # Only the penalty needs each group's own losses; without it the rows' weights give
+        # the same objective in one pass.
+        self.groups_ = (groups, vectors) if self.penalty > 0 else None
         return vectors[groups]
 
     def training_losses(self, criterion, y_pred, targets: Mapping[str, tuple],
                         drawn: Tensor) -> dict[str, Tensor]:
         """The task losses of a training batch whose rows drew ``drawn``
-        (:meth:`draw`), as logged: each task's ``c``-weighted mean loss. :meth:`backward`
+        (:meth:`draw`), as logged: each task's ``c``-weighted mean loss (per group of rows
+        with ``penalty``). :meth:`backward`
         then minimises ``T * sum_t (1 / n_t) sum_i c_it l_it`` (each task's loss divided by
         its scale first with ``normalize``), minus ``penalty`` times the mean cosine between
         each drawn vector and the loss vector of its rows (with ``draws``)."""
