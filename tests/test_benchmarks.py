@@ -114,7 +114,7 @@ def test_scale_benchmark_quick(monkeypatch, capsys, tmp_path):
 
 def test_weight_search_benchmark_quick(monkeypatch, capsys, tmp_path):
     """The overlaid-digits case with two conditioned variants against one grid search:
-    each variant's table, the shared summary above one reference point, the plot."""
+    each variant's table, the summary above the grid's lowest scores, the plot."""
     path = BENCH.parent / "bench_weight_search.py"
     monkeypatch.setattr(sys, "argv", [
         str(path), "--quick", "--data", "digits", "--seeds", "0", "1", "--ratios", "3",
@@ -125,7 +125,7 @@ def test_weight_search_benchmark_quick(monkeypatch, capsys, tmp_path):
     runpy.run_path(str(path), run_name="__main__")
     out = capsys.readouterr().out
     assert out.count("=== overlaid digits: (b) = ") == 2
-    summary = out.split("overlaid digits: summary, hypervolume above ")[1]
+    summary = out.split("overlaid digits: summary on the mean scores")[1]
     rows = [line for line in summary.splitlines() if line.startswith("conditioning=")]
     assert [row.split()[0] for row in rows] == ["conditioning=film", "conditioning=members"]
     assert all(row.split()[3] == f"{int(row.split()[3].split('/')[0])}/8" for row in rows)
