@@ -129,6 +129,12 @@ def test_members_conditioning_mixes_one_layer_per_task():
     out = trunk(x)
     torch.testing.assert_close(out[:2], torch.relu(first(x[:2])))
     torch.testing.assert_close(out[2:], torch.relu(second(x[2:])))
+    # Rows alternating between two vectors: a block per row, each its own member.
+    rows = torch.tensor([[1.0, 0.0], [0.0, 1.0]] * 2)
+    trunk.set_condition(rows)
+    out = trunk(x)
+    torch.testing.assert_close(out[0::2], torch.relu(first(x[0::2])))
+    torch.testing.assert_close(out[1::2], torch.relu(second(x[1::2])))
     # Many distinct rows: the outputs are mixed, row by row; the same for a linear layer.
     x = torch.randn(20, 3)
     rows = torch.distributions.Dirichlet(torch.ones(2)).sample((20,))

@@ -48,9 +48,9 @@ class FiLMLinear(nn.Module):
 class MixedLinear(nn.Module):
     """``n_conditions`` copies of a linear layer mixed by the condition ``c``: the layer
     whose every parameter is ``sum_t c_t theta_t`` (Pareto Manifold Learning, Dimitriadis
-    et al., ICML 2023: a line, or simplex, of networks between one member per task). For a
-    batch with one ``c`` per row and more than 16 distinct rows, the members' outputs are
-    mixed instead, ``sum_t c_t layer_t(x)`` (the same for ``nn.Linear``, a cheaper stand-in
+    et al., ICML 2023: a line, or simplex, of networks between one member per task), called
+    once per block of consecutive rows that share ``c`` (up to 16 blocks). For a batch
+    with more blocks (a ``c`` per row), the members' outputs are mixed instead, ``sum_t c_t layer_t(x)`` (the same for ``nn.Linear``, a cheaper stand-in
     for TabM's ``LinearBatchEnsemble``). The first copy is the layer given; the others are
     re-initialised. :class:`ConditionedTrunk`
     (``mode="members"``) sets :attr:`c` before each forward pass."""
@@ -75,16 +75,13 @@ class MixedLinear(nn.Module):
         c = c.to(x.dtype)
         if c.ndim == 1:  # one network for all rows: mix the weights, one layer call
             return self._mixed_call(c, x)
-        vectors, groups = torch.unique(c, dim=0, return_inverse=True)
-        if len(vectors) <= _MAX_MIXED_CALLS:  # a few vectors per batch: a call per vector
-            out = None
-            for g, vector in enumerate(vectors):
-                rows = groups == g
-                part = self._mixed_call(vector, x[rows])
-                if out is None:
-                    out = part.new_empty((x.shape[0], *part.shape[1:]))
-                out[rows] = part
-            return out
+        # A few vectors per batch come in contiguous blocks of rows (WeightConditioning's
+        # draws): a call per block on a slice of the rows, no gather or scatter.
+        starts = torch.nonzero((c[1:] != c[:-1]).any(-1)).flatten()
+        if len(starts) < _MAX_MIXED_CALLS:
+            bounds = [0, *(starts + 1).tolist(), x.shape[0]]
+            return torch.cat([self._mixed_call(c[a], x[a:b])
+                              for a, b in zip(bounds[:-1], bounds[1:])])
         outs = torch.stack([m(x) for m in self.members], dim=-1)  # (..., out, T)
         c = c.reshape(c.shape[0], *([1] * (outs.ndim - 2)), c.shape[1])
         return (outs * c).sum(-1)
@@ -110,8 +107,8 @@ class MixedLinear(nn.Module):
         return out if bias is None else out + bias
 
 
-#: Up to this many distinct condition vectors in a batch, :class:`MixedLinear` mixes the
-#: weights and calls the layer once per vector; beyond, it mixes the members' outputs.
+#: Up to this many blocks of rows sharing a condition vector in a batch, :class:`MixedLinear`
+#: mixes the weights and calls the layer once per block; beyond, it mixes the members' outputs.
 _MAX_MIXED_CALLS = 16
 
 

@@ -67,9 +67,9 @@ class WeightConditioning(LossWeighting):
         that points along the weight vector. Needs ``draws``.
     draws : int or None, default=None
         ``None`` draws a vector per row (YOTO); an int ``k`` draws ``k`` vectors per batch,
-        each shared by a block of its (shuffled) rows: what ``penalty`` compares, and with
-        ``"members"`` at most 16 distinct vectors per batch let every layer mix the
-        parameters once per vector instead of running every copy.
+        each shared by a block of consecutive rows of the (shuffled) batch: what ``penalty``
+        compares; with ``"members"`` and ``k <= 16`` every layer mixes its parameters once
+        per block instead of running every copy on every row.
 
     Notes
     -----
