@@ -42,7 +42,7 @@ from ._targets import (
     encode_rows,
     sample_weights,
 )
-from ._training import MIN_VALID_ROWS, show_progress, torch_threads
+from ._training import MIN_VALID_ROWS, CosineDecay, show_progress, torch_threads
 
 __all__ = ["BaseMultiTaskNet"]
 
@@ -382,6 +382,8 @@ class BaseMultiTaskNet(PredictionMixin, BaseEstimator):
         if self.retrieval_ is not None:
             data, valid = self._add_retrieval(data, valid, self.tasks_, refit=False)
         net.max_epochs = self.max_epochs
+        if not partial:
+            _stretch_schedule(net, self.max_epochs)
         net.train_split = fixed_split(valid)
         self._start_parallel(parallel, (fingerprint(X), fingerprint(y), len(data),
                                         0 if valid is None else len(valid)), reseed=False)
@@ -502,3 +504,15 @@ def _cuda(device: torch.device) -> list:
 
 def _is_fitted(estimator) -> bool:
     return hasattr(estimator, "net_")
+
+
+def _stretch_schedule(net, max_epochs: int) -> None:
+    """A warm-started fit decays the learning rate over its own ``max_epochs``: the cosine
+    schedule of the first fit reached 0 at its ``max_epochs``, so raising ``max_epochs``
+    would otherwise train every further epoch at a learning rate of 0. Epoch ``e`` then
+    trains at the factor ``CosineDecay(max_epochs)(e)``, as if the fit had been asked for
+    ``max_epochs`` from the start."""
+    for _, callback in getattr(net, "callbacks_", []):
+        decay = getattr(callback, "lr_lambda", None)
+        if isinstance(decay, CosineDecay):
+            decay.max_epochs = max_epochs

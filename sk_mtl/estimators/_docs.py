@@ -124,7 +124,9 @@ PARAMETERS: dict[str, tuple[str, str]] = {
         ``"cosine"`` decays the learning rate from ``lr`` to 0 over ``max_epochs`` (cosine
         annealing, stepped each epoch) on every parameter group, the sparse n-gram tables of
         text encoders and wide paths included (each from its own rate: a wide path's
-        ``wide_lr`` times ``lr``); ``"constant"`` or ``None`` keeps ``lr``.""",
+        ``wide_lr`` times ``lr``); ``"constant"`` or ``None`` keeps ``lr``. A fit resumed
+        with ``warm_start=True`` continues the schedule at its epoch; one that raises
+        ``max_epochs`` decays over the new ``max_epochs``, as if asked for from the start.""",
     ),
     'max_epochs': (
         'int',

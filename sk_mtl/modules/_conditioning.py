@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 
 import torch
 import torch.nn.functional as F
@@ -50,10 +51,11 @@ class MixedLinear(nn.Module):
     whose every parameter is ``sum_t c_t theta_t`` (Pareto Manifold Learning, Dimitriadis
     et al., ICML 2023: a line, or simplex, of networks between one member per task), called
     once per block of consecutive rows that share ``c`` (up to 16 blocks). For a batch
-    with more blocks (a ``c`` per row), the members' outputs are mixed instead, ``sum_t c_t layer_t(x)`` (the same for ``nn.Linear``, a cheaper stand-in
-    for TabM's ``LinearBatchEnsemble``). The first copy is the layer given; the others are
-    re-initialised. :class:`ConditionedTrunk`
-    (``mode="members"``) sets :attr:`c` before each forward pass."""
+    with more blocks (a ``c`` per row), the members' outputs are mixed instead,
+    ``sum_t c_t layer_t(x)`` (the same for ``nn.Linear``, a cheaper stand-in for TabM's
+    ``LinearBatchEnsemble``). The first copy is the layer given; the others are
+    re-initialised. :class:`ConditionedTrunk` (``mode="members"``) sets :attr:`c` before
+    each forward pass."""
 
     def __init__(self, linear: nn.Module, n_conditions: int) -> None:
         super().__init__()
@@ -81,7 +83,7 @@ class MixedLinear(nn.Module):
         if len(starts) < _MAX_MIXED_CALLS:
             bounds = [0, *(starts + 1).tolist(), x.shape[0]]
             return torch.cat([self._mixed_call(c[a], x[a:b])
-                              for a, b in zip(bounds[:-1], bounds[1:])])
+                              for a, b in itertools.pairwise(bounds)])
         outs = torch.stack([m(x) for m in self.members], dim=-1)  # (..., out, T)
         c = c.reshape(c.shape[0], *([1] * (outs.ndim - 2)), c.shape[1])
         return (outs * c).sum(-1)

@@ -216,6 +216,31 @@ def test_warm_start_continues_to_max_epochs_in_total():
         net.fit(X2, y2[["r"]])
 
 
+def test_warm_start_raising_max_epochs_stretches_the_cosine_schedule():
+    """The first fit's cosine reaches 0 at its max_epochs; a warm start to more epochs
+    decays over the new max_epochs instead of training at a learning rate of 0."""
+
+    seen = []
+
+    class Rates(Callback):  # the estimator clones its callbacks: record outside them
+        def on_epoch_begin(self, net, **kwargs):
+            seen.append(net.optimizer_.param_groups[0]["lr"])
+
+    X2, y2 = line_and_sign()
+    net = MultiTaskNet(max_epochs=3, early_stopping=False, lr=0.01, callbacks=[Rates()],
+                       random_state=0).fit(X2, y2)
+    assert seen == pytest.approx([0.01, 0.0075, 0.0025])
+    before = [p.detach().clone() for p in net.net_.module_.parameters()]
+    net.set_params(max_epochs=6, warm_start=True).fit(X2, y2)
+    assert len(net.history_) == 6
+    # Epochs 3, 4, 5 at the factors of a 6-epoch cosine: 0.5, 0.25, 0.067.
+    expected = [0.01 * 0.5 * (1 + np.cos(np.pi * e / 6)) for e in (3, 4, 5)]
+    assert seen[-3:] == pytest.approx(expected)
+    moved = max(float((p.detach() - b).abs().max())
+                for p, b in zip(net.net_.module_.parameters(), before))
+    assert moved > 1e-4
+
+
 # ============================================================================ partial_fit
 def test_partial_fit_trains_one_epoch_per_call():
     X2, y2 = line_and_sign(400)
