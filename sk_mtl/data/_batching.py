@@ -204,19 +204,7 @@ class BatchIterator:
                 Xb = Xb.to(self.device, non_blocking=True)  # no-op when already there
                 if missing and not sparse:
                     Xb = torch.cat([Xb, Xb.new_zeros((missing, *Xb.shape[1:]))])
-            ys = {}
-            for task, target in data.targets.items():
-                mask = data.masks.get(task)
-                mask = None if mask is None else mask[rows]
-                weights = data.weights.get(task)
-                if weights is not None:
-                    weights = weights[rows]
-                    mask = weights if mask is None else weights * mask
-                if data.members is not None:
-                    members = data.members[rows]
-                    mask = members if mask is None else members * mask.unsqueeze(-1)
-                ys[task] = (target[rows], mask)
-            yield Xb, ys
+            yield Xb, {task: task_rows(data, task, rows) for task in data.targets}
 
     def _modality_rows(self, values, rows, np_rows, missing: int = 0):
         if sp.issparse(values):
@@ -225,6 +213,22 @@ class BatchIterator:
         if missing:
             out = torch.cat([out, out.new_zeros((missing, *out.shape[1:]))])
         return out
+
+
+def task_rows(data: TensorData, task: str, rows) -> tuple[Tensor, Tensor | None]:
+    """``task``'s targets on ``rows`` and what each of those rows counts in its loss: the
+    label mask, times the sample weights, times the ensemble members' bootstrap counts
+    (``(rows, k)``), where ``data`` has them; ``None`` when every row counts once."""
+    mask = data.masks.get(task)
+    mask = None if mask is None else mask[rows]
+    weights = data.weights.get(task)
+    if weights is not None:
+        weights = weights[rows]
+        mask = weights if mask is None else weights * mask
+    if data.members is not None:
+        members = data.members[rows]
+        mask = members if mask is None else members * mask.unsqueeze(-1)
+    return data.targets[task][rows], mask
 
 
 def _share(n: int, rank: int, world: int) -> tuple[int, int]:

@@ -43,7 +43,7 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._batching import TensorData, _share
+from ._batching import TensorData, _share, task_rows
 from ._scaling import make_input_scaler
 from ._targets import missing_mask
 
@@ -859,15 +859,9 @@ class StreamIterator:
         rows = slice(start, end)
         X = data.X[rows].to(self.device, non_blocking=True)
         ys = {}
-        for task, target in data.targets.items():
-            mask = data.masks.get(task)
-            mask = None if mask is None else mask[rows]
-            weights = data.weights.get(task)
-            if weights is not None:
-                weights = weights[rows]
-                mask = weights if mask is None else weights * mask
-            ys[task] = (target[rows].to(self.device),
-                        None if mask is None else mask.to(self.device))
+        for task in data.targets:
+            target, mask = task_rows(data, task, rows)
+            ys[task] = (target.to(self.device), None if mask is None else mask.to(self.device))
         return X, ys
 
 
