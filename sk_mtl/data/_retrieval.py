@@ -24,9 +24,14 @@ __all__ = ["NeighbourTargets", "make_retrieval"]
 
 #: ``retrieval="auto"`` looks up this many neighbours...
 AUTO_RETRIEVAL_NEIGHBORS = 16
-#: ...for dense inputs of at most this many columns (nearest neighbours in wide inputs, e.g.
-#: 161 columns of text components, measured no better and cost a kNN search)...
+#: ...for dense inputs of at most this many columns in a ``FusionNet`` (the joined tables:
+#: on 161 columns of which 128 were text components, neighbours measured no better and cost
+#: a kNN search)...
 AUTO_RETRIEVAL_MAX_FEATURES = 64
+#: ...or this many in a ``MultiTaskNet`` (the suite's wide tables gained: ujiindoorloc's 520
+#: signal strengths, scene's 294 image features, rf1's 64 columns and their missing
+#: indicators; docs/defaults.md)...
+AUTO_TABLE_RETRIEVAL_MAX_FEATURES = 1024
 #: ...and at most this many training rows: the exact search is quadratic in the rows (20,000
 #: x 32 columns: 1.4 s at fit; 50,000 x 64: 11 s, as long as the whole fit).
 AUTO_RETRIEVAL_MAX_ROWS = 20_000
@@ -322,12 +327,14 @@ def _drop_self(dist: np.ndarray, idx: np.ndarray, k: int) -> tuple[np.ndarray, n
 
 
 def make_retrieval(
-    retrieval, shape: tuple[int, int], sparse: bool, custom: bool
+    retrieval, shape: tuple[int, int], sparse: bool, custom: bool,
+    max_features: int = AUTO_RETRIEVAL_MAX_FEATURES,
 ) -> NeighbourTargets | None:
     """The retrieval-feature maker that ``retrieval=`` asks for on rows of ``shape``.
 
     Checked at fit, before any training. ``custom`` says the network reading the rows was
-    written for their width (a custom trunk or encoder), which ``"auto"`` leaves alone.
+    written for their width (a custom trunk or encoder), which ``"auto"`` leaves alone;
+    ``"auto"`` looks up no neighbours in rows wider than ``max_features``.
     """
     r = retrieval
     if not (r is None or (isinstance(r, str) and r == "auto") or (
@@ -340,7 +347,7 @@ def make_retrieval(
     if r is None or n_rows < 2 or n_features < 1:
         return None
     if r == "auto":
-        too_big = n_features > AUTO_RETRIEVAL_MAX_FEATURES or n_rows > AUTO_RETRIEVAL_MAX_ROWS
+        too_big = n_features > max_features or n_rows > AUTO_RETRIEVAL_MAX_ROWS
         if custom or too_big or sparse:
             return None
         return NeighbourTargets(n_neighbors=AUTO_RETRIEVAL_NEIGHBORS)

@@ -33,7 +33,7 @@ from torch import nn
 
 from ..data import QuantileRobust, validation_split
 from ..data._columns import columns_by_name
-from ..data._retrieval import make_retrieval
+from ..data._retrieval import AUTO_TABLE_RETRIEVAL_MAX_FEATURES, make_retrieval
 from ..data._scaling import make_input_scaler
 from ..modules import EnsembleMLPTrunk, MultiTaskModule, PeriodicInput, PiecewiseLinearInput
 from ..trunks import TrunkSpec
@@ -46,12 +46,15 @@ __all__ = ["NetworkInput", "TableInput", "n_rows", "validate_table"]
 MAX_INPUT = 1e15
 #: ``input_scaling="auto"`` gives two views of each column up to this many columns.
 AUTO_TWO_VIEWS_MAX_FEATURES = 64
-#: ``ensemble_size="auto"`` trains this many members...
-AUTO_ENSEMBLE_SIZE = 8
-#: ...on at most this many rows, and one network on more: on the suite's three tables above
-#: it (ujiindoorloc, gas_turbine_emissions, 14,000-24,000 training rows) eight members
-#: scored lower than one network and took 12-14 times as long (docs/defaults.md).
-AUTO_ENSEMBLE_MAX_ROWS = 10_000
+#: ``ensemble_size="auto"``: (most training rows, members) -- the first row count at least
+#: the fit's gives the members, and one network beyond the last. Chosen on the suite
+#: (docs/defaults.md): on its small multi-label tables 32 members beat 8 (birds, foodtruck,
+#: scene, yeast...), and the fit time grows with members x rows, so larger tables get fewer;
+#: above 10,000 rows (ujiindoorloc, gas_turbine_emissions, 14,000-24,000 training rows) eight
+#: members scored lower than one network and took 12-14 times as long.
+AUTO_ENSEMBLE_SIZES = ((2_500, 32), (10_000, 8))
+#: The members of ``cross_fit=True`` with ``ensemble_size="auto"`` (one per fold).
+AUTO_CROSS_FIT_SIZE = 8
 #: ``numeric_embedding=`` names: the module each puts in front of the trunk.
 NUMERIC_EMBEDDINGS = {"periodic": PeriodicInput, "piecewise": PiecewiseLinearInput, None: None}
 #: Bins per column of ``numeric_embedding="piecewise"`` (TabM's and the PLE paper's 48).
@@ -187,7 +190,8 @@ class TableInput(NetworkInput):
         # A custom trunk module or callable was written for the input's width: leave it.
         # "auto" judges the table by its own columns, not by the scaled views of them.
         shape = (X_data.shape[0], est.n_features_in_)
-        return make_retrieval(est.retrieval, shape, sp.issparse(X_data), _custom_trunk(est))
+        return make_retrieval(est.retrieval, shape, sp.issparse(X_data), _custom_trunk(est),
+                              max_features=AUTO_TABLE_RETRIEVAL_MAX_FEATURES)
 
     def build_module(self, est, tasks, n_conditions: int = 0) -> nn.Module:
         """The trunk over the (scaled) columns, the retrieval columns and the conditions
@@ -266,9 +270,9 @@ def _input_width(est) -> int:
 def _ensemble_size(est, n_rows: int) -> int:
     """``ensemble_size`` made a number for a fit on ``n_rows`` rows."""
     if est.ensemble_size == "auto":
-        if est.cross_fit is True or n_rows <= AUTO_ENSEMBLE_MAX_ROWS:
-            return AUTO_ENSEMBLE_SIZE
-        return 1
+        if est.cross_fit is True:
+            return AUTO_CROSS_FIT_SIZE
+        return next((k for rows, k in AUTO_ENSEMBLE_SIZES if n_rows <= rows), 1)
     return int(est.ensemble_size)
 
 

@@ -183,7 +183,7 @@ def test_neighbour_targets_on_sparse_rows_match_dense():
 
 
 # ============================================================================ retrieval in fit
-def test_retrieval_auto_is_on_for_narrow_dense_tables_only():
+def test_retrieval_auto_is_on_for_dense_tables_up_to_its_width_only():
     X, y = regression_and_binary(120)
     net = MultiTaskNet(**FAST).fit(X, y)
     assert isinstance(net.retrieval_, NeighbourTargets)
@@ -191,8 +191,14 @@ def test_retrieval_auto_is_on_for_narrow_dense_tables_only():
     assert net.module_.trunk.layers[0].in_features == width
     assert net.n_features_in_ == X.shape[1]
     assert MultiTaskNet(**FAST).fit(sp.csr_matrix(X), y).retrieval_ is None
-    wide = np.hstack([X] * 17)  # 68 columns
-    assert MultiTaskNet(**FAST).fit(wide, y).retrieval_ is None
+    # A table up to 1,024 columns wide gets neighbours, a wider one none.
+    from sk_mtl.data._retrieval import AUTO_TABLE_RETRIEVAL_MAX_FEATURES as most
+    assert most == 1024
+    wide = np.hstack([X] * (most // X.shape[1]))
+    assert wide.shape[1] == most
+    assert isinstance(MultiTaskNet(**FAST).fit(wide, y).retrieval_, NeighbourTargets)
+    wider = np.hstack([wide, X[:, :1]])
+    assert MultiTaskNet(**FAST).fit(wider, y).retrieval_ is None
     assert MultiTaskNet(retrieval=None, **FAST).fit(X, y).retrieval_ is None
     assert MultiTaskNet(retrieval=3, **FAST).fit(sp.csr_matrix(X), y).retrieval_.k_ == 3
     custom = MultiTaskNet(trunk=nn.Sequential(nn.Linear(4, 8), nn.ReLU()), **FAST)
@@ -370,16 +376,16 @@ def test_ensemble_size_one_or_a_custom_trunk_is_one_network():
             MultiTaskNet(ensemble_size=bad, **FAST).fit(X, y)
 
 
-def test_auto_ensemble_size_is_eight_members_up_to_the_row_limit_then_one_network(
-        monkeypatch):
+def test_auto_ensemble_size_follows_the_training_rows_then_one_network(monkeypatch):
     from sk_mtl.estimators import _inputs
     X, y = regression_and_binary(120)
-    monkeypatch.setattr(_inputs, "AUTO_ENSEMBLE_MAX_ROWS", 120)
-    net = MultiTaskNet(**FAST).fit(X, y)
-    assert net.ensemble_size_ == 8 and net.module_.trunk.k == 8
-    monkeypatch.setattr(_inputs, "AUTO_ENSEMBLE_MAX_ROWS", 119)
-    net = MultiTaskNet(**FAST).fit(X, y)
-    assert net.ensemble_size_ == 1 and not hasattr(net.module_.trunk, "k")
+    # The first row limit the 120 rows given to fit are within counts.
+    for sizes, members in ((((120, 32), (200, 8)), 32), (((119, 32), (120, 8)), 8),
+                           (((50, 32), (119, 8)), 1)):
+        monkeypatch.setattr(_inputs, "AUTO_ENSEMBLE_SIZES", sizes)
+        net = MultiTaskNet(**FAST).fit(X, y)
+        assert net.ensemble_size_ == members
+        assert getattr(net.module_.trunk, "k", 1) == members
     # Cross-fitting asks for members: "auto" gives them whatever the rows.
     assert MultiTaskNet(cross_fit=True, **FAST).fit(X, y).ensemble_size_ == 8
     # A number is taken as given.

@@ -91,12 +91,12 @@ def test_quantile_module_matches_sklearn_with_ties_and_bounds(dtype):
 def test_wine_pipeline_defaults_export_with_labels_and_units(wine, tmp_path):
     X, y = wine
     X = X.to_numpy(np.float32)
-    # The defaults: two views of each column, retrieval features, eight members; behind a
+    # The defaults: two views of each column, retrieval features, 32 members (1,625 rows); behind a
     # StandardScaler that skl2onnx converts (float32, other roundings than scikit-learn's).
     est = make_pipeline(StandardScaler(), MultiTaskNet(
         tasks={"quality": "regression", "color": "binary"}, max_epochs=3, random_state=0))
     est.fit(X[::4], y.iloc[::4])
-    assert est[-1].retrieval_ is not None and est[-1].ensemble_size_ == 8
+    assert est[-1].retrieval_ is not None and est[-1].ensemble_size_ == 32
     path = tmp_path / "wine.onnx"
     model = sk_onnx.to_onnx(est, X[:5], path=path)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
