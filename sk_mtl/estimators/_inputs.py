@@ -46,12 +46,13 @@ __all__ = ["NetworkInput", "TableInput", "n_rows", "validate_table"]
 MAX_INPUT = 1e15
 #: ``input_scaling="auto"`` gives two views of each column up to this many columns.
 AUTO_TWO_VIEWS_MAX_FEATURES = 64
-#: ``ensemble_size="auto"``: (most training rows, members) -- the first row count at least
-#: the fit's gives the members, and one network beyond the last. Chosen on the suite
-#: (docs/defaults.md): on its small multi-label tables 32 members beat 8 (birds, foodtruck,
-#: scene, yeast...), and the fit time grows with members x rows, so larger tables get fewer;
-#: above 10,000 rows (ujiindoorloc, gas_turbine_emissions, 14,000-24,000 training rows) eight
-#: members scored lower than one network and took 12-14 times as long.
+#: ``ensemble_size="auto"``: (most rows, members) pairs; the first pair whose row count the
+#: rows given to ``fit`` stay within gives the members, one network beyond the last. Chosen
+#: on the suite (docs/defaults.md): on its small multi-label tables 32 members beat 8
+#: (birds, foodtruck, scene, yeast...), and the fit time grows with members x rows, so
+#: larger tables get fewer; above 10,000 rows (ujiindoorloc, gas_turbine_emissions,
+#: 14,000-24,000 training rows) eight members scored lower than one network and took 12-14
+#: times as long.
 AUTO_ENSEMBLE_SIZES = ((2_500, 32), (10_000, 8))
 #: The members of ``cross_fit=True`` with ``ensemble_size="auto"`` (one per fold).
 AUTO_CROSS_FIT_SIZE = 8
