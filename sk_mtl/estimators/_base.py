@@ -29,7 +29,7 @@ from ..trunks import make_trunk
 from ..weighting import make_weighting
 from . import _builder
 from ._builder import build_network, fixed_split, torch_device
-from ._inputs import NetworkInput
+from ._inputs import NetworkInput, dropout_candidates
 from ._inputs import n_rows as _n_rows
 from ._parallel import current_group
 from ._params import check_params
@@ -248,17 +248,34 @@ class BaseMultiTaskNet(PredictionMixin, BaseEstimator):
             self.early_stopping == "auto" and valid is not None and len(valid) >= MIN_VALID_ROWS
         ))
         self.batch_size_ = resolve_batch_size(self.batch_size, len(data))
-        with torch.random.fork_rng(devices=_cuda(device)), torch_threads(self.n_threads):
-            torch.manual_seed(self._seed)
-            self.net_ = build_network(
-                self, plan.tasks, weighting, seed=self._seed, device=device, valid=valid,
-                early_stopping=early_stopping, schedule=not partial, n_train=len(data),
-                parallel=parallel,
-            )
-            self._start_parallel(parallel, (fingerprint(X), fingerprint(y), len(data),
-                                            0 if valid is None else len(valid)))
-            self.net_.progress_delay_ = self._progress_delay(partial, parallel)
-            self.net_.partial_fit(data, None, epochs=1 if partial else None)
+        # dropout="auto" trains once per candidate rate, from the same seed (same initial
+        # weights, shuffles and split), and keeps the network with the lowest validation
+        # loss; a data-parallel group trains once (its processes would have to agree).
+        rates = dropout_candidates(self, judged=early_stopping and parallel is None)
+        best = None
+        for rate in rates:
+            self.dropout_ = rate
+            with torch.random.fork_rng(devices=_cuda(device)), torch_threads(self.n_threads):
+                torch.manual_seed(self._seed)
+                self.net_ = build_network(
+                    self, plan.tasks, weighting, seed=self._seed, device=device, valid=valid,
+                    early_stopping=early_stopping, schedule=not partial, n_train=len(data),
+                    parallel=parallel,
+                )
+                self._start_parallel(parallel, (fingerprint(X), fingerprint(y), len(data),
+                                                0 if valid is None else len(valid)))
+                self.net_.progress_delay_ = self._progress_delay(partial, parallel)
+                self.net_.partial_fit(data, None, epochs=1 if partial else None)
+            if len(rates) > 1:
+                score = _best_valid_loss(self.net_)
+                if self.verbose:
+                    print(f"dropout={rate:g}: best valid_loss {score:.4f}")
+                if best is None or score < best[0]:
+                    best = (score, rate, self.net_)
+        if best is not None:
+            _, self.dropout_, self.net_ = best
+            if self.verbose:
+                print(f"dropout='auto' chose {self.dropout_:g}")
         self._after_training(data)
 
     def _fit_stream(self, table):
@@ -500,6 +517,12 @@ def _retrieval_targets(data: TensorData) -> dict:
 def _cuda(device: torch.device) -> list:
     """The devices whose random state a seeded fit forks: the CUDA one, if any."""
     return [device] if device.type == "cuda" else []
+
+
+def _best_valid_loss(net) -> float:
+    """The lowest ``valid_loss`` of a fit's epochs: the epoch early stopping restored."""
+    losses = [float(h["valid_loss"]) for h in net.history if "valid_loss" in h]
+    return min(losses) if losses else float("inf")
 
 
 def _is_fitted(estimator) -> bool:

@@ -25,7 +25,8 @@ from ..weighting import GradientWeighting
 from ._net import MultiTaskCriterion, MultiTaskSkorchNet
 from ._training import LR_SCHEDULES, EpochProgressBar, ResumableEarlyStopping
 
-__all__ = ["OPTIMIZERS", "build_module", "build_network", "optimizer_class", "torch_device"]
+__all__ = ["OPTIMIZERS", "build_module", "build_network", "dropout_rate", "optimizer_class",
+           "torch_device"]
 
 #: Names accepted by ``optimizer=``; a torch optimizer class works too.
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
@@ -74,13 +75,20 @@ def hidden_dims(dims) -> tuple:
         raise TypeError(f"hidden_dims must be a tuple of positive ints, got {dims!r}.") from None
 
 
+def dropout_rate(est) -> float:
+    """The dropout rate the network is built with: ``dropout_``, the rate the fit chose
+    (``dropout="auto"`` trains with several), else ``dropout`` itself."""
+    rate = getattr(est, "dropout_", None)
+    return float(est.dropout if rate is None else rate)
+
+
 def trunk_module(est, n_features: int, task_names: list[str]) -> tuple[nn.Module, int]:
     """The shared trunk that ``est.trunk`` asks for over ``n_features`` inputs, and its
     output width: the MLP of ``hidden_dims`` for ``None``."""
     spec = est.trunk
     if spec is None:
         dims = tuple(int(d) for d in hidden_dims(est.hidden_dims))
-        trunk = MLPTrunk(n_features, dims, est.activation, est.dropout, est.batch_norm)
+        trunk = MLPTrunk(n_features, dims, est.activation, dropout_rate(est), est.batch_norm)
     elif isinstance(spec, (str, TrunkSpec)):
         trunk = make_trunk(spec).build(n_features, task_names)
     elif isinstance(spec, nn.Module):

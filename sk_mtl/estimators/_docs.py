@@ -69,9 +69,9 @@ PARAMETERS: dict[str, tuple[str, str]] = {
         Non-linearity of the trunk (see :data:`sk_mtl.modules.ACTIVATIONS`).""",
     ),
     'dropout': (
-        'float',
+        'float{dropout_kind}',
         """
-        Dropout probability after each trunk layer{dropout_where}.""",
+        Dropout probability after each trunk layer{dropout_where}.{dropout_auto}""",
     ),
     'batch_norm': (
         'bool',
@@ -445,7 +445,17 @@ FUSION_PARAMETERS: dict[str, tuple[str, str]] = {
 
 #: The per-family words of the templates above.
 TABLE_TEXT = {
+    "dropout_kind": ' or "auto"',
     "dropout_where": "",
+    "dropout_auto": (
+        ' ``"auto"``: where early\n'
+        "        stopping has a validation split to judge by, train the network with 0.1 and "
+        "again\n        with 0 (same seed, same split) and keep the one whose best "
+        "validation loss is\n        lower (dropout helps noisy targets and hurts smooth, "
+        "nearly deterministic ones;\n        ``docs/defaults.md``); else, and in a "
+        "data-parallel fit or on a streamed table,\n        0.1 alone. Up to twice "
+        "the fit time; the rate used is ``dropout_``."
+    ),
     "threads_note": (
         ". One thread is the default because these layers are too small\n"
         "        to gain from more, and threads that spin-wait for a core another process "
@@ -454,7 +464,9 @@ TABLE_TEXT = {
     ),
 }
 FUSION_TEXT = {
+    "dropout_kind": "",
     "dropout_where": " and encoder",
+    "dropout_auto": "",
     "threads_note": (
         " (the default here: the text encoders' larger layers fitted\n"
         "        the clothing reviews 1.25-1.5x faster on two threads of an idle 2-core "
@@ -475,6 +487,7 @@ def parameters_doc(defaults: dict, entries: dict[str, tuple[str, str]], **text) 
     lines = ["", "    Parameters", "    ----------"]
     for name, default in defaults.items():
         kind, description = entries[name]
+        kind = kind.replace("{dropout_kind}", text.get("dropout_kind", ""))  # the one in kinds
         lines.append(f"    {name} : {kind}, default={_shown(default)}")
         lines.append(description.format(**text).lstrip("\n"))
     return "\n".join(lines) + "\n"

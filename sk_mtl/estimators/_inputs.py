@@ -37,9 +37,9 @@ from ..data._retrieval import AUTO_TABLE_RETRIEVAL_MAX_FEATURES, make_retrieval
 from ..data._scaling import make_input_scaler
 from ..modules import EnsembleMLPTrunk, MultiTaskModule, PeriodicInput, PiecewiseLinearInput
 from ..trunks import TrunkSpec
-from ._builder import hidden_dims, trunk_module
+from ._builder import dropout_rate, hidden_dims, trunk_module
 
-__all__ = ["NetworkInput", "TableInput", "n_rows", "validate_table"]
+__all__ = ["NetworkInput", "TableInput", "dropout_candidates", "n_rows", "validate_table"]
 
 #: Largest input magnitude a one-table network reads: the sums and squares of float32
 #: activations overflow soon after.
@@ -56,6 +56,12 @@ AUTO_TWO_VIEWS_MAX_FEATURES = 64
 AUTO_ENSEMBLE_SIZES = ((2_500, 32), (10_000, 8))
 #: The members of ``cross_fit=True`` with ``ensemble_size="auto"`` (one per fold).
 AUTO_CROSS_FIT_SIZE = 8
+#: ``dropout="auto"``: the rates a fit trains the network with (same seed, same validation
+#: split), keeping the one with the lowest validation loss; the first alone where there is
+#: no early stopping to judge by. Chosen on the suite (docs/defaults.md): 0 wins the smooth,
+#: nearly deterministic targets (rf1, air_quality, slump), 0.1 the noisy multi-label
+#: tables (birds, foodtruck, yeast), and no single rate wins both.
+AUTO_DROPOUTS = (0.1, 0.0)
 #: ``numeric_embedding=`` names: the module each puts in front of the trunk.
 NUMERIC_EMBEDDINGS = {"periodic": PeriodicInput, "piecewise": PiecewiseLinearInput, None: None}
 #: Bins per column of ``numeric_embedding="piecewise"`` (TabM's and the PLE paper's 48).
@@ -64,6 +70,9 @@ PIECEWISE_BINS = 48
 
 class NetworkInput:
     """What every input does the same way; see the module docstring for the interface."""
+
+    #: The rates ``dropout="auto"`` chooses between (None: the family does not take it).
+    auto_dropouts: tuple[float, ...] | None = None
 
     def check_params(self, est) -> None:
         """Check the input's own parameters (nothing here)."""
@@ -117,6 +126,7 @@ class TableInput(NetworkInput):
     data_parallel = True
     #: ``fit`` takes a streamed table (``_streaming.py``).
     streams = True
+    auto_dropouts = AUTO_DROPOUTS
 
     def check_params(self, est) -> None:
         if est.cross_fit not in (True, False):
@@ -215,7 +225,7 @@ class TableInput(NetworkInput):
         averages = None
         if est.ensemble_size_ > 1:
             trunk = EnsembleMLPTrunk(n_features, hidden_dims(est.hidden_dims), est.activation,
-                                     est.dropout, k=est.ensemble_size_,
+                                     dropout_rate(est), k=est.ensemble_size_,
                                      shared=not _cross_fitted(est), batch_norm=est.batch_norm)
             averages = {n: t.member_average for n, t in tasks.items()}
         else:
@@ -266,6 +276,17 @@ def _input_width(est) -> int:
         return encoder.n_features_out_
     scaler = getattr(est, "input_scaler_", None)
     return 2 * est.n_features_in_ if isinstance(scaler, QuantileRobust) else est.n_features_in_
+
+
+def dropout_candidates(est, judged: bool) -> tuple[float, ...]:
+    """The dropout rates a fit trains with, in order: ``dropout`` itself, or for
+    ``"auto"`` the input's :attr:`~NetworkInput.auto_dropouts` when early stopping will
+    judge them on a validation split (``judged``) and the built-in MLP reads the rate, else
+    their first."""
+    if not (isinstance(est.dropout, str) and est.dropout == "auto"):
+        return (float(est.dropout),)
+    rates = est._input.auto_dropouts
+    return tuple(rates) if judged and est.trunk is None else (rates[0],)
 
 
 def _ensemble_size(est, n_rows: int) -> int:

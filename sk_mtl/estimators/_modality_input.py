@@ -42,7 +42,7 @@ from ..weighting import (
     make_weighting,
     resolve_weights,
 )
-from ._builder import trunk_module
+from ._builder import dropout_rate, trunk_module
 from ._inputs import NetworkInput, n_rows, validate_table
 from ._training import torch_threads
 
@@ -414,13 +414,14 @@ class ModalityInput(NetworkInput):
         width = fusion.encoder_width(est.encoder_dim, est.fusion_dim)
         linear = fusion.linear_encoders
         encoders = {
-            m: est.encoders_[m].build(est.modalities_[m], width, est.dropout, linear)
+            m: est.encoders_[m].build(est.modalities_[m], width, dropout_rate(est), linear)
             for m in est.modality_names_
         }
         if est.retrieval_ is not None:
             # The neighbours' labels are a modality of their own, with its own MLP encoder.
             neighbours = _Width(est.retrieval_.n_features_out_)
-            encoders[RETRIEVAL_MODALITY] = MLP().build(neighbours, width, est.dropout, linear)
+            encoders[RETRIEVAL_MODALITY] = MLP().build(neighbours, width, dropout_rate(est),
+                                                       linear)
         weights = {m: est.initial_fusion_weights_.get(m, 1.0) for m in encoders}
         head_sizes = {n: t.n_outputs_ for n, t in tasks.items()}
         conditioning = make_fusion_conditioning(est.fusion_conditioning)

@@ -70,6 +70,7 @@ SHARED = {
 #: ``MultiTaskNet*``: the shared parameters and the table's own.
 TABLE = {
     **SHARED,
+    "dropout": "auto",
     "input_scaling": "auto",
     "ensemble_size": "auto",
     "cross_fit": False,
@@ -238,8 +239,12 @@ def check_params(est) -> None:
                 f"activation={est.activation!r} is not known; use one of "
                 f"{sorted(ACTIVATIONS)} or an nn.Module class."
             )
-        if not (isinstance(est.dropout, numbers.Real) and 0 <= est.dropout < 1):
-            raise ValueError(f"dropout must be in [0, 1), got {est.dropout!r}.")
+        chooses = est._input.auto_dropouts is not None  # the one-table estimators
+        if not (isinstance(est.dropout, numbers.Real) and 0 <= est.dropout < 1) and not (
+            chooses and isinstance(est.dropout, str) and est.dropout == "auto"
+        ):
+            allowed = '[0, 1) or "auto"' if chooses else "[0, 1)"
+            raise ValueError(f"dropout must be in {allowed}, got {est.dropout!r}.")
     for name, check in CONSTRAINTS.items():
         check(name, getattr(est, name))
     if est.early_stopping is True and not est.validation_fraction:

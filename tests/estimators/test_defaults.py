@@ -392,6 +392,48 @@ def test_auto_ensemble_size_follows_the_training_rows_then_one_network(monkeypat
     assert MultiTaskNet(ensemble_size=3, **FAST).fit(X, y).ensemble_size_ == 3
 
 
+def _dropout_layers(net):
+    return [m.p for m in net.module_.modules() if isinstance(m, nn.Dropout)]
+
+
+def test_auto_dropout_keeps_the_rate_with_the_lower_validation_loss(capsys):
+    X, y = regression_and_binary(300)  # 30 validation rows: early stopping judges
+    net = MultiTaskNet(**FAST, verbose=1).fit(X, y)
+    printed = capsys.readouterr().out
+    # Each candidate trained from the same seed, on the same split, as a fixed rate does.
+    fixed = {rate: MultiTaskNet(**FAST, dropout=rate).fit(X, y) for rate in (0.1, 0.0)}
+    losses = {rate: min(h["valid_loss"] for h in est.history_) for rate, est in fixed.items()}
+    chosen = min(losses, key=losses.get)
+    assert net.dropout_ == chosen
+    assert f"dropout='auto' chose {chosen:g}" in printed
+    assert all(p == chosen for p in _dropout_layers(net))
+    np.testing.assert_array_equal(net.predict(X), fixed[chosen].predict(X))
+    # The kept network is the chosen one, history and all.
+    assert [h["valid_loss"] for h in net.history_] == [
+        h["valid_loss"] for h in fixed[chosen].history_]
+
+
+def test_auto_dropout_trains_once_without_a_validation_loss_to_judge_by(monkeypatch):
+    from sk_mtl.estimators import _base
+    X, y = regression_and_binary(100)  # 10 validation rows: no early stopping
+    built = []
+    real = _base.build_network
+    monkeypatch.setattr(_base, "build_network", lambda *a, **k: built.append(1) or real(*a, **k))
+    for params in ({}, {"validation_fraction": None}, {"early_stopping": False}):
+        built.clear()
+        net = MultiTaskNet(**FAST, **params).fit(X, y)
+        assert (len(built), net.dropout_) == (1, 0.1)
+    # A number is used as given, once.
+    built.clear()
+    assert MultiTaskNet(**FAST, dropout=0.3).fit(*regression_and_binary(300)).dropout_ == 0.3
+    assert len(built) == 1
+    # FusionNet keeps its own default and takes no "auto".
+    with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\), got 'auto'"):
+        FusionNet(dropout="auto").fit({"t": X}, y)
+    with pytest.raises(ValueError, match=r'must be in \[0, 1\) or "auto", got \'often\''):
+        MultiTaskNet(dropout="often", **FAST).fit(X, y)
+
+
 def test_cross_fit_members_see_all_but_their_fold_and_stop_on_the_out_of_fold_loss():
     from sk_mtl.estimators._inputs import TableInput
     from sk_mtl.modules import EnsembleMLPTrunk
