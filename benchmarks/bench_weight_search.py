@@ -78,7 +78,8 @@ def wine(data_home, quick, rows):
     if quick:
         X, y = X.iloc[:600], y.iloc[:600]
     tasks = {"quality": "regression", "alcohol": "regression"}
-    extra = {"max_epochs": 3} if quick else {}
+    # --quick (CI): 3 epochs, one dropout rate (not "auto"'s two fits).
+    extra = {"max_epochs": 3, "dropout": 0.1} if quick else {}
 
     def make(**params):
         return make_pipeline(StandardScaler(), MultiTaskNet(tasks=tasks, **extra, **params))
@@ -144,7 +145,7 @@ def overlay_digits(n_rows=3000, shift=2, seed=0):
 def digits(data_home, quick, rows):
     X, y = overlay_digits(600 if quick else 3000)
     tasks = {"left": "multiclass", "right": "multiclass"}
-    params = dict(tasks=tasks, max_epochs=3) if quick else dict(tasks=tasks)
+    params = dict(tasks=tasks, max_epochs=3, dropout=0.1) if quick else dict(tasks=tasks)
 
     def make(**extra):
         return make_pipeline(StandardScaler(), MultiTaskNet(**params, **extra))
