@@ -230,6 +230,11 @@ CONSTRAINTS = {
 def check_params(est) -> None:
     """Check the shared parameters of ``est`` in :data:`CONSTRAINTS`, the MLP's when it is
     the trunk, the rules between parameters, and the parameters of its input."""
+    chooses = est._input.auto_dropouts is not None  # the one-table estimators
+    auto = isinstance(est.dropout, str) and est.dropout == "auto"
+    allowed = '[0, 1) or "auto"' if chooses else "[0, 1)"
+    if auto and not chooses:  # whatever the trunk: FusionNet's encoders read it too
+        raise ValueError(f"dropout must be in {allowed}, got {est.dropout!r}.")
     if est.trunk is None:
         check = positive_int()
         for d in hidden_dims(est.hidden_dims):
@@ -239,11 +244,9 @@ def check_params(est) -> None:
                 f"activation={est.activation!r} is not known; use one of "
                 f"{sorted(ACTIVATIONS)} or an nn.Module class."
             )
-        chooses = est._input.auto_dropouts is not None  # the one-table estimators
         if not (isinstance(est.dropout, numbers.Real) and 0 <= est.dropout < 1) and not (
-            chooses and isinstance(est.dropout, str) and est.dropout == "auto"
+            chooses and auto
         ):
-            allowed = '[0, 1) or "auto"' if chooses else "[0, 1)"
             raise ValueError(f"dropout must be in {allowed}, got {est.dropout!r}.")
     for name, check in CONSTRAINTS.items():
         check(name, getattr(est, name))

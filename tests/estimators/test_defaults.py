@@ -428,8 +428,9 @@ def test_auto_dropout_trains_once_without_a_validation_loss_to_judge_by(monkeypa
     assert MultiTaskNet(**FAST, dropout=0.3).fit(*regression_and_binary(300)).dropout_ == 0.3
     assert len(built) == 1
     # FusionNet keeps its own default and takes no "auto".
-    with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\), got 'auto'"):
-        FusionNet(dropout="auto").fit({"t": X}, y)
+    for params in ({}, {"trunk": nn.Linear(16, 8)}):
+        with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\), got 'auto'"):
+            FusionNet(dropout="auto", **params).fit({"t": X}, y)
     with pytest.raises(ValueError, match=r'must be in \[0, 1\) or "auto", got \'often\''):
         MultiTaskNet(dropout="often", **FAST).fit(X, y)
 
