@@ -396,10 +396,16 @@ def _dropout_layers(net):
     return [m.p for m in net.module_.modules() if isinstance(m, nn.Dropout)]
 
 
-def test_auto_dropout_keeps_the_rate_with_the_lower_validation_loss(capsys):
+def test_auto_dropout_keeps_the_rate_with_the_lower_validation_loss(capsys, monkeypatch):
+    from sk_mtl.estimators import _base
     X, y = regression_and_binary(300)  # 30 validation rows: early stopping judges
+    built = []
+    real = _base.build_network
+    monkeypatch.setattr(_base, "build_network", lambda *a, **k: built.append(1) or real(*a, **k))
     net = MultiTaskNet(**FAST, verbose=1).fit(X, y)
+    assert len(built) == 2  # one network per candidate rate
     printed = capsys.readouterr().out
+    assert "dropout=0.1: best valid_loss" in printed and "dropout=0: best valid_loss" in printed
     # Each candidate trained from the same seed, on the same split, as a fixed rate does.
     fixed = {rate: MultiTaskNet(**FAST, dropout=rate).fit(X, y) for rate in (0.1, 0.0)}
     losses = {rate: min(h["valid_loss"] for h in est.history_) for rate, est in fixed.items()}
