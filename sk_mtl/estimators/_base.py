@@ -520,7 +520,9 @@ def _cuda(device: torch.device) -> list:
 
 
 def _best_valid_loss(net) -> float:
-    """The lowest ``valid_loss`` of a fit's epochs: the epoch early stopping restored."""
+    """The lowest ``valid_loss`` of a fit's epochs: the restored epoch's, or within early
+    stopping's relative ``tol`` of it (an improvement smaller than ``tol`` does not move
+    the epoch it restores)."""
     losses = [float(h["valid_loss"]) for h in net.history if "valid_loss" in h]
     return min(losses) if losses else float("inf")
 
