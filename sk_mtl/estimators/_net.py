@@ -27,10 +27,22 @@ __all__ = ["EVAL_BATCH_SIZE", "MultiTaskCriterion", "MultiTaskSkorchNet"]
 
 #: Smallest batch for validation passes (rows).
 EVAL_BATCH_SIZE = 1024
-#: Rows of every prediction batch: inputs are predicted in blocks of this many rows, the
-#: last one padded, so that a row's output does not depend on the rows sent with it
+#: Rows of every prediction batch on the CPU: inputs are predicted in blocks of this many
+#: rows, the last one padded, so that a row's output does not depend on the rows sent with it
 #: (float32 kernels may round differently for other shapes).
 PREDICT_BLOCK_SIZE = 256
+#: The same on an accelerator (CUDA): each block is one kernel launch per layer, so 256-row
+#: blocks made prediction of 50,000 rows 7x slower than a hand loop's 2,048-row batches on an
+#: H200 (``bench_overhead.py --device cuda``); a padded 4,096-row block costs about as much as
+#: a 256-row one there.
+DEVICE_PREDICT_BLOCK_SIZE = 4096
+
+
+def predict_block_size(device) -> int:
+    """Rows of each (padded) prediction block on ``device``: :data:`PREDICT_BLOCK_SIZE` on
+    the CPU, :data:`DEVICE_PREDICT_BLOCK_SIZE` on an accelerator. Fixed per device, so a
+    row's output does not depend on the rows predicted with it on either."""
+    return PREDICT_BLOCK_SIZE if torch.device(device).type == "cpu" else DEVICE_PREDICT_BLOCK_SIZE
 #: Tasks of one loss kind computed in one call from this many on (for fewer, the stacking
 #: costs more than the separate calls it saves).
 _MIN_BATCHED_TASKS = 4
@@ -220,7 +232,8 @@ class MultiTaskSkorchNet(NeuralNet):
                 self.shuffle_generator_ = torch.Generator().manual_seed(self.shuffle_seed)
             generator = self.shuffle_generator_
         elif not dataset.targets:  # prediction: fixed, padded blocks
-            return BatchIterator(dataset, PREDICT_BLOCK_SIZE, device=self.device, pad=True)
+            return BatchIterator(dataset, predict_block_size(self.device), device=self.device,
+                                 pad=True)
         elif batch_size != -1:
             # Validation and prediction need no small batches: fewer, larger ones make the
             # validation pass cost about one forward pass over its rows.

@@ -1089,6 +1089,24 @@ def test_fit_predict_on_cuda():
     np.testing.assert_array_equal(restored.predict(X), net.predict(X))
 
 
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_predictions_do_not_depend_on_the_rows_sent_with_them():
+    # On CUDA the padded prediction blocks are 4,096 rows (one launch per layer per block);
+    # a row's output must still be the same alone, in a subset and in the whole set, also
+    # across a block boundary.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(5000, 6)).astype(np.float32)
+    y = np.column_stack([(X[:, 0] > 0).astype(int), (X[:, 1] > 0).astype(int)])
+    net = MultiTaskNetClassifier(device="cuda", **{**FAST, "ensemble_size": 4, "max_epochs": 3})
+    net.fit(X, y)
+    whole = net.predict_proba(X)
+    for rows in (np.arange(1), np.arange(4090, 4100), rng.permutation(5000)[:333]):
+        part = net.predict_proba(X[rows])
+        for task_whole, task_part in zip(whole, part):
+            np.testing.assert_array_equal(task_part, task_whole[rows])
+
+
 def test_choices_given_as_numpy_strings_are_accepted():
     # A grid written as a numpy array hands numpy strings to set_params.
     X, y = _X(), _y()
