@@ -26,8 +26,8 @@ Usage::
         [--backends packed-bf16 packed sentence-transformers] [--batch-sizes 32 64 128]
         [--one-call] [--device cpu] [--data PATH.csv.gz]
 
-On 2 CPU cores the ``before`` path encodes some 40-50 review texts a second: each repeat
-of the default 2,000 texts takes about 45 s for it and 15-45 s per backend.
+On 2 CPU cores the ``before`` path encodes some 40-80 review texts a second, by CPU: each
+repeat of the default 2,000 texts takes 25-50 s for it and 6-45 s per backend.
 """
 
 from __future__ import annotations

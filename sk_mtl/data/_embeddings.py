@@ -616,8 +616,9 @@ class TextEmbedder(TransformerMixin, BaseEstimator):
           rounding (cosine > 0.999999), on the CPU;
         - ``"packed-bf16"``: the same in bfloat16 (weights and activations; pooling and
           softmax in float32): cosine >= 0.9998 to ``"sentence-transformers"``'s on every
-          text of the clothing reviews benchmark, and 2.7-3x its texts/s on two CPU cores
-          with bfloat16 instructions (AVX512-BF16 or AMX);
+          text of the clothing reviews benchmark, and 2.7-4.5x its texts/s on two CPU cores
+          with bfloat16 instructions (AVX512-BF16 or AMX; the more bfloat16 throughput,
+          the more);
         - ``"auto"``: ``"packed-bf16"`` for a model and device the packed pass supports on
           a CPU with bfloat16 instructions, else ``"packed"`` for those it supports, else
           ``"sentence-transformers"`` (:attr:`resolved_backend` says which). It can resolve
