@@ -25,8 +25,8 @@ from ..weighting import GradientWeighting
 from ._net import MultiTaskCriterion, MultiTaskSkorchNet
 from ._training import LR_SCHEDULES, EpochProgressBar, ResumableEarlyStopping
 
-__all__ = ["OPTIMIZERS", "build_module", "build_network", "dropout_rate", "optimizer_class",
-           "torch_device"]
+__all__ = ["OPTIMIZERS", "build_module", "build_network", "dropout_rate", "network_dims",
+           "optimizer_class", "torch_device"]
 
 #: Names accepted by ``optimizer=``; a torch optimizer class works too.
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
@@ -82,13 +82,20 @@ def dropout_rate(est) -> float:
     return float(est.dropout if rate is None else rate)
 
 
+def network_dims(est) -> tuple[int, ...]:
+    """The hidden widths the network is built with: ``hidden_dims_``, the widths the fit
+    resolved (``hidden_dims="auto"`` follows the rows), else ``hidden_dims`` itself."""
+    dims = getattr(est, "hidden_dims_", None)
+    return tuple(int(d) for d in hidden_dims(est.hidden_dims if dims is None else dims))
+
+
 def trunk_module(est, n_features: int, task_names: list[str]) -> tuple[nn.Module, int]:
     """The shared trunk that ``est.trunk`` asks for over ``n_features`` inputs, and its
     output width: the MLP of ``hidden_dims`` for ``None``."""
     spec = est.trunk
     if spec is None:
-        dims = tuple(int(d) for d in hidden_dims(est.hidden_dims))
-        trunk = MLPTrunk(n_features, dims, est.activation, dropout_rate(est), est.batch_norm)
+        trunk = MLPTrunk(n_features, network_dims(est), est.activation, dropout_rate(est),
+                         est.batch_norm)
     elif isinstance(spec, (str, TrunkSpec)):
         trunk = make_trunk(spec).build(n_features, task_names)
     elif isinstance(spec, nn.Module):

@@ -59,9 +59,10 @@ PARAMETERS: dict[str, tuple[str, str]] = {
         hyper-parameters are searchable as ``weighting__<param>``.""",
     ),
     'hidden_dims': (
-        'tuple of int',
+        'tuple of int{hidden_kind}',
         """
-        Widths of the shared MLP trunk's hidden layers; ``()`` gives linear heads on the input.""",
+        Widths of the shared MLP trunk's hidden layers; ``()`` gives linear heads on the
+        input.{hidden_auto}""",
     ),
     'activation': (
         'str or nn.Module class',
@@ -445,6 +446,14 @@ FUSION_PARAMETERS: dict[str, tuple[str, str]] = {
 
 #: The per-family words of the templates above.
 TABLE_TEXT = {
+    "hidden_kind": ' or "auto"',
+    "hidden_auto": (
+        ' ``"auto"``: ``(128, 128)`` for up to 10,000 rows (where\n'
+        '        ``ensemble_size="auto"`` trains an ensemble), ``(256, 256, 256)`` for more '
+        "(one\n        network: on the suite's large tables the deeper one won a task "
+        "against the random\n        forest, for about 3x the fit time; "
+        "``docs/defaults.md``); the widths used are\n        ``hidden_dims_``."
+    ),
     "dropout_kind": ' or "auto"',
     "dropout_where": "",
     "dropout_auto": (
@@ -464,6 +473,8 @@ TABLE_TEXT = {
     ),
 }
 FUSION_TEXT = {
+    "hidden_kind": "",
+    "hidden_auto": "",
     "dropout_kind": "",
     "dropout_where": " and encoder",
     "dropout_auto": "",
@@ -487,7 +498,8 @@ def parameters_doc(defaults: dict, entries: dict[str, tuple[str, str]], **text) 
     lines = ["", "    Parameters", "    ----------"]
     for name, default in defaults.items():
         kind, description = entries[name]
-        kind = kind.replace("{dropout_kind}", text.get("dropout_kind", ""))  # the one in kinds
+        for slot in ("dropout_kind", "hidden_kind"):  # the placeholders in kinds
+            kind = kind.replace("{" + slot + "}", text.get(slot, ""))
         lines.append(f"    {name} : {kind}, default={_shown(default)}")
         lines.append(description.format(**text).lstrip("\n"))
     return "\n".join(lines) + "\n"

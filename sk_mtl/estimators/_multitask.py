@@ -76,6 +76,9 @@ _RETRIEVAL_ATTRIBUTE = """    retrieval_ : NeighbourTargets or None
     ensemble_size_ : int
         The number of ensemble members trained (``ensemble_size``, ``"auto"`` resolved by
         the rows of the first fit).
+    hidden_dims_ : tuple of int
+        The widths of the trunk's hidden layers (``hidden_dims``, ``"auto"`` resolved by
+        the rows of the fit).
     dropout_ : float
         The dropout rate of the network kept (``dropout``, or the rate ``"auto"`` chose by
         the validation loss).

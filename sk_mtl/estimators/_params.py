@@ -70,6 +70,7 @@ SHARED = {
 #: ``MultiTaskNet*``: the shared parameters and the table's own.
 TABLE = {
     **SHARED,
+    "hidden_dims": "auto",
     "dropout": "auto",
     "input_scaling": "auto",
     "ensemble_size": "auto",
@@ -235,10 +236,17 @@ def check_params(est) -> None:
     allowed = '[0, 1) or "auto"' if chooses else "[0, 1)"
     if auto and not chooses:  # whatever the trunk: FusionNet's encoders read it too
         raise ValueError(f"dropout must be in {allowed}, got {est.dropout!r}.")
-    if est.trunk is None:
+    auto_dims = isinstance(est.hidden_dims, str)
+    if auto_dims and (est.hidden_dims != "auto" or not chooses):
+        raise ValueError(
+            "hidden_dims must be a tuple of positive ints"
+            + (' or "auto"' if chooses else "") + f", got {est.hidden_dims!r}."
+        )
+    if est.trunk is None and not auto_dims:
         check = positive_int()
         for d in hidden_dims(est.hidden_dims):
             check("each of hidden_dims", d)
+    if est.trunk is None:
         if isinstance(est.activation, str) and est.activation not in ACTIVATIONS:
             raise ValueError(
                 f"activation={est.activation!r} is not known; use one of "

@@ -23,7 +23,7 @@ from ..data import resolve_batch_size, split_targets
 from ..data._class_weights import resolve_class_weights
 from ..data._stream import StreamData, StreamEncoder, prepare_stream
 from ._builder import build_network, torch_device
-from ._inputs import _ensemble_size, dropout_candidates
+from ._inputs import _ensemble_size, dropout_candidates, resolve_hidden_dims
 from ._params import check_params
 from ._targets import encode_rows
 from ._training import MIN_VALID_ROWS, torch_threads
@@ -107,6 +107,7 @@ def fit_stream(est, table) -> None:
     est.n_features_in_ = len(plan.numeric) + len(plan.categorical)
     est.feature_names_in_ = np.asarray(plan.numeric + plan.categorical, dtype=object)
     est.ensemble_size_ = _ensemble_size(est, plan.n_train)
+    est.hidden_dims_ = resolve_hidden_dims(est, plan.n_train)
     # One pass over the table per epoch is the cost: dropout="auto" trains once, at its
     # first rate.
     est.dropout_ = dropout_candidates(est, judged=False)[0]

@@ -53,6 +53,7 @@ LEGACY_DEFAULTS: dict = {
 #: of its own, one network rather than an ensemble); put a ``StandardScaler`` in front, as
 #: they needed.
 PRE_SUITE_DEFAULTS: dict = {
+    "hidden_dims": (128, 128),
     "dropout": 0.1,
     "input_scaling": None,
     "ensemble_size": 1,

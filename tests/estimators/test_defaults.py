@@ -9,6 +9,7 @@ from _helpers import SMALL, regression_and_binary
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 from torch import nn
 
+import sk_mtl
 from sk_mtl import (
     LEGACY_DEFAULTS,
     FusionNet,
@@ -390,6 +391,42 @@ def test_auto_ensemble_size_follows_the_training_rows_then_one_network(monkeypat
     assert MultiTaskNet(cross_fit=True, **FAST).fit(X, y).ensemble_size_ == 8
     # A number is taken as given.
     assert MultiTaskNet(ensemble_size=3, **FAST).fit(X, y).ensemble_size_ == 3
+
+
+def _linear_widths(net):
+    return [m.weight.shape[0] for m in net.module_.trunk.modules() if isinstance(m, nn.Linear)]
+
+
+def test_auto_hidden_dims_follow_the_training_rows(monkeypatch):
+    from sk_mtl.estimators import _inputs
+    X, y = regression_and_binary(120)
+    fast = {"max_epochs": 2, "random_state": 0, "ensemble_size": 1, "dropout": 0.1}
+    net = MultiTaskNet(**fast).fit(X, y)
+    assert net.hidden_dims_ == (128, 128) and _linear_widths(net) == [128, 128]
+    # Beyond the row limit (the 120 rows given to fit count): three layers of 256.
+    monkeypatch.setattr(_inputs, "AUTO_HIDDEN_DIMS_MAX_ROWS", 119)
+    net = MultiTaskNet(**fast).fit(X, y)
+    assert net.hidden_dims_ == (256, 256, 256) and _linear_widths(net) == [256, 256, 256]
+    members = MultiTaskNet(**{**fast, "ensemble_size": 4}).fit(X, y)
+    assert members.hidden_dims_ == (256, 256, 256)
+    assert [m.weight.shape[-1] for m in members.module_.trunk.modules()
+            if hasattr(m, "weight") and m.weight.ndim == 2][-1] == 256
+    # A tuple is taken as given, and a refit resolves "auto" again.
+    net.set_params(hidden_dims=(8, 4)).fit(X, y)
+    assert net.hidden_dims_ == (8, 4) and _linear_widths(net) == [8, 4]
+    # The old defaults spell out their widths.
+    pre = MultiTaskNet(**{**sk_mtl.PRE_SUITE_DEFAULTS, "max_epochs": 2}).fit(X, y)
+    assert pre.hidden_dims_ == (128, 128)
+
+
+def test_hidden_dims_auto_is_the_table_estimators_and_a_bad_string_says_so():
+    X, y = regression_and_binary(60)
+    with pytest.raises(ValueError, match='hidden_dims must be a tuple of positive ints or "auto", '
+                                         "got 'big'"):
+        MultiTaskNet(hidden_dims="big", **{"max_epochs": 1}).fit(X, y)
+    with pytest.raises(ValueError, match=r"hidden_dims must be a tuple of positive ints, "
+                                         r"got 'auto'\."):
+        FusionNet(hidden_dims="auto", max_epochs=1).fit(X, y)
 
 
 def _dropout_layers(net):
