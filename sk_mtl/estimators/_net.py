@@ -37,15 +37,16 @@ PREDICT_BLOCK_SIZE = 256
 #: a 256-row one there.
 DEVICE_PREDICT_BLOCK_SIZE = 4096
 
+#: Tasks of one loss kind computed in one call from this many on (for fewer, the stacking
+#: costs more than the separate calls it saves).
+_MIN_BATCHED_TASKS = 4
+
 
 def predict_block_size(device) -> int:
     """Rows of each (padded) prediction block on ``device``: :data:`PREDICT_BLOCK_SIZE` on
     the CPU, :data:`DEVICE_PREDICT_BLOCK_SIZE` on an accelerator. Fixed per device, so a
     row's output does not depend on the rows predicted with it on either."""
     return PREDICT_BLOCK_SIZE if torch.device(device).type == "cpu" else DEVICE_PREDICT_BLOCK_SIZE
-#: Tasks of one loss kind computed in one call from this many on (for fewer, the stacking
-#: costs more than the separate calls it saves).
-_MIN_BATCHED_TASKS = 4
 
 
 class MultiTaskCriterion(nn.Module):

@@ -397,7 +397,7 @@ def _linear_widths(net):
     return [m.weight.shape[0] for m in net.module_.trunk.modules() if isinstance(m, nn.Linear)]
 
 
-def test_auto_hidden_dims_follow_the_training_rows(monkeypatch):
+def test_auto_hidden_dims_follow_the_training_rows(monkeypatch, tmp_path):
     from sk_mtl.estimators import _inputs
     X, y = regression_and_binary(120)
     fast = {"max_epochs": 2, "random_state": 0, "ensemble_size": 1, "dropout": 0.1}
@@ -407,6 +407,13 @@ def test_auto_hidden_dims_follow_the_training_rows(monkeypatch):
     monkeypatch.setattr(_inputs, "AUTO_HIDDEN_DIMS_MAX_ROWS", 119)
     net = MultiTaskNet(**fast).fit(X, y)
     assert net.hidden_dims_ == (256, 256, 256) and _linear_widths(net) == [256, 256, 256]
+    # A model file rebuilds the widths the fit resolved, whatever the rule says when loaded.
+    monkeypatch.setattr(_inputs, "AUTO_HIDDEN_DIMS_MAX_ROWS", 10_000)
+    sk_mtl.save(net, tmp_path / "deep.safetensors")
+    loaded = sk_mtl.load(tmp_path / "deep.safetensors")
+    assert loaded.hidden_dims_ == (256, 256, 256)
+    np.testing.assert_array_equal(loaded.predict(X), net.predict(X))
+    monkeypatch.setattr(_inputs, "AUTO_HIDDEN_DIMS_MAX_ROWS", 119)
     members = MultiTaskNet(**{**fast, "ensemble_size": 4}).fit(X, y)
     assert members.hidden_dims_ == (256, 256, 256)
     assert [m.weight.shape[-1] for m in members.module_.trunk.modules()
