@@ -246,23 +246,25 @@ PARAMETERS: dict[str, tuple[str, str]] = {
     'input_scaling': (
         'str or None',
         """
-        One of ``"auto"``, ``"quantile+robust"``, ``"quantile"``, ``"robust"``,
-        ``"standard"`` or ``None``.
-        How the network scales its own numeric input, fitted on the training rows in
-        ``fit`` (kept in ``input_scaler_``). ``"quantile+robust"`` gives the network two
-        views of each column side by side (:class:`sk_mtl.data.QuantileRobust`): the
-        ``"quantile"`` one and the ``"robust"`` one, whose linear scale near the centre
-        keeps nearly linear relations nearly linear; ``"auto"`` is ``"quantile+robust"`` for
-        dense inputs of at most 64 columns, and ``"quantile"`` for wider ones (where the
-        second view would double the cost of the widest layer) and for a custom ``trunk``
-        module or callable (written for the input's width). ``"quantile"`` maps each
-        column through its empirical quantiles to a standard normal (scikit-learn's
-        ``QuantileTransformer``, up to 1,000 quantiles): skewed columns, sentinel values
-        and outliers become well-spread, and a scaler or any monotone transform in front
-        changes nothing;
-        ``"robust"``: median and interquartile range with a smooth clip to (-3, 3)
-        (RealMLP's; :class:`sk_mtl.data.RobustSmoothClip`); ``"standard"``: mean and
-        standard deviation; ``None``: the input as given. Sparse input is never scaled.""",
+        One of ``"auto"``, ``"quantile+robust+levels"``, ``"quantile+levels"``,
+        ``"quantile+robust"``, ``"quantile"``, ``"robust"``, ``"standard"`` or ``None``. How the
+        network scales its own numeric input, fitted on the training rows in ``fit`` (kept in
+        ``input_scaler_``). ``"quantile+robust"`` gives the network two views of each column side
+        by side (:class:`sk_mtl.data.QuantileRobust`): the ``"quantile"`` one and the ``"robust"``
+        one, whose linear scale near the centre keeps nearly linear relations nearly linear.
+        ``"+levels"`` also one-hot encodes each column of 3 to 16 distinct values in ``fit`` (a
+        grid of design values, a survey answer, a code; a value not seen in ``fit`` is none of
+        them) and takes the views of the columns and their one-hot columns together, unless those
+        would number more than 256 (then none). ``"auto"`` is ``"quantile+robust+levels"`` for
+        dense inputs of at most 64 columns, ``"quantile+levels"`` for wider ones (where the second
+        view would double the cost of the widest layer), and ``"quantile"`` for a custom ``trunk``
+        module or callable (written for the input's width). ``"quantile"`` maps each column through
+        its empirical quantiles to a standard normal (scikit-learn's ``QuantileTransformer``, up to
+        1,000 quantiles): skewed columns, sentinel values and outliers become well-spread, and a
+        scaler or any monotone transform in front changes nothing; ``"robust"``: median and
+        interquartile range with a smooth clip to (-3, 3) (RealMLP's;
+        :class:`sk_mtl.data.RobustSmoothClip`); ``"standard"``: mean and standard deviation;
+        ``None``: the input as given. Sparse input is never scaled.""",
     ),
     'ensemble_size': (
         'int or "auto"',

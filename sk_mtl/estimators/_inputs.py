@@ -156,11 +156,16 @@ class TableInput(NetworkInput):
         scaling = est.input_scaling
         if scaling == "auto":
             # A custom trunk module or callable was written for the input's width: one
-            # view per column for it; two for the networks sk_mtl builds, up to
-            # AUTO_TWO_VIEWS_MAX_FEATURES columns (beyond, the second view doubles the
-            # widest layer's cost for tables whose many columns say enough already).
-            two = not _custom_trunk(est) and X.shape[1] <= AUTO_TWO_VIEWS_MAX_FEATURES
-            scaling = "quantile+robust" if two else "quantile"
+            # view per column for it. The networks sk_mtl builds read the few-valued
+            # columns' one-hot levels too, and two views up to AUTO_TWO_VIEWS_MAX_FEATURES
+            # columns (beyond, the second view doubles the widest layer's cost for tables
+            # whose many columns say enough already).
+            if _custom_trunk(est):
+                scaling = "quantile"
+            elif X.shape[1] <= AUTO_TWO_VIEWS_MAX_FEATURES:
+                scaling = "quantile+robust+levels"
+            else:
+                scaling = "quantile+levels"
         est.input_scaler_ = make_input_scaler(scaling, X)
         est.ensemble_size_ = _ensemble_size(est, X.shape[0])
         est.hidden_dims_ = resolve_hidden_dims(est, X.shape[0])
@@ -286,7 +291,9 @@ def _input_width(est) -> int:
     if encoder is not None:  # fitted on a streamed table
         return encoder.n_features_out_
     scaler = getattr(est, "input_scaler_", None)
-    return 2 * est.n_features_in_ if isinstance(scaler, QuantileRobust) else est.n_features_in_
+    if isinstance(scaler, QuantileRobust):  # files of before the levels: two views
+        return getattr(scaler, "n_features_out_", 2 * est.n_features_in_)
+    return est.n_features_in_
 
 
 def dropout_candidates(est, judged: bool) -> tuple[float, ...]:

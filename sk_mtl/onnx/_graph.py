@@ -238,6 +238,29 @@ class Views(nn.Module):
         return torch.cat([v(x) for v in self.views], dim=1)
 
 
+class Levels(nn.Module):
+    """The columns, then the one-hot levels of the few-valued ones (``QuantileRobust``'s
+    ``levels_``: a value not among a column's levels is all zeros)."""
+
+    def __init__(self, levels) -> None:
+        super().__init__()
+        columns = [j for j, values in levels for _ in values]
+        self.register_buffer("columns", torch.as_tensor(columns, dtype=torch.int64))
+        self.register_buffer("values", _f64(np.concatenate([v for _, v in levels])))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.cat([x, (x[:, self.columns] == self.values).to(x.dtype)], dim=1)
+
+
+def _quantile_robust(scaler: QuantileRobust, single: bool) -> nn.Module:
+    # Float64 throughout: QuantileRobust hands its views float64 input.
+    views = [_quantile(scaler.quantile_, False)]
+    if scaler.robust_ is not None:
+        views.append(_robust(scaler.robust_, False))
+    levels = getattr(scaler, "levels_", [])  # none in files of before the levels
+    return nn.Sequential(Levels(levels), Views(*views)) if levels else Views(*views)
+
+
 # Each maker is given the fitted scaler and whether it transforms the float32 table itself
 # (scikit-learn then computes in float32 where it keeps its input's dtype).
 def _standard(scaler: StandardScaler, single: bool) -> nn.Module:
@@ -262,9 +285,7 @@ SCALERS = {
     QuantileTransformer: _quantile,
     RobustSmoothClip: _robust,
     StandardScaler: _standard,
-    # Float64 throughout: QuantileRobust hands its views float64 input.
-    QuantileRobust: lambda s, single: Views(_quantile(s.quantile_, False),
-                                            _robust(s.robust_, False)),
+    QuantileRobust: _quantile_robust,
 }
 
 

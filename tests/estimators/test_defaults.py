@@ -319,6 +319,51 @@ def test_quantile_input_scaling_makes_a_scaler_in_front_change_nothing():
     assert np.abs(inputs[:, 4:]).max() < 3.0  # robust, smoothly clipped
 
 
+def test_auto_input_scaling_one_hot_encodes_the_few_valued_columns(tmp_path):
+    import pandas as pd
+
+    from sk_mtl.data import QuantileRobust
+
+    rng = np.random.RandomState(0)
+    n = 240
+    level = rng.randint(0, 5, size=n).astype(np.float32)  # five design values
+    X = np.column_stack([rng.normal(size=n), level, rng.randint(0, 2, size=n),
+                         rng.normal(size=n)]).astype(np.float32)
+    # Not monotone in the level: a tree splits on each value, the numeric views bend.
+    y = pd.DataFrame({"r": np.array([0.0, 3.0, -2.0, 4.0, 1.0])[level.astype(int)] + X[:, 0],
+                      "c": np.where(X[:, 3] > 0, "a", "b")})
+    net = MultiTaskNet(**FAST).fit(X, y)
+    scaler = net.input_scaler_
+    assert isinstance(scaler, QuantileRobust) and scaler.robust_ is not None
+    # The five-valued column only (a 0/1 column is its own one-hot already).
+    assert [j for j, _ in scaler.levels_] == [1]
+    np.testing.assert_array_equal(scaler.levels_[0][1], np.arange(5.0))
+    inputs = net._input_data(X, reset=False).numpy()
+    assert scaler.n_features_out_ == inputs.shape[1] == 2 * (4 + 5)
+    # The one-hot columns, through the views: equal rows for equal levels, and a value
+    # not seen in fit reads as none of them.
+    onehot = scaler._with_levels(np.array([[0, 3, 0, 0], [0, 2.5, 0, 0]], dtype=np.float64))
+    np.testing.assert_array_equal(onehot[:, 4:], [[0, 0, 0, 1, 0], [0, 0, 0, 0, 0]])
+    # A model file keeps the levels: the same network, the same predictions.
+    sk_mtl.save(net, tmp_path / "levels.safetensors")
+    again = sk_mtl.load(tmp_path / "levels.safetensors")
+    assert [j for j, _ in again.input_scaler_.levels_] == [1]
+    np.testing.assert_array_equal(again.predict_tasks(X)["r"], net.predict_tasks(X)["r"])
+    # Wider than 64 columns: the quantile view alone, still with the levels.
+    wide = np.hstack([X, rng.normal(size=(n, 62)).astype(np.float32)])
+    scaler = MultiTaskNet(**FAST).fit(wide, y).input_scaler_
+    assert scaler.robust_ is None and [j for j, _ in scaler.levels_] == [1]
+    assert scaler.n_features_out_ == 66 + 5
+    # Too many one-hot columns in all (here 300 > 256): none; and the named scalings.
+    many = np.repeat(level[:, None], 60, axis=1)
+    assert QuantileRobust(max_levels=16).fit(many).levels_ == []
+    assert QuantileRobust(max_levels=16).fit(many[:, :40]).n_features_out_ == 2 * 240
+    assert MultiTaskNet(input_scaling="quantile+robust", **FAST).fit(
+        X, y).input_scaler_.levels_ == []
+    assert MultiTaskNet(input_scaling="quantile+levels", **FAST).fit(
+        X, y).input_scaler_.n_features_out_ == 9
+
+
 def test_input_scaling_choices_and_sparse_input():
     X, y = regression_and_binary(200)
     net = MultiTaskNet(input_scaling="standard", **FAST).fit(X * 100, y)
