@@ -591,8 +591,8 @@ def test_mismatched_weight_shape_is_refused(model_bytes):
 
 
 def test_description_asking_for_a_huge_network_is_refused_before_allocating(model_bytes):
-    def huge(description):
-        description["estimator"]["state"]["n_features_in_"] = 10**9
+    def huge(description):  # the input scaler's output is what the network reads
+        description["estimator"]["state"]["input_scaler_"]["state"]["n_features_out_"] = 10**9
 
     with pytest.raises(ValueError, match="has shape"):
         load(io.BytesIO(rewrite(model_bytes, huge)))

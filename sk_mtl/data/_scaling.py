@@ -122,12 +122,12 @@ class QuantileRobust(TransformerMixin, BaseEstimator):
     --------
     >>> import numpy as np
     >>> from sk_mtl.data import QuantileRobust
-    >>> X = np.arange(20.0).reshape(10, 2) ** 2
+    >>> X = np.arange(40.0).reshape(20, 2) ** 2
     >>> QuantileRobust().fit_transform(X).shape
-    (10, 4)
-    >>> X[:, 1] = [0, 1, 2, 0, 1, 2, 0, 1, 2, 0]  # three values: three one-hot columns
+    (20, 4)
+    >>> X[:, 1] = np.arange(20) % 3  # three values: three one-hot columns
     >>> QuantileRobust(max_levels=16).fit_transform(X).shape
-    (10, 10)
+    (20, 10)
     """
 
     def __init__(self, n_quantiles: int = MAX_QUANTILES, robust: bool = True,
