@@ -15,6 +15,8 @@ MAX_QUANTILES = 1000
 #: The ``"...+levels"`` scalings (``input_scaling="auto"``) one-hot encode the columns with
 #: at least 3 and at most this many distinct values (:class:`QuantileRobust`).
 AUTO_MAX_LEVELS = 16
+#: Rows a column's distinct values are counted in first (:func:`_few_valued`).
+_LEVELS_PROBE_ROWS = 2_000
 
 
 class RobustSmoothClip(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -170,7 +172,12 @@ def _few_valued(X, max_levels: int, max_columns: int) -> list:
     levels = []
     if max_levels < 3:
         return levels
+    probe = X[:_LEVELS_PROBE_ROWS]
     for j in range(X.shape[1]):
+        # A column with too many values among its first rows has too many in all: the
+        # sort of every row is left for the few others.
+        if len(np.unique(probe[:, j])) > max_levels:
+            continue
         values = np.unique(X[:, j])
         if 3 <= len(values) <= max_levels:
             levels.append((j, values))

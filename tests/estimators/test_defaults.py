@@ -354,6 +354,10 @@ def test_auto_input_scaling_one_hot_encodes_the_few_valued_columns(tmp_path):
     scaler = MultiTaskNet(**FAST).fit(wide, y).input_scaler_
     assert scaler.robust_ is None and [j for j, _ in scaler.levels_] == [1]
     assert scaler.n_features_out_ == 66 + 5
+    # Values counted over all rows, not only the first ones.
+    late = np.concatenate([np.arange(2500) % 3, np.arange(30.0)])[:, None]
+    assert QuantileRobust(max_levels=16).fit(late).levels_ == []
+    assert len(QuantileRobust(max_levels=16).fit(late[:2500]).levels_) == 1
     # Too many one-hot columns in all (here 300 > 256): none; and the named scalings.
     many = np.repeat(level[:, None], 60, axis=1)
     assert QuantileRobust(max_levels=16).fit(many).levels_ == []
