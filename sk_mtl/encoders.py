@@ -174,10 +174,10 @@ class Tfidf(_TextEncoder):
         Also feed the TF-IDF rows straight into every task's head, a linear model beside
         the deep path (Wide & Deep), so the network contains the TF-IDF + linear model it
         is compared with.
-    wide_lr : float, default=10.0
+    wide_lr : float, default=20.0
         Multiple of the estimator's ``lr`` the wide weights train at (each n-gram weight
         moves only on batches holding that n-gram; measured on the clothing reviews in
-        ``docs/defaults.md``).
+        ``docs/encoders_and_fusions.md``).
 
     Examples
     --------
@@ -190,7 +190,7 @@ class Tfidf(_TextEncoder):
     form = "tfidf"
 
     def __init__(self, max_features=None, ngram_range=None, min_df=None, hidden_dims=(),
-                 wide=True, wide_lr=10.0):
+                 wide=True, wide_lr=20.0):
         self.max_features = max_features
         self.ngram_range = ngram_range
         self.min_df = min_df

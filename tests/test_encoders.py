@@ -170,7 +170,7 @@ def test_the_wide_path_is_the_tfidf_rows_at_a_multiple_of_lr():
     block = _blocks()["text"]
     _, modality = plan_modality("m", block, Tfidf(), DEFAULTS)
     modality.fit(block)
-    assert Tfidf().wide_features(modality) == (modality.n_features_, 10.0)
+    assert Tfidf().wide_features(modality) == (modality.n_features_, 20.0)
     assert Tfidf(wide_lr=2).wide_features(modality) == (modality.n_features_, 2.0)
     assert Tfidf(wide=False).wide_features(modality) is None
     assert MLP().wide_features(modality) is None
@@ -262,10 +262,10 @@ def test_tfidf_text_has_a_wide_path_at_its_own_learning_rate():
     X, y = multimodal()
     net = FusionNetClassifier(**FUSION).fit(X, y["label"])
     wide = net.module_.wide
-    assert wide.names == ["text"] and wide.lr_scale == [10.0]
+    assert wide.names == ["text"] and wide.lr_scale == [20.0]
     groups = net.net_.optimizer_sparse_.param_groups
     scaled = [g for g in groups if any(p is wide.linears[0].bag.weight for p in g["params"])]
-    assert scaled[0]["lr"] == pytest.approx(10 * FUSION["lr"])
+    assert scaled[0]["lr"] == pytest.approx(20 * FUSION["lr"])
     assert wide.linears[0].bag.weight.abs().sum() > 0  # it trained
     off = FusionNetClassifier(encoders={"text": Tfidf(wide=False)}, **FUSION).fit(X, y["label"])
     assert off.module_.wide is None

@@ -238,6 +238,7 @@ class BaseMultiTaskNet(PredictionMixin, BaseEstimator):
         self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         if parallel is not None:  # one seed: the same split, weights and shuffles everywhere
             self._seed = parallel.broadcast_int(self._seed)
+        all_rows = data
         data, valid = (data, None) if partial else self._input.split(self, data, codes)
         self._record_plan(plan, targets)
         self.retrieval_ = None if partial else self._input.make_retrieval(self, X_data)
@@ -276,7 +277,36 @@ class BaseMultiTaskNet(PredictionMixin, BaseEstimator):
             _, self.dropout_, self.net_ = best
             if self.verbose:
                 print(f"dropout='auto' chose {self.dropout_:g}")
+        self.refit_epochs_ = self.validation_history_ = None
+        epochs = _refit_epochs(self, early_stopping, valid)
+        if epochs is not None:
+            data = self._refit_full(all_rows, plan.tasks, plan.weights, epochs, device,
+                                    parallel)
         self._after_training(data)
+
+    def _refit_full(self, data, tasks, weights, epochs: int, device, parallel) -> TensorData:
+        """``refit_full``: train a new network, from the same seed (so the same initial
+        weights), on all rows (``data``, before the validation split) for ``epochs`` epochs,
+        the schedule's horizon still ``max_epochs``; keep the first training's history as
+        ``validation_history_``. The retrieval index is rebuilt over all rows. Returns the
+        training rows (with their retrieval columns)."""
+        self.validation_history_ = [dict(epoch) for epoch in self.net_.history]
+        weighting = make_weighting(self.weighting)  # a new one: some keep training state
+        weighting.bind(list(tasks), weights)
+        if self.retrieval_ is not None:
+            data, _ = self._add_retrieval(data, None, tasks)
+        self.batch_size_ = resolve_batch_size(self.batch_size, len(data))
+        with torch.random.fork_rng(devices=_cuda(device)), torch_threads(self.n_threads):
+            torch.manual_seed(self._seed)
+            self.net_ = build_network(
+                self, tasks, weighting, seed=self._seed, device=device, valid=None,
+                early_stopping=False, schedule=True, n_train=len(data), parallel=parallel,
+            )
+            self._start_parallel(parallel, ("refit_full", "all rows", len(data), 0))
+            self.net_.progress_delay_ = self._progress_delay(False, parallel)
+            self.net_.partial_fit(data, None, epochs=epochs)
+        self.refit_epochs_ = epochs
+        return data
 
     def _fit_stream(self, table):
         fit_stream(self, table)
@@ -392,7 +422,7 @@ class BaseMultiTaskNet(PredictionMixin, BaseEstimator):
         if not partial:
             self.class_weight_ = class_weights
         net = self.net_
-        valid, epochs = None, 1
+        valid, epochs, all_rows = None, 1, data
         if not partial:
             data, valid = self._input.split(self, data, codes)
             epochs = self._epochs_left()
@@ -407,6 +437,13 @@ class BaseMultiTaskNet(PredictionMixin, BaseEstimator):
         net.progress_delay_ = self._progress_delay(partial, parallel)
         with torch.random.fork_rng(devices=_cuda(device)), torch_threads(self.n_threads):
             net.resume(data, max(epochs, 0))
+        # A first training resumed to its end (after an interruption) is refitted as the
+        # uninterrupted fit would have been.
+        stops = "early_stopping" in dict(getattr(net, "callbacks_", None) or [])
+        refit = None if partial else _refit_epochs(self, stops, valid)
+        if refit is not None:
+            data = self._refit_full(all_rows, self.tasks_, self.task_weights_, refit, device,
+                                    parallel)
         self._after_training(data)
 
     def _epochs_left(self) -> int:
@@ -517,6 +554,21 @@ def _retrieval_targets(data: TensorData) -> dict:
 def _cuda(device: torch.device) -> list:
     """The devices whose random state a seeded fit forks: the CUDA one, if any."""
     return [device] if device.type == "cuda" else []
+
+
+def _refit_epochs(est, early_stopping: bool, valid) -> int | None:
+    """The epochs ``refit_full`` trains for on all rows: the epoch early stopping restored,
+    or ``None`` when the fit is not refitted (``refit_full=False``, no early stopping,
+    cross-fitted members, whose validation rows train the other members, or a training
+    interrupted by the user)."""
+    net = est.net_
+    if not (est.refit_full and early_stopping and valid is not None) or net.interrupted_:
+        return None
+    if est._input.cross_fitted(est):
+        return None
+    stopper = dict(net.callbacks_).get("early_stopping")
+    epoch = getattr(stopper, "best_epoch_", None)
+    return int(epoch) if epoch else None
 
 
 def _best_valid_loss(net) -> float:

@@ -87,6 +87,11 @@ class NetworkInput:
     def check_params(self, est) -> None:
         """Check the input's own parameters (nothing here)."""
 
+    def cross_fitted(self, est) -> bool:
+        """Whether every row both trains and validates (members on other folds'
+        rows), so that no row is held out of training (none here)."""
+        return False
+
     def split(self, est, data, codes):
         """The training and validation parts (the same split for the same seed)."""
         vf = est.validation_fraction
@@ -194,6 +199,9 @@ class TableInput(NetworkInput):
         if est.input_scaler_ is not None:
             X = np.asarray(est.input_scaler_.transform(X), dtype=np.float32)
         return torch.from_numpy(np.ascontiguousarray(X))
+
+    def cross_fitted(self, est) -> bool:
+        return _cross_fitted(est)
 
     def split(self, est, data, codes):
         """Cross-fitting: member ``j`` trains on the rows outside fold ``j`` and is

@@ -44,7 +44,14 @@ _ATTRIBUTES = """
         Per-epoch records: ``train_loss`` and ``valid_loss`` (unweighted sums of task
         losses), ``train_loss_<task>`` and ``valid_loss_<task>`` (mean loss over labelled
         rows; regression losses in standardized units), ``train_objective`` (weighted loss
-        plus penalties, what is minimised), ``weight_<task>``, ``dur``.
+        plus penalties, what is minimised), ``weight_<task>``, ``dur``. After a
+        ``refit_full`` training: its epochs on all rows (no ``valid_loss``).
+    refit_epochs_ : int or None
+        The epochs ``refit_full`` trained the kept network for on all rows (the epoch
+        early stopping restored); ``None`` when the fit was not refitted.
+    validation_history_ : list of dict or None
+        With ``refit_full``: the first training's per-epoch records, validation losses
+        and all, by which the epochs were chosen; else ``None``.
     module_ : torch.nn.Module
         The trained network: ``module_.trunk`` and one head per task.
     class_weight_ : dict of str to ndarray

@@ -534,6 +534,62 @@ def test_auto_dropout_trains_once_without_a_validation_loss_to_judge_by(monkeypa
         MultiTaskNet(dropout="often", **FAST).fit(X, y)
 
 
+def test_refit_full_trains_again_on_all_rows_for_the_early_stopped_epochs(tmp_path):
+    X, y = regression_and_binary(300)  # 30 validation rows: early stopping judges
+    # A patience that stops well before max_epochs, so that the epoch count is chosen.
+    recipe = {**FAST, "max_epochs": 40, "n_iter_no_change": 2, "dropout": 0.1, "lr": 0.05}
+    first = MultiTaskNet(**recipe).fit(X, y)
+    best = _callbacks(first, EarlyStopping)[0].best_epoch_
+    assert 1 <= best < len(first.history_) < 40
+    assert (first.refit_epochs_, first.validation_history_) == (None, None)
+    net = MultiTaskNet(**recipe, refit_full=True).fit(X, y)
+    # The first training is the same one, kept as validation_history_...
+    assert [h["valid_loss"] for h in net.validation_history_] == [
+        h["valid_loss"] for h in first.history_]
+    # ...and the network kept trained `best` epochs on all rows, without a validation split.
+    assert net.refit_epochs_ == best == len(net.history_)
+    assert not any("valid_loss" in h for h in net.history_)
+    assert _callbacks(net, EarlyStopping) == []
+    # It is the network trained on every row from the start for that many epochs, with the
+    # same seed (the same initial weights) and the schedule's horizon still max_epochs.
+    plain = MultiTaskNet(**{**recipe, "max_epochs": best}, validation_fraction=None,
+                         lr_schedule=None).fit(X, y)
+    same = MultiTaskNet(**recipe, refit_full=True, lr_schedule=None).fit(X, y)
+    np.testing.assert_array_equal(same.predict(X), plain.predict(X))
+    assert not np.array_equal(net.predict(X), first.predict(X))
+    # The retrieval index holds every row, as in a fit without a split.
+    assert len(net.retrieval_.X_) == len(plain.retrieval_.X_) == 300
+    # Saved and loaded with the rest.
+    sk_mtl.save(net, tmp_path / "net.safetensors")
+    back = sk_mtl.load(tmp_path / "net.safetensors")
+    assert back.refit_epochs_ == best and back.validation_history_ == net.validation_history_
+    np.testing.assert_array_equal(back.predict(X), net.predict(X))
+
+
+def test_refit_full_does_nothing_where_early_stopping_did_not_choose_the_epochs():
+    big, small = regression_and_binary(300), regression_and_binary(100)
+    for params, data in (({"early_stopping": False}, big),  # no early stopping
+                         ({}, small),  # 10 validation rows: "auto" does not stop early
+                         ({"ensemble_size": 4, "cross_fit": True}, big)):  # every row trains
+        net = MultiTaskNet(**FAST, **params, refit_full=True).fit(*data)
+        assert (net.refit_epochs_, net.validation_history_) == (None, None)
+        assert len(net.history_) == FAST["max_epochs"]  # the one training, as before
+    # partial_fit trains one epoch on its rows, as before.
+    net = MultiTaskNet(**FAST, refit_full=True).partial_fit(*big)
+    assert len(net.history_) == 1 and net.refit_epochs_ is None
+    with pytest.raises(ValueError, match="refit_full must be True or False"):
+        MultiTaskNet(refit_full="yes").fit(*big)
+
+
+def test_fusion_net_refits_on_all_rows_by_default_and_the_table_net_does_not():
+    assert FusionNet().refit_full is True and MultiTaskNet().refit_full is False
+    X, y = regression_and_binary(300)
+    net = FusionNet(**SMALL, max_epochs=30).fit({"t": X}, y)
+    assert net.refit_epochs_ == len(net.history_) <= len(net.validation_history_)
+    assert not any("valid_loss" in h for h in net.history_)
+    assert all("valid_loss" in h for h in net.validation_history_)
+
+
 def test_cross_fit_members_see_all_but_their_fold_and_stop_on_the_out_of_fold_loss():
     from sk_mtl.estimators._inputs import TableInput
     from sk_mtl.modules import EnsembleMLPTrunk

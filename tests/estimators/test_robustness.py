@@ -196,7 +196,9 @@ def test_interrupted_fit_warns_and_resumes_to_the_uninterrupted_weights(estimato
         net.fit(X2, y2)
     assert np.isfinite(net.predict_tasks(X2)["r"]).all()  # usable as it is
     net.set_params(warm_start=True).fit(X2, y2)
-    assert len(net.history_) == 6
+    # FusionNet then trains again on all rows (refit_full), as the uninterrupted fit did.
+    first = net.history_ if net.validation_history_ is None else net.validation_history_
+    assert len(first) == 6 and len(net.history_) == len(full.history_)
     _assert_same_weights(net, full)
     np.testing.assert_array_equal(net.predict(X2), full.predict(X2))
 
