@@ -30,9 +30,10 @@ def plot_history(history, *, tasks: Sequence[str] | None = None, ax=None) -> Fig
 
     Parameters
     ----------
-    history : skorch.History, estimator or Pipeline
-        A fitted estimator's ``history_``, or the fitted sk_mtl estimator (or a ``Pipeline``
-        ending in one) itself.
+    history : skorch.History, list of dict, estimator or Pipeline
+        A fitted estimator's ``history_`` (or ``validation_history_``, the first training's
+        epochs after a ``refit_full`` fit, whose ``history_`` has no validation losses), or
+        the fitted sk_mtl estimator (or a ``Pipeline`` ending in one) itself.
     tasks : list of str, default=None
         Tasks to plot; ``None`` plots all of them. Gradient cosines are shown for pairs of
         these tasks.
