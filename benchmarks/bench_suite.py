@@ -33,6 +33,11 @@ table, fold plan and model) and reused; ``--no-cache`` recomputes them. Usage::
 
     python benchmarks/bench_suite.py [--tables enb slump ...] [--models defaults today]
         [--folds 3] [--seed 0] [--quick] [--data-home DIR] [--cache DIR] [--json OUT]
+        [--params JSON] [--rows N]
+
+``--rows N`` cuts each table to N random rows (seeded by ``--seed``; classification tasks
+left with one class are dropped): the defaults checked on small tables they were not
+chosen on.
 
 ``--quick`` runs three small tables with ``max_epochs=5`` and 10-tree forests: a smoke test
 of seconds whose figures mean nothing (CI runs it).
@@ -281,12 +286,35 @@ def run_trees(model, bunch, folds, quick, seed):
     return oof
 
 
-def _cache_key(name, model, n_folds, seed, quick):
-    return f"{name}-{model}-k{n_folds}-s{seed}{'-quick' if quick else ''}"
+def _cache_key(name, model, n_folds, seed, quick, rows=None):
+    return (f"{name}-{model}-k{n_folds}-s{seed}{'-quick' if quick else ''}"
+            f"{f'-n{rows}' if rows else ''}")
+
+
+def subsample(bunch, n_rows: int, seed: int, n_folds: int):
+    """``bunch`` cut to ``n_rows`` random rows (seeded), and its folds, without the
+    classification tasks left with one class in a fold's training rows (a network cannot
+    be fitted on them); unchanged when it is smaller."""
+    folds = list(KFold(n_folds, shuffle=True, random_state=seed).split(bunch.data))
+    if len(bunch.data) <= n_rows:
+        return bunch, folds
+    rows = np.random.RandomState(seed).permutation(len(bunch.data))[:n_rows]
+    data = bunch.data.iloc[rows].reset_index(drop=True)
+    target = bunch.target.iloc[rows].reset_index(drop=True)
+    folds = list(KFold(n_folds, shuffle=True, random_state=seed).split(data))
+    tasks = {t: k for t, k in bunch.tasks.items() if k == "regression" or all(
+        target[t].iloc[tr].dropna().nunique() >= 2 for tr, _ in folds)}
+    dropped = [t for t in bunch.tasks if t not in tasks]
+    if dropped:
+        print(f"  {len(dropped)} task(s) with one class in a fold's training rows left out: "
+              f"{dropped}", flush=True)
+    extra = {"target_names": list(tasks)} if "target_names" in bunch else {}
+    return type(bunch)(**{**bunch, "data": data, "target": target[list(tasks)],
+                          "tasks": tasks, **extra}), folds
 
 
 def tree_result(model, name, bunch, folds, args):
-    key = _cache_key(name, model, args.folds, args.seed, args.quick)
+    key = _cache_key(name, model, args.folds, args.seed, args.quick, args.rows)
     path = Path(args.cache) / f"{key}.json" if args.cache and model != "trivial" else None
     if path is not None and path.is_file() and not args.no_cache:
         stored = json.loads(path.read_text())
@@ -396,6 +424,9 @@ def main(argv=None):
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument("--params", default="{}",
                         help="JSON dict of parameters for every candidate network")
+    parser.add_argument("--rows", type=int, default=None,
+                        help="cut each table to this many random rows (seeded by --seed): "
+                        "the defaults on small tables they were not chosen on")
     args = parser.parse_args(argv)
     EXTRA_PARAMS.update(json.loads(args.params))
 
@@ -407,7 +438,11 @@ def main(argv=None):
     results = {}
     for name in names:
         bunch = load_suite_table(name, data_home=args.data_home)
-        folds = list(KFold(args.folds, shuffle=True, random_state=args.seed).split(bunch.data))
+        if args.rows:
+            bunch, folds = subsample(bunch, args.rows, args.seed, args.folds)
+        else:
+            folds = list(KFold(args.folds, shuffle=True, random_state=args.seed).split(
+                bunch.data))
         res = {}
         for model in TREES:
             res[model] = tree_result(model, name, bunch, folds, args)
