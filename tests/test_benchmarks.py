@@ -77,6 +77,37 @@ def test_suite_benchmark_quick(monkeypatch, capsys, tmp_path):
     assert len(list((tmp_path / "c").glob("*.json"))) == 6
 
 
+def test_suite_subsample_keeps_the_rows_and_drops_tasks_a_fold_cannot_fit(monkeypatch):
+    import numpy as np
+
+    from sk_mtl.datasets import load_suite_table
+    from sk_mtl.exceptions import DataFileNotFoundError
+
+    monkeypatch.syspath_prepend(str(BENCH.parent))
+    import bench_suite
+
+    try:
+        yeast = load_suite_table("yeast")
+    except DataFileNotFoundError as exc:
+        pytest.skip(f"suite not found: {exc}")
+    cut, folds = bench_suite.subsample(yeast, 100, seed=0, n_folds=3)
+    assert len(cut.data) == len(cut.target) == 100 and len(folds) == 3
+    # The rows are the seeded draw, data and labels still row for row.
+    rows = np.random.RandomState(0).permutation(len(yeast.data))[:100]
+    np.testing.assert_array_equal(cut.data.to_numpy(), yeast.data.iloc[rows].to_numpy())
+    # A label with one class in some fold's training rows is left out, the rest kept.
+    assert set(cut.tasks) < set(yeast.tasks) and list(cut.target) == list(cut.tasks)
+    for task in cut.tasks:
+        assert all(cut.target[task].iloc[tr].nunique() == 2 for tr, _ in folds), task
+    dropped = set(yeast.tasks) - set(cut.tasks)
+    assert dropped and all(
+        any(yeast.target[t].iloc[rows].iloc[tr].nunique() < 2 for tr, _ in folds)
+        for t in dropped)
+    # A table smaller than the cut is left as it is.
+    same, _ = bench_suite.subsample(yeast, 10**6, seed=0, n_folds=3)
+    assert same is yeast
+
+
 @pytest.mark.usefixtures("clothing")  # skipped without the real data
 def test_onnx_benchmark_quick(monkeypatch, capsys):
     pytest.importorskip("onnxruntime")
