@@ -182,8 +182,10 @@ PARAMETERS: dict[str, tuple[str, str]] = {
         (training losses only) and ``validation_history_`` the first one's. Nothing
         changes when early stopping did not run (``early_stopping=False``, too few
         validation rows under ``"auto"``, ``cross_fit=True``, whose members each have
-        their own validation rows), for ``partial_fit``, a ``warm_start`` fit that goes on
-        and a streamed table. Costs a second training.{refit_note}""",
+        their own validation rows), for ``partial_fit``, a streamed table and a
+        ``warm_start`` fit that goes on from a refitted network (it has no early stopping
+        left); a first training interrupted by the user and resumed with ``warm_start`` is
+        refitted at its end. Costs a second training.{refit_note}""",
     ),
     'callbacks': (
         'list of skorch callbacks or (name, callback) tuples',
@@ -463,8 +465,8 @@ FUSION_PARAMETERS: dict[str, tuple[str, str]] = {
 #: The per-family words of the templates above.
 TABLE_TEXT = {
     "refit_note": (
-        " Off by default here: on four suite tables it was no better\n"
-        "        (``docs/defaults.md``)."
+        "\n        Off by default here: on four suite tables it was no better "
+        "(``docs/defaults.md``)."
     ),
     "hidden_kind": ' or "auto"',
     "hidden_auto": (
@@ -494,8 +496,8 @@ TABLE_TEXT = {
 }
 FUSION_TEXT = {
     "refit_note": (
-        " On by default here: on the clothing reviews it raised the\n"
-        "        Recommended AUC by 0.001-0.0015 for every seed (``docs/defaults.md``)."
+        "\n        On by default here: on the clothing reviews it raised the Recommended AUC by"
+        "\n        0.001-0.0015 for every seed (``docs/encoders_and_fusions.md``)."
     ),
     "hidden_kind": "",
     "hidden_auto": "",
