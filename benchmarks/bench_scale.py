@@ -256,7 +256,9 @@ def main(argv=None) -> list[dict]:
         # Leave without the interpreter's teardown: a data-parallel streamed child
         # sometimes aborted there ("terminate called without an active exception", SIGABRT
         # after its work and destroy_process_group were done; 2 of 6 runs on 2 cores),
-        # which failed the run. Its result line is printed and flushed by then.
+        # which failed the run; at that point only the main Python thread is left, so it
+        # is gloo's native teardown (pytorch/pytorch#179291 describes the same abort).
+        # Its result line is printed and flushed by then.
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
