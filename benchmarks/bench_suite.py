@@ -295,9 +295,8 @@ def subsample(bunch, n_rows: int, seed: int, n_folds: int):
     """``bunch`` cut to ``n_rows`` random rows (seeded), and its folds, without the
     classification tasks left with one class in a fold's training rows (a network cannot
     be fitted on them); unchanged when it is smaller."""
-    folds = list(KFold(n_folds, shuffle=True, random_state=seed).split(bunch.data))
     if len(bunch.data) <= n_rows:
-        return bunch, folds
+        return bunch, list(KFold(n_folds, shuffle=True, random_state=seed).split(bunch.data))
     rows = np.random.RandomState(seed).permutation(len(bunch.data))[:n_rows]
     data = bunch.data.iloc[rows].reset_index(drop=True)
     target = bunch.target.iloc[rows].reset_index(drop=True)

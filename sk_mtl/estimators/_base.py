@@ -253,20 +253,13 @@ class BaseMultiTaskNet(PredictionMixin, BaseEstimator):
         # weights, shuffles and split), and keeps the network with the lowest validation
         # loss; a data-parallel group trains once (its processes would have to agree).
         rates = dropout_candidates(self, judged=early_stopping and parallel is None)
+        setup = (fingerprint(X), fingerprint(y), len(data), 0 if valid is None else len(valid))
         best = None
         for rate in rates:
             self.dropout_ = rate
-            with torch.random.fork_rng(devices=_cuda(device)), torch_threads(self.n_threads):
-                torch.manual_seed(self._seed)
-                self.net_ = build_network(
-                    self, plan.tasks, weighting, seed=self._seed, device=device, valid=valid,
-                    early_stopping=early_stopping, schedule=not partial, n_train=len(data),
-                    parallel=parallel,
-                )
-                self._start_parallel(parallel, (fingerprint(X), fingerprint(y), len(data),
-                                                0 if valid is None else len(valid)))
-                self.net_.progress_delay_ = self._progress_delay(partial, parallel)
-                self.net_.partial_fit(data, None, epochs=1 if partial else None)
+            self._train_network(plan.tasks, weighting, data, valid, device, parallel, setup,
+                                early_stopping=early_stopping, partial=partial,
+                                epochs=1 if partial else None)
             if len(rates) > 1:
                 score = _best_valid_loss(self.net_)
                 if self.verbose:
@@ -296,17 +289,27 @@ class BaseMultiTaskNet(PredictionMixin, BaseEstimator):
         if self.retrieval_ is not None:
             data, _ = self._add_retrieval(data, None, tasks)
         self.batch_size_ = resolve_batch_size(self.batch_size, len(data))
+        self._train_network(tasks, weighting, data, None, device, parallel,
+                            ("refit_full", "all rows", len(data), 0), early_stopping=False,
+                            partial=False, epochs=epochs)
+        self.refit_epochs_ = epochs
+        return data
+
+    def _train_network(self, tasks, weighting, data, valid, device, parallel, setup, *,
+                       early_stopping: bool, partial: bool, epochs: int | None) -> None:
+        """Build ``net_`` anew from the fit's seed (so the same initial weights each time)
+        and train it on ``data`` for ``epochs`` (``None``: up to ``max_epochs``), validated
+        on ``valid``; ``setup`` is what a data-parallel group's processes must agree on."""
         with torch.random.fork_rng(devices=_cuda(device)), torch_threads(self.n_threads):
             torch.manual_seed(self._seed)
             self.net_ = build_network(
-                self, tasks, weighting, seed=self._seed, device=device, valid=None,
-                early_stopping=False, schedule=True, n_train=len(data), parallel=parallel,
+                self, tasks, weighting, seed=self._seed, device=device, valid=valid,
+                early_stopping=early_stopping, schedule=not partial, n_train=len(data),
+                parallel=parallel,
             )
-            self._start_parallel(parallel, ("refit_full", "all rows", len(data), 0))
-            self.net_.progress_delay_ = self._progress_delay(False, parallel)
+            self._start_parallel(parallel, setup)
+            self.net_.progress_delay_ = self._progress_delay(partial, parallel)
             self.net_.partial_fit(data, None, epochs=epochs)
-        self.refit_epochs_ = epochs
-        return data
 
     def _fit_stream(self, table):
         fit_stream(self, table)
