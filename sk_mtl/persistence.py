@@ -157,8 +157,10 @@ def save(estimator, file, *, include_optimizer: bool = True) -> None:
         Where to write. ``.safetensors`` is a good extension.
     include_optimizer : bool, default=True
         Also store the optimizer state (e.g. Adam's moment estimates, about twice the size
-        of the weights) and the training random generators, so that ``warm_start=True`` or
-        ``partial_fit`` on the loaded estimator continues training as the saved one would.
+        of the weights), the training random generators and, with ``ema_decay``, the
+        trained weights that the weights' moving average follows (the network's weights
+        are the average), so that ``warm_start=True`` or ``partial_fit`` on the loaded
+        estimator continues training as the saved one would.
         ``False`` writes a smaller file for prediction only; further training then starts
         from a fresh optimizer.
 
@@ -280,6 +282,17 @@ def _describe_net(net, writer: _Writer, include_optimizer: bool) -> dict:
         if isinstance(rng_state, torch.Tensor):
             generators["rng_state_"] = writer.tensor(rng_state)
         node["generators"] = generators
+        # The weights' moving average (ema_decay) and the trained weights it follows.
+        average = getattr(net, "average_", None)
+        state = None if average is None else average.state_dict()
+        if state is not None:
+            node["average"] = {
+                "steps": int(state["steps"]),
+                "names": state["names"],
+                "average": [writer.tensor(t) for t in state["average"]],
+                "live": None if state["live"] is None else [writer.tensor(t)
+                                                            for t in state["live"]],
+            }
     return node
 
 
@@ -644,6 +657,21 @@ def _restore_training_state(net, node: dict, reader: _Reader) -> None:
             net.rng_state_ = state
     except (RuntimeError, TypeError) as exc:
         raise ValueError(f"The model file's training generators are malformed: {exc}") from None
+    average = node.get("average")
+    if average is not None:
+        if getattr(net, "average_", None) is None or not isinstance(average, dict):
+            raise ValueError("The model file has a weight average (ema_decay) that its "
+                             "network does not keep.")
+        try:
+            live = average.get("live")
+            net.average_.load_state_dict({
+                "steps": average.get("steps"),
+                "names": average.get("names"),
+                "average": [reader.tensor(k) for k in average.get("average")],
+                "live": None if live is None else [reader.tensor(k) for k in live],
+            }, net.module_)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"The model file's weight average is malformed: {exc}") from None
 
 
 def _check_weights(expected: dict, found: dict, what: str) -> None:

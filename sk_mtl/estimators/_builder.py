@@ -166,6 +166,7 @@ def build_network(est, tasks, weighting, *, seed: int, device: torch.device,
         lambda_l2=float(est.lambda_l2),
         shuffle_seed=seed,
         on_divergence=est.on_divergence,
+        ema_decay=None if est.ema_decay is None else float(est.ema_decay),
         **est._input.net_options(est, weighting),
         **optimizer_kwargs,
     )

@@ -22,6 +22,7 @@ from ..data import BatchIterator, TensorData
 from ..exceptions import TrainingDivergedError
 from ..modules import FusionTrunk, set_fusion_weights
 from ..weighting import Weighting
+from ._training import WeightAverage
 
 __all__ = ["EVAL_BATCH_SIZE", "MultiTaskCriterion", "MultiTaskSkorchNet"]
 
@@ -156,6 +157,11 @@ class MultiTaskSkorchNet(NeuralNet):
       fit resumed to ``max_epochs`` ends where an uninterrupted one does;
     - with BatchNorm layers, a one-row training batch is skipped (batch statistics of one row
       are undefined);
+    - with ``ema_decay``, an exponential moving average of the weights
+      (:class:`~sk_mtl.estimators._training.WeightAverage`, ``average_``) follows every
+      optimizer step; between training epochs the module holds it, so validation, early
+      stopping's best weights, snapshots and predictions read the average, and each
+      training epoch goes on from the trained weights;
     - with ``data_parallel_`` set (a :class:`~sk_mtl.estimators._parallel.DataParallel`,
       by the estimator before each call that trains), the module trains wrapped in torch's
       ``DistributedDataParallel``: each process takes its share of every batch, each
@@ -174,9 +180,11 @@ class MultiTaskSkorchNet(NeuralNet):
         on_divergence: str = "raise",
         alignment_weight: float = 0.0,
         fusion_conditioning=None,
+        ema_decay: float | None = None,
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.ema_decay = ema_decay
         self.alignment_weight = alignment_weight
         self.fusion_conditioning = fusion_conditioning
         self.weighting = weighting
@@ -190,6 +198,7 @@ class MultiTaskSkorchNet(NeuralNet):
         self.has_batch_norm_ = any(
             isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.module_.modules()
         )
+        self.average_ = None if self.ema_decay is None else WeightAverage(self.ema_decay)
         return self
 
     def _aligned_trunks(self) -> list[FusionTrunk]:
@@ -417,6 +426,9 @@ class MultiTaskSkorchNet(NeuralNet):
         self._recording = self._aligned_trunks()
         for trunk in self._recording:
             trunk.record_alignment = True
+        average = self._average if training else None
+        if average is not None:
+            average.train(self.module_)
         try:
             self._run_epoch(iterator, training, prefix, step_fn, **fit_params)
         finally:
@@ -424,6 +436,12 @@ class MultiTaskSkorchNet(NeuralNet):
                 trunk.record_alignment = False
                 trunk.alignment_loss_ = None
             self._recording = ()
+        if average is not None:  # what validation and the callbacks read
+            average.show(self.module_)
+
+    @property
+    def _average(self) -> WeightAverage | None:
+        return getattr(self, "average_", None)
 
     def _run_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if not training:
@@ -449,6 +467,8 @@ class MultiTaskSkorchNet(NeuralNet):
                 continue  # BatchNorm cannot normalise one row
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
+            if training and self._average is not None:
+                self._average.step(self.module_)
             task_losses = step["task_losses"]
             row = torch.stack([task_losses[name] for name in names]).detach()
             # A data-parallel step gives this process's part of the global batch's loss
@@ -568,6 +588,11 @@ class MultiTaskSkorchNet(NeuralNet):
         raise TrainingDivergedError(message)
 
     def notify(self, method_name, **cb_kwargs):
+        if method_name == "on_train_end" and self._average is not None:
+            # A training epoch that was interrupted left the trained weights in the
+            # module; the fit ends on the average (early stopping may then restore a
+            # better epoch's).
+            self._average.show(self.module_)
         super().notify(method_name, **cb_kwargs)
         # Every callback has seen the epoch: it is complete. Keep it if its weights are finite.
         if method_name == "on_epoch_end" and all(
@@ -583,6 +608,7 @@ class MultiTaskSkorchNet(NeuralNet):
             "optimizers": {n: getattr(self, n + "_").state_dict() for n in self._optimizers},
             "weighting": self.weighting,
             "callbacks": self.callbacks_,
+            "average": self._average,
             "shuffle": self.shuffle_generator_.get_state(),
             "rng": torch.get_rng_state(),
         }
@@ -599,6 +625,7 @@ class MultiTaskSkorchNet(NeuralNet):
             getattr(self, name + "_").load_state_dict(state)
         self.weighting = snapshot["weighting"]
         self.callbacks_ = snapshot["callbacks"]
+        self.average_ = snapshot["average"]
         self.shuffle_generator_.set_state(snapshot["shuffle"])
         torch.set_rng_state(snapshot["rng"])
         if "cuda_rng" in snapshot:

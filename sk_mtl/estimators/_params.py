@@ -57,6 +57,7 @@ SHARED = {
     "n_iter_no_change": 10,
     "tol": 1e-4,
     "refit_full": False,
+    "ema_decay": None,
     "callbacks": None,
     "verbose": 0,
     "progress_bar": "auto",
@@ -77,6 +78,7 @@ TABLE = {
     "ensemble_size": "auto",
     "cross_fit": False,
     "numeric_embedding": None,
+    "ema_decay": 0.995,
 }
 
 #: ``FusionNet*``: the shared parameters with the defaults that differ where text makes a
@@ -189,6 +191,14 @@ def fraction_or_none(name, value):
         raise ValueError(f"{name} must be None or in [0, 1), got {value!r}.")
 
 
+def decay_or_none(name, value):
+    """``None`` or a real number in [0, 1) (not a bool)."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not (isinstance(value, numbers.Real) and 0 <= value < 1):
+        raise ValueError(f"{name} must be None or a number in [0, 1), got {value!r}.")
+
+
 def trunk_spec(name, value):
     """``None`` (then :func:`check_params` checks the MLP's ``hidden_dims``, ``activation``
     and ``dropout``), a name in ``TRUNKS``, a ``TrunkSpec``, a module or a callable."""
@@ -226,6 +236,7 @@ CONSTRAINTS = {
     "validation_fraction": fraction_or_none,
     "warm_start": one_of(True, False, words="True or False"),
     "refit_full": one_of(True, False, words="True or False"),
+    "ema_decay": decay_or_none,
     "on_divergence": one_of(*ON_DIVERGENCE, strict=True),
     "optimizer": _called(optimizer_class),
     "device": _called(torch_device),

@@ -1,5 +1,5 @@
-"""Training recipe pieces the estimators share: LR schedules, the thread policy, the
-progress bar.
+"""Training recipe pieces the estimators share: LR schedules, the weights' moving average,
+the thread policy, the progress bar.
 
 Each is chosen by measurement; see ``docs/defaults.md`` for the figures.
 """
@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 
 import torch
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
+from torch import nn
+from torch.optim.swa_utils import get_ema_multi_avg_fn
 
 __all__ = [
     "LEGACY_DEFAULTS",
@@ -24,6 +26,7 @@ __all__ = [
     "CosineDecay",
     "EpochProgressBar",
     "ResumableEarlyStopping",
+    "WeightAverage",
     "cosine_schedule",
     "show_progress",
     "torch_threads",
@@ -45,6 +48,7 @@ LEGACY_DEFAULTS: dict = {
     "retrieval": None,
     "input_scaling": None,
     "ensemble_size": 1,
+    "ema_decay": None,
 }
 
 #: The ``MultiTaskNet*`` defaults chosen on the wine table alone, before they were chosen on
@@ -57,6 +61,7 @@ PRE_SUITE_DEFAULTS: dict = {
     "dropout": 0.1,
     "input_scaling": None,
     "ensemble_size": 1,
+    "ema_decay": None,
 }
 
 #: ``early_stopping="auto"`` stops early only when the validation split has this many rows;
@@ -176,6 +181,95 @@ class ResumableEarlyStopping(EarlyStopping):
         except KeyboardInterrupt:
             net.stopped_early_ = True
             raise
+
+
+class WeightAverage:
+    """An exponential moving average of a module's trainable parameters (``ema_decay``).
+
+    After every optimizer step the average moves towards the weights:
+    ``average = d * average + (1 - d) * weights`` (torch's
+    ``torch.optim.swa_utils.get_ema_multi_avg_fn``), with ``d = min(decay, (1 + n) / (10 +
+    n))`` at the ``n``-th step (TensorFlow's ``ExponentialMovingAverage(num_updates=...)``):
+    until ``(1 + n) / (10 + n)`` reaches ``decay`` (about 2,000 steps for 0.995) the
+    average weighs the ``k``-th of ``n`` steps about as ``(k / n) ** 8`` (60% of the weight
+    on the last tenth), so neither the initial weights nor a horizon longer than the
+    training dominate it. The average starts
+    at the weights of the first training epoch's start.
+
+    Between training epochs the module holds the average (:meth:`show`) and the trained
+    weights wait in :attr:`live`; a training epoch puts them back first (:meth:`train`).
+    Validation, early stopping's best epoch, snapshots and predictions thus all read the
+    average, while the optimizer goes on with the trained weights.
+    """
+
+    def __init__(self, decay: float) -> None:
+        self.decay = float(decay)
+        self.steps = 0
+        self.names: list[str] | None = None
+        self.average: list[torch.Tensor] | None = None
+        self.live: list[torch.Tensor] | None = None
+
+    def _parameters(self, module: nn.Module) -> list[torch.Tensor]:
+        params = dict(module.named_parameters())
+        if self.names is None:
+            self.names = [n for n, p in params.items() if p.requires_grad]
+        return [params[n].detach() for n in self.names]
+
+    def train(self, module: nn.Module) -> None:
+        """Put the trained weights back in ``module`` (before a training epoch)."""
+        params = self._parameters(module)
+        if self.average is None:
+            self.average = [p.clone() for p in params]
+        if self.live is not None:
+            for p, w in zip(params, self.live, strict=True):
+                p.copy_(w)
+            self.live = None
+
+    def step(self, module: nn.Module) -> None:
+        """Move the average towards ``module``'s weights (after an optimizer step)."""
+        decay = min(self.decay, (1 + self.steps) / (10 + self.steps))
+        get_ema_multi_avg_fn(decay)(self.average, self._parameters(module), None)
+        self.steps += 1
+
+    def show(self, module: nn.Module) -> None:
+        """Put the average in ``module``, keeping its trained weights aside."""
+        if self.live is not None or self.average is None:
+            return
+        params = self._parameters(module)
+        self.live = [p.clone() for p in params]
+        for p, w in zip(params, self.average, strict=True):
+            p.copy_(w)
+
+    def state_dict(self) -> dict | None:
+        """The average's state (``None`` before training): its steps, the parameters'
+        names, the average and the trained weights (``None`` while the module holds them)."""
+        if self.average is None:
+            return None
+        return {"steps": self.steps, "names": list(self.names), "average": self.average,
+                "live": self.live}
+
+    def load_state_dict(self, state: dict, module: nn.Module) -> None:
+        """Take ``state`` (from :meth:`state_dict`) for ``module``'s parameters, checking
+        that it fits them; raises ``ValueError`` otherwise."""
+        try:
+            names, steps = list(state["names"]), state["steps"]
+            average, live = list(state["average"]), state["live"]
+            params = dict(module.named_parameters())
+            expected = [n for n, p in params.items() if p.requires_grad]
+            shapes_ok = all(
+                len(ws) == len(names) and all(
+                    tuple(w.shape) == tuple(params[n].shape) for n, w in zip(names, ws))
+                for ws in ([average] if live is None else [average, list(live)])
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"the weight average's state is malformed: {exc!r}") from None
+        if names != expected or not shapes_ok or not isinstance(steps, int) or steps < 0:
+            raise ValueError("the weight average's state does not fit the network's "
+                             "parameters")
+        device = next(iter(params.values())).device if params else None
+        self.names, self.steps = names, steps
+        self.average = [w.to(device, copy=True) for w in average]
+        self.live = None if live is None else [w.to(device, copy=True) for w in live]
 
 
 #: Names accepted by ``lr_schedule=``: a function ``max_epochs -> skorch callback``, or None

@@ -679,3 +679,118 @@ def test_piecewise_embedding_bins_each_scaled_column_and_passes_the_rest_on():
     assert len(net.numeric_bins_[3]) == 2 and len(net.numeric_bins_[0]) > 10
     with pytest.raises(ValueError, match='"piecewise" embeds each column of a dense input'):
         MultiTaskNet(numeric_embedding="piecewise", **FAST).fit(sp.csr_matrix(X), y)
+
+
+# ============================================================================ weight average
+class WeightRecorder(Callback):
+    """The trainable weights at the start and after every training step (the trained
+    weights: the average follows them) and the module's weights at every epoch's end."""
+
+    def initialize(self):
+        self.start, self.steps, self.epoch_ends = None, [], []
+        return self
+
+    @staticmethod
+    def _weights(net):
+        return [p.detach().clone() for p in net.module_.parameters() if p.requires_grad]
+
+    def on_train_begin(self, net, **kwargs):
+        self.start = self._weights(net)
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training:
+            self.steps.append(self._weights(net))
+
+    def on_epoch_end(self, net, **kwargs):
+        self.epoch_ends.append(self._weights(net))
+
+
+def _moving_average(start, steps, decay):
+    average = [w.clone() for w in start]
+    for n, weights in enumerate(steps):
+        d = min(decay, (1 + n) / (10 + n))
+        average = [d * a + (1 - d) * w for a, w in zip(average, weights)]
+    return average
+
+
+def _recorder(net):
+    return dict(net.net_.callbacks_)["weights"]
+
+
+def _assert_weights_close(module, expected):
+    found = [p.detach() for p in module.parameters() if p.requires_grad]
+    assert len(found) == len(expected)
+    for f, e in zip(found, expected):
+        torch.testing.assert_close(f, e, rtol=1e-5, atol=1e-6)
+
+
+def test_ema_decay_predicts_with_the_moving_average_of_the_trained_weights():
+    X, y = regression_and_binary()
+    recipe = {**FAST, "early_stopping": False, "callbacks": [("weights", WeightRecorder())]}
+    assert MultiTaskNet().ema_decay == 0.995 and FusionNet().ema_decay is None
+    net = MultiTaskNet(**recipe, ema_decay=0.9).fit(X, y)
+    rec = _recorder(net)
+    assert len(rec.steps) == sum(h["train_batch_count"] for h in net.history_) > 4
+    # The fitted module holds the average of every step's weights, warm-up included...
+    _assert_weights_close(net.module_, _moving_average(rec.start, rec.steps, 0.9))
+    # ...while the trained weights wait beside it: the network ema_decay=None keeps, from
+    # the same training.
+    trained = net.net_.average_.live
+    _assert_weights_close_list(trained, rec.steps[-1])
+    plain = MultiTaskNet(**recipe, ema_decay=None).fit(X, y)
+    assert plain.net_.average_ is None
+    _assert_weights_close(plain.module_, trained)
+    assert not np.allclose(net.predict(X)[:, 0].astype(float),
+                           plain.predict(X)[:, 0].astype(float))
+
+
+def test_ema_decay_validates_and_early_stops_on_the_average():
+    X, y = regression_and_binary(300)
+    recipe = {**FAST, "max_epochs": 40, "n_iter_no_change": 2, "lr": 0.05,
+              "callbacks": [("weights", WeightRecorder())]}
+    net = MultiTaskNet(**recipe, ema_decay=0.9).fit(X, y)
+    rec = _recorder(net)
+    best = _callbacks(net, EarlyStopping)[0].best_epoch_
+    assert best < len(net.history_) < 40
+    # Every epoch ends with the average in the module (what validation scored), and
+    # early stopping restored the best epoch's average.
+    steps_per_epoch = len(rec.steps) // len(net.history_)
+    for epoch in (1, len(net.history_)):
+        _assert_weights_close_list(rec.epoch_ends[epoch - 1], _moving_average(
+            rec.start, rec.steps[:epoch * steps_per_epoch], 0.9))
+    _assert_weights_close(net.module_, rec.epoch_ends[best - 1])
+
+
+def _assert_weights_close_list(found, expected):
+    for f, e in zip(found, expected, strict=True):
+        torch.testing.assert_close(f, e, rtol=1e-5, atol=1e-6)
+
+
+def test_ema_decay_goes_on_from_the_trained_weights_after_warm_start_and_a_model_file(
+        tmp_path):
+    X, y = regression_and_binary()
+    recipe = {**FAST, "early_stopping": False, "ema_decay": 0.9, "lr_schedule": None}
+    whole = MultiTaskNet(**{**recipe, "max_epochs": 6}).fit(X, y)
+    # Four epochs, then two more: the same network as six at once.
+    part = MultiTaskNet(**recipe, warm_start=True).fit(X, y)
+    sk_mtl.save(part, tmp_path / "part.safetensors")
+    part.set_params(max_epochs=6).fit(X, y)
+    np.testing.assert_array_equal(part.predict(X), whole.predict(X))
+    # A model file keeps the average and the trained weights it follows.
+    back = sk_mtl.load(tmp_path / "part.safetensors")
+    back.set_params(max_epochs=6, warm_start=True).fit(X, y)
+    np.testing.assert_array_equal(back.predict(X), whole.predict(X))
+
+
+@pytest.mark.parametrize("bad", [1.0, -0.1, True, "0.9", float("nan")])
+def test_a_bad_ema_decay_is_refused_before_training(bad):
+    X, y = regression_and_binary()
+    with pytest.raises(ValueError, match=r"ema_decay must be None or a number in \[0, 1\)"):
+        MultiTaskNet(**FAST, ema_decay=bad).fit(X, y)
+
+
+def test_fusion_net_takes_ema_decay():
+    X, y = regression_and_binary()
+    net = FusionNet(**FAST, ema_decay=0.99).fit({"t": X}, y)
+    assert net.net_.average_ is not None and net.net_.average_.steps > 0
+    assert np.isfinite(net.predict({"t": X})[:, 0].astype(float)).all()

@@ -18,7 +18,10 @@ about 0.1). And the wine demo's and the cross-fitted ensemble's once more, when
 ``dropout="auto"`` began to train with 0.1 and with 0 and keep the network of lower validation
 loss (both chose 0 at 4 epochs). And the clothing FusionNet's once more, when its defaults
 became ``refit_full=True`` (trained again on all rows for the epochs early stopping chose)
-and the TF-IDF wide path's ``wide_lr=20`` (probabilities moved by up to about 0.18).
+and the TF-IDF wide path's ``wide_lr=20`` (probabilities moved by up to about 0.18). And
+the table networks' (wine demo, MMoE classifier, cross-fitted ensemble) once more, when
+``MultiTaskNet*`` began to predict with the moving average of its weights
+(``ema_decay=0.995``).
 
 On the machine that wrote them the match is exact; the tolerance below only allows for
 another CPU's float32 kernels (other blockings, other rounding).

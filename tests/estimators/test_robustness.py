@@ -43,13 +43,14 @@ class Interrupt(Callback):
 
 
 class PoisonWeights(Callback):
-    """Make the weights NaN at the end of one epoch (a divergence on demand)."""
+    """Make the trained weights NaN after a training step of one epoch (a divergence on
+    demand; the weights' moving average, ``ema_decay``, follows them there)."""
 
     def __init__(self, at_epoch):
         self.at_epoch = at_epoch
 
-    def on_epoch_end(self, net, **kwargs):
-        if len(net.history) == self.at_epoch:
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training and len(net.history) == self.at_epoch:
             with torch.no_grad():
                 for p in net.module_.parameters():
                     p.fill_(float("nan"))
