@@ -519,12 +519,21 @@ def _read(data: bytes) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     return tensors, metadata
 
 
+#: Parameters added after model files were first written, with the value that rebuilds the
+#: network of a file that does not give them (the defaults then).
+_ADDED_PARAMS = {"front_scale": None, "ema_decay": None}
+
+
 def _load_estimator(node: dict, reader: _Reader):
     name = node["class"]
     cls = _ESTIMATORS.get(name) if isinstance(name, str) else None
     if cls is None:
         raise _not_allowed(name, "estimator")
     params = reader.params(cls, node["params"])
+    for name, value in _ADDED_PARAMS.items():
+        # A file written before the parameter existed: the network it describes.
+        if name in _param_names(cls) and name not in params:
+            params[name] = value
     if reader.device is not None:
         params["device"] = reader.device
     est = cls(**params)

@@ -284,7 +284,8 @@ def test_gradient_cosine_single_task_and_no_shared_parameters():
     X, y = three_kinds(60)
     one = MultiTaskNet(callbacks=[GradientCosine()], **FAST).fit(X, y["b"])
     assert [k for k in one.history_[-1] if k.startswith("grad_")] == ["grad_norm_b"]
-    linear = MultiTaskNet(callbacks=[GradientCosine()], **{**FAST, "hidden_dims": ()}).fit(X, y)
+    linear = MultiTaskNet(callbacks=[GradientCosine()],  # no layer, no front scale: none shared
+                          **{**FAST, "hidden_dims": (), "front_scale": None}).fit(X, y)
     assert linear.history_[-1, "grad_norm_a"] == 0.0
     assert math.isnan(linear.history_[-1, "grad_cos_a__b"])
 

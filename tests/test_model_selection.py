@@ -61,7 +61,7 @@ def test_conditioned_fusion_net_and_input_conditioning():
         FusionNet(weighting=WeightConditioning(conditioning="input"), max_epochs=1).fit(
             {"t1": X[:, :2], "t2": X[:, 2:]}, y)
     net = MultiTaskNet(weighting=WeightConditioning(conditioning="input"), **FAST).fit(X, y)
-    assert net.module_.trunk.trunk.layers[0].in_features == X.shape[1] + 2
+    assert net.module_.trunk.trunk[-1].layers[0].in_features == X.shape[1] + 2
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ The methods, each given the estimator:
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -35,7 +36,13 @@ from ..data import QuantileRobust, validation_split
 from ..data._columns import columns_by_name
 from ..data._retrieval import AUTO_TABLE_RETRIEVAL_MAX_FEATURES, make_retrieval
 from ..data._scaling import make_input_scaler
-from ..modules import EnsembleMLPTrunk, MultiTaskModule, PeriodicInput, PiecewiseLinearInput
+from ..modules import (
+    EnsembleMLPTrunk,
+    FrontScale,
+    MultiTaskModule,
+    PeriodicInput,
+    PiecewiseLinearInput,
+)
 from ..trunks import TrunkSpec
 from ._builder import dropout_rate, hidden_dims, network_dims, trunk_module
 
@@ -134,7 +141,7 @@ class TableInput(NetworkInput):
     """One numeric table, dense or scipy sparse, scaled by the network itself.
 
     Reads the estimator's ``input_scaling``, ``ensemble_size``, ``cross_fit``,
-    ``numeric_embedding`` and ``retrieval``.
+    ``numeric_embedding``, ``front_scale`` and ``retrieval``.
     """
 
     #: A fit may train over the processes of a torch.distributed group (``_parallel.py``).
@@ -154,6 +161,10 @@ class TableInput(NetworkInput):
         k = est.ensemble_size
         if k != "auto" and (not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1):
             raise ValueError(f'ensemble_size must be a positive integer or "auto", got {k!r}.')
+        scale = est.front_scale
+        if scale is not None and (isinstance(scale, bool) or not isinstance(scale, numbers.Real)
+                                  or not math.isfinite(scale) or scale <= 0):
+            raise ValueError(f"front_scale must be None or a number > 0, got {scale!r}.")
 
     def fit_transform(self, est, X):
         est.__dict__.pop("stream_encoder_", None)  # left by an earlier streamed fit
@@ -235,17 +246,19 @@ class TableInput(NetworkInput):
         if est.retrieval_ is not None:
             n_features += est.retrieval_.n_features_out_
         heads = {n: t.n_outputs_ for n, t in tasks.items()}
-        if est.trunk is not None or (est.ensemble_size_ == 1 and not est.numeric_embedding):
+        if est.trunk is not None or (est.ensemble_size_ == 1 and not est.numeric_embedding
+                                     and est.front_scale is None):
             trunk, width = trunk_module(est, n_features, list(tasks))
             return MultiTaskModule(trunk, width, heads)
-        front = None
+        fronts = []  # the numeric embedding, then the front scale of what the trunk reads
         if est.numeric_embedding == "piecewise":
             bins = [torch.as_tensor(b) for b in est.numeric_bins_]
-            front = PiecewiseLinearInput(bins, n_passed=n_features - len(bins))
-            n_features = front.out_features
+            fronts.append(PiecewiseLinearInput(bins, n_passed=n_features - len(bins)))
         elif est.numeric_embedding is not None:
-            front = NUMERIC_EMBEDDINGS[est.numeric_embedding](n_features)
-            n_features = front.out_features
+            fronts.append(NUMERIC_EMBEDDINGS[est.numeric_embedding](n_features))
+        n_features = fronts[-1].out_features if fronts else n_features
+        if est.front_scale is not None:
+            fronts.append(FrontScale(n_features, est.front_scale))
         averages = None
         if est.ensemble_size_ > 1:
             trunk = EnsembleMLPTrunk(n_features, network_dims(est), est.activation,
@@ -255,9 +268,9 @@ class TableInput(NetworkInput):
         else:
             trunk = trunk_module(est, n_features, list(tasks))[0]
         width = trunk.out_features
-        if front is not None:
+        if fronts:
             k = getattr(trunk, "k", None)
-            trunk = nn.Sequential(front, trunk)
+            trunk = nn.Sequential(*fronts, trunk)
             if k is not None:
                 trunk.k = k
         return MultiTaskModule(trunk, width, heads, member_averages=averages)

@@ -78,6 +78,7 @@ TABLE = {
     "ensemble_size": "auto",
     "cross_fit": False,
     "numeric_embedding": None,
+    "front_scale": 6.0,
     "ema_decay": 0.995,
 }
 

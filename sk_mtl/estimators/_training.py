@@ -48,6 +48,7 @@ LEGACY_DEFAULTS: dict = {
     "retrieval": None,
     "input_scaling": None,
     "ensemble_size": 1,
+    "front_scale": None,
     "ema_decay": None,
 }
 
@@ -61,6 +62,7 @@ PRE_SUITE_DEFAULTS: dict = {
     "dropout": 0.1,
     "input_scaling": None,
     "ensemble_size": 1,
+    "front_scale": None,
     "ema_decay": None,
 }
 

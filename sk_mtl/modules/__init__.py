@@ -15,6 +15,7 @@ from ._encoders import (
 from ._ensemble import (
     MEMBER_AVERAGES,
     EnsembleMLPTrunk,
+    FrontScale,
     PeriodicInput,
     PiecewiseLinearInput,
     average_members,
@@ -58,6 +59,7 @@ __all__ = [
     "CrossEntropyLoss",
     "EnsembleMLPTrunk",
     "FiLMLinear",
+    "FrontScale",
     "FusionTrunk",
     "GRUTextEncoder",
     "GatedFusion",

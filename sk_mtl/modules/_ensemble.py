@@ -17,7 +17,8 @@ from torch import Tensor, nn
 
 from ._trunks import mlp_layers
 
-__all__ = ["MEMBER_AVERAGES", "EnsembleMLPTrunk", "PeriodicInput", "average_members"]
+__all__ = ["MEMBER_AVERAGES", "EnsembleMLPTrunk", "FrontScale", "PeriodicInput",
+           "average_members"]
 
 
 def _mean(out: Tensor) -> Tensor:
@@ -121,6 +122,44 @@ class EnsembleMLPTrunk(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.layers(self.view(x))
+
+
+class FrontScale(nn.Module):
+    """A learned scale of every input column, in front of a trunk, at a multiple of the
+    learning rate (RealMLP's front scale: Holzmüller et al., "Better by default: strong
+    pre-tuned MLPs and boosted trees on tabular data", NeurIPS 2024, where it learns at 6
+    times the rate).
+
+    ``x * (lr_factor * weight)``, the weight starting at ``1 / lr_factor`` (so the scales
+    start at 1): an optimizer that normalises its steps per parameter, as Adam does, then
+    moves each scale ``lr_factor`` times faster than it would move the scale itself, so a
+    column that does not help is turned down within the first epochs, as a tree ignores
+    it. Maps ``(n, in_features)`` to ``(n, in_features)``.
+
+    Parameters
+    ----------
+    in_features : int
+        Width of the input.
+    lr_factor : float, default=6.0
+        The scales' learning-rate multiple.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_mtl.modules import FrontScale
+    >>> FrontScale(3)(torch.ones(2, 3))
+    tensor([[1., 1., 1.],
+            [1., 1., 1.]], grad_fn=<MulBackward0>)
+    """
+
+    def __init__(self, in_features: int, lr_factor: float = 6.0) -> None:
+        super().__init__()
+        self.lr_factor = float(lr_factor)
+        self.weight = nn.Parameter(torch.full((int(in_features),), 1.0 / self.lr_factor))
+        self.out_features = int(in_features)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * (self.weight * self.lr_factor)
 
 
 class PeriodicInput(nn.Module):

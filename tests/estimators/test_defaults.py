@@ -189,7 +189,8 @@ def test_retrieval_auto_is_on_for_dense_tables_up_to_its_width_only():
     net = MultiTaskNet(**FAST).fit(X, y)
     assert isinstance(net.retrieval_, NeighbourTargets)
     width = 2 * X.shape[1] + net.retrieval_.n_features_out_  # two views of each column
-    assert net.module_.trunk.layers[0].in_features == width
+    front, mlp = net.module_.trunk  # the front scale reads them all
+    assert front.out_features == mlp.layers[0].in_features == width
     assert net.n_features_in_ == X.shape[1]
     assert MultiTaskNet(**FAST).fit(sp.csr_matrix(X), y).retrieval_ is None
     # A table up to 1,024 columns wide gets neighbours, a wider one none.
@@ -391,7 +392,7 @@ def test_ensemble_trains_each_member_and_predicts_their_mean():
     from sk_mtl.modules import EnsembleMLPTrunk
 
     X, y = regression_and_binary(200)
-    net = MultiTaskNet(ensemble_size=4, hidden_dims=(16, 16), max_epochs=4,
+    net = MultiTaskNet(ensemble_size=4, hidden_dims=(16, 16), max_epochs=4, front_scale=None,
                        random_state=0).fit(X, y)
     assert isinstance(net.module_.trunk, EnsembleMLPTrunk) and net.module_.trunk.k == 4
     module = net.module_
@@ -411,7 +412,7 @@ def test_ensemble_trains_each_member_and_predicts_their_mean():
     np.testing.assert_allclose(net.predict_tasks(X[:9])["r"],
                                scaler.decode(regression[:, None]), rtol=1e-5)
     # Two fits with one seed give the same predictions.
-    again = MultiTaskNet(ensemble_size=4, hidden_dims=(16, 16), max_epochs=4,
+    again = MultiTaskNet(ensemble_size=4, hidden_dims=(16, 16), max_epochs=4, front_scale=None,
                          random_state=0).fit(X, y)
     np.testing.assert_array_equal(again.predict_proba(X)[1], net.predict_proba(X)[1])
 
@@ -618,7 +619,7 @@ def test_cross_fit_members_see_all_but_their_fold_and_stop_on_the_out_of_fold_lo
     np.testing.assert_array_equal((data.members + valid.members).numpy(), 1.0)
     assert np.bincount(valid.members.argmax(1).numpy()).tolist() == [40, 40, 40, 40]
     # Independent members (no shared weight matrix), early stopping on the 160 rows.
-    trunk = net.module_.trunk
+    trunk = net.module_.trunk[-1]  # after the front scale
     assert isinstance(trunk, EnsembleMLPTrunk) and trunk.layers[0].weight.ndim == 3
     assert "valid_loss" in net.history_[-1]
     assert net.predict(X).shape == (160, 2)
@@ -794,3 +795,36 @@ def test_fusion_net_takes_ema_decay():
     net = FusionNet(**FAST, ema_decay=0.99).fit({"t": X}, y)
     assert net.net_.average_ is not None and net.net_.average_.steps > 0
     assert np.isfinite(net.predict({"t": X})[:, 0].astype(float)).all()
+
+
+# ============================================================================ front scale
+def test_front_scale_learns_each_columns_scale_at_its_multiple_of_the_learning_rate():
+    from sk_mtl.modules import FrontScale
+
+    X, y = regression_and_binary(64)
+    assert MultiTaskNet().front_scale == 6.0 and "front_scale" not in FusionNet().get_params()
+    # One Adam step (no weight decay, no schedule, one batch): each parameter moves by lr
+    # in the direction of its gradient, so each column's scale moves by 6 * lr from 1.
+    recipe = {**FAST, "max_epochs": 1, "optimizer": "adam", "lr": 1e-3, "lr_schedule": None,
+              "batch_size": -1, "validation_fraction": None, "dropout": 0.0, "ema_decay": None}
+    net = MultiTaskNet(**recipe).fit(X, y)
+    front = net.module_.trunk[0]
+    assert isinstance(front, FrontScale) and front.lr_factor == 6.0
+    scales = (front.weight * front.lr_factor).detach().numpy()
+    assert front.out_features == scales.size == 2 * X.shape[1] + net.retrieval_.n_features_out_
+    np.testing.assert_allclose(np.abs(scales - 1.0), 6e-3, rtol=1e-3)
+    twice = MultiTaskNet(**recipe, front_scale=12.0).fit(X, y).module_.trunk[0]
+    np.testing.assert_allclose(np.abs((twice.weight * 12.0).detach().numpy() - 1.0), 1.2e-2,
+                               rtol=1e-3)
+    # None: the trunk reads the columns as they are; a custom trunk has none either.
+    plain = MultiTaskNet(**recipe, front_scale=None, ensemble_size=1).fit(X, y)
+    assert not any(isinstance(m, FrontScale) for m in plain.module_.modules())
+    custom = MultiTaskNet(**recipe, trunk="mmoe").fit(X, y)
+    assert not any(isinstance(m, FrontScale) for m in custom.module_.modules())
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, True, "6", float("inf")])
+def test_a_bad_front_scale_is_refused_before_training(bad):
+    X, y = regression_and_binary()
+    with pytest.raises(ValueError, match=r"front_scale must be None or a number > 0"):
+        MultiTaskNet(**FAST, front_scale=bad).fit(X, y)
