@@ -503,9 +503,9 @@ TABLE_TEXT = {
     "hidden_kind": ' or "auto"',
     "hidden_auto": (
         ' ``"auto"``: ``(128, 128)`` for up to 10,000 rows (where\n'
-        '        ``ensemble_size="auto"`` trains an ensemble), ``(256, 256, 256)`` for more '
-        "(one\n        network: on the suite's large tables the deeper one won a task "
-        "against the random\n        forest, for about 3x the fit time; "
+        '        ``ensemble_size="auto"`` trains an ensemble), ``(256, 256)`` for more '
+        "(one\n        network: on the suite's large tables the wider one won tasks "
+        "against the trees,\n        for about 2x the fit time; "
         "``docs/defaults.md``); the widths used are\n        ``hidden_dims_``."
     ),
     "dropout_kind": ' or "auto"',

@@ -453,19 +453,19 @@ def test_auto_hidden_dims_follow_the_training_rows(monkeypatch, tmp_path):
     fast = {"max_epochs": 2, "random_state": 0, "ensemble_size": 1, "dropout": 0.1}
     net = MultiTaskNet(**fast).fit(X, y)
     assert net.hidden_dims_ == (128, 128) and _linear_widths(net) == [128, 128]
-    # Beyond the row limit (the 120 rows given to fit count): three layers of 256.
+    # Beyond the row limit (the 120 rows given to fit count): two layers of 256.
     monkeypatch.setattr(_inputs, "AUTO_HIDDEN_DIMS_MAX_ROWS", 119)
     net = MultiTaskNet(**fast).fit(X, y)
-    assert net.hidden_dims_ == (256, 256, 256) and _linear_widths(net) == [256, 256, 256]
+    assert net.hidden_dims_ == (256, 256) and _linear_widths(net) == [256, 256]
     # A model file rebuilds the widths the fit resolved, whatever the rule says when loaded.
     monkeypatch.setattr(_inputs, "AUTO_HIDDEN_DIMS_MAX_ROWS", 10_000)
     sk_mtl.save(net, tmp_path / "deep.safetensors")
     loaded = sk_mtl.load(tmp_path / "deep.safetensors")
-    assert loaded.hidden_dims_ == (256, 256, 256)
+    assert loaded.hidden_dims_ == (256, 256)
     np.testing.assert_array_equal(loaded.predict(X), net.predict(X))
     monkeypatch.setattr(_inputs, "AUTO_HIDDEN_DIMS_MAX_ROWS", 119)
     members = MultiTaskNet(**{**fast, "ensemble_size": 4}).fit(X, y)
-    assert members.hidden_dims_ == (256, 256, 256)
+    assert members.hidden_dims_ == (256, 256)
     assert [m.weight.shape[-1] for m in members.module_.trunk.modules()
             if hasattr(m, "weight") and m.weight.ndim == 2][-1] == 256
     # A tuple is taken as given, and a refit resolves "auto" again.
