@@ -195,8 +195,8 @@ class WeightAverage:
     until ``(1 + n) / (10 + n)`` reaches ``decay`` (about 2,000 steps for 0.995) the
     average weighs the ``k``-th of ``n`` steps about as ``(k / n) ** 8`` (60% of the weight
     on the last tenth), so neither the initial weights nor a horizon longer than the
-    training dominate it. The average starts
-    at the weights of the first training epoch's start.
+    training dominate it. The average starts at the weights of the first training epoch's
+    start.
 
     Between training epochs the module holds the average (:meth:`show`) and the trained
     weights wait in :attr:`live`; a training epoch puts them back first (:meth:`train`).
