@@ -719,9 +719,12 @@ def _recorder(net):
 
 
 def _assert_weights_close(module, expected):
-    found = [p.detach() for p in module.parameters() if p.requires_grad]
-    assert len(found) == len(expected)
-    for f, e in zip(found, expected):
+    _assert_weights_close_list([p.detach() for p in module.parameters() if p.requires_grad],
+                               expected)
+
+
+def _assert_weights_close_list(found, expected):
+    for f, e in zip(found, expected, strict=True):
         torch.testing.assert_close(f, e, rtol=1e-5, atol=1e-6)
 
 
@@ -760,11 +763,6 @@ def test_ema_decay_validates_and_early_stops_on_the_average():
         _assert_weights_close_list(rec.epoch_ends[epoch - 1], _moving_average(
             rec.start, rec.steps[:epoch * steps_per_epoch], 0.9))
     _assert_weights_close(net.module_, rec.epoch_ends[best - 1])
-
-
-def _assert_weights_close_list(found, expected):
-    for f, e in zip(found, expected, strict=True):
-        torch.testing.assert_close(f, e, rtol=1e-5, atol=1e-6)
 
 
 def test_ema_decay_goes_on_from_the_trained_weights_after_warm_start_and_a_model_file(
