@@ -8,6 +8,7 @@ from torch import nn
 
 from sk_mtl import MultiTaskNet
 from sk_mtl.modules import PLETrunk
+from sk_mtl.modules._trunks import RowwiseLinear
 from sk_mtl.trunks import PLE, TRUNKS, MMoE, TrunkSpec, make_trunk
 from sk_mtl.weighting._base import shared_parameters
 
@@ -121,6 +122,42 @@ def test_mmoe_trunk_by_name_and_spec():
     assert est.trunk.n_experts == 2 and spec.n_experts == 3
     with pytest.raises(ValueError, match="n_experts"):
         MultiTaskNet(tasks={"r": "regression"}, trunk=MMoE(n_experts=0), **BALANCING).fit(X, y)
+
+
+# ============================================================= rows' independence
+@pytest.mark.parametrize("spec", [MMoE(n_experts=3, expert_dims=(30,)),
+                                  PLE(n_levels=2, expert_dims=(30,))], ids=["mmoe", "ple"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_expert_trunks_give_a_row_the_same_output_wherever_it_sits_in_the_batch(spec, threads):
+    # 13 input columns and 2-4 gate outputs: the shape for which MKL's float32 matrix
+    # product rounds a row by its position (the sklearn check of sample order failed on
+    # PLE by 2e-9); the gates and the mixture are products and sums per row.
+    torch.manual_seed(0)
+    trunk = spec.build(13, ["a", "b"])
+    x = torch.randn(256, 13)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with torch.no_grad():
+            out = trunk(x)
+            for seed in range(5):
+                order = torch.randperm(256, generator=torch.Generator().manual_seed(seed))
+                moved = trunk(x[order])
+                for task in ("a", "b"):
+                    assert torch.equal(moved[task], out[task][order])
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_the_rowwise_gates_are_linear_layers_with_the_same_parameters():
+    torch.manual_seed(0)
+    gate = RowwiseLinear(13, 3)
+    plain = nn.Linear(13, 3)
+    plain.load_state_dict(gate.state_dict())
+    x = torch.randn(9, 13)
+    torch.testing.assert_close(gate(x), plain(x))
+    assert isinstance(PLE(expert_dims=(4,)).build(5, ["a"]).levels[0].task_gates[0],
+                      RowwiseLinear)
 
 
 # ======================================================================== PLE

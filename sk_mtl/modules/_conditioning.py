@@ -9,6 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ._trunks import RowwiseLinear, rowwise_linear
+
 __all__ = ["ConditionedTrunk", "FiLMLinear", "MixedLinear"]
 
 
@@ -103,6 +105,8 @@ class MixedLinear(nn.Module):
 
         if type(first) is nn.Linear:
             return F.linear(x, mix("weight"), mix("bias"))
+        if type(first) is RowwiseLinear:
+            return rowwise_linear(x, mix("weight"), mix("bias"))
         # TabM's LinearBatchEnsemble: ((x * r) @ W^T) * s + bias (BatchEnsemble, eq. 5).
         out = (x * mix("r")) @ mix("weight").T * mix("s")
         bias = mix("bias")
@@ -115,9 +119,10 @@ _MAX_MIXED_CALLS = 16
 
 
 def _is_linear(module: nn.Module) -> bool:
-    """A plain ``nn.Linear`` or TabM's ``LinearBatchEnsemble`` (``(n, k, in) -> (n, k,
-    out)``): the layers whose outputs :class:`FiLMLinear` conditions."""
-    if type(module) is nn.Linear:
+    """A plain ``nn.Linear`` (or its :class:`RowwiseLinear` form, the experts' gates) or
+    TabM's ``LinearBatchEnsemble`` (``(n, k, in) -> (n, k, out)``): the layers whose outputs
+    :class:`FiLMLinear` conditions."""
+    if type(module) in (nn.Linear, RowwiseLinear):
         return True
     return type(module).__name__ == "LinearBatchEnsemble" and hasattr(module, "out_features")
 

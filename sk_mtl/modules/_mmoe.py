@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ._trunks import MLPTrunk
+from ._trunks import MLPTrunk, RowwiseLinear
 
 __all__ = ["MMoETrunk"]
 
@@ -57,7 +57,8 @@ class MMoETrunk(nn.Module):
         self.experts = nn.ModuleList(
             MLPTrunk(in_features, expert_dims, activation, dropout) for _ in range(n_experts)
         )
-        self.gates = nn.ModuleList(nn.Linear(in_features, n_experts) for _ in self.task_names)
+        self.gates = nn.ModuleList(
+            RowwiseLinear(in_features, n_experts) for _ in self.task_names)
         self.out_features = self.experts[0].out_features
 
     def shared_output_parameters(self) -> list[nn.Parameter]:
@@ -66,10 +67,16 @@ class MMoETrunk(nn.Module):
 
     def forward(self, x: Tensor) -> dict[str, Tensor]:
         experts = torch.stack([expert(x) for expert in self.experts], dim=1)  # (n, K, d)
-        return {
-            name: torch.einsum("nk,nkd->nd", torch.softmax(gate(x), dim=-1), experts)
-            for name, gate in zip(self.task_names, self.gates)
-        }
+        return {name: mix_experts(gate, x, experts)
+                for name, gate in zip(self.task_names, self.gates)}
+
+
+def mix_experts(gate: nn.Module, x: Tensor, experts: Tensor) -> Tensor:
+    """``sum_k softmax(gate(x))_k * experts[:, k]`` for ``experts`` of shape ``(n, K, d)``.
+    A product and a sum per row (not a batched matrix product, whose rounding depends on
+    where a row sits in the batch; the gates are :class:`RowwiseLinear` for the same
+    reason): a row's output does not depend on the rows around it."""
+    return (torch.softmax(gate(x), dim=-1).unsqueeze(-1) * experts).sum(dim=1)
 
 
 def _last_weight(module: nn.Module) -> nn.Parameter:

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ._mmoe import _last_weight
-from ._trunks import MLPTrunk
+from ._mmoe import _last_weight, mix_experts
+from ._trunks import MLPTrunk, RowwiseLinear
 
 __all__ = ["PLETrunk"]
 
@@ -28,16 +28,13 @@ class _Level(nn.Module):
         self.task_experts = nn.ModuleList(experts(n_task) for _ in range(n_tasks))
         self.shared_experts = experts(n_shared)
         self.task_gates = nn.ModuleList(
-            nn.Linear(in_features, n_task + n_shared) for _ in range(n_tasks))
-        self.shared_gate = None if last else nn.Linear(
+            RowwiseLinear(in_features, n_task + n_shared) for _ in range(n_tasks))
+        self.shared_gate = None if last else RowwiseLinear(
             in_features, n_tasks * n_task + n_shared)
 
     @staticmethod
     def _mix(gate: nn.Module, x: Tensor, outputs: list[Tensor]) -> Tensor:
-        stacked = torch.stack(outputs, dim=1)  # (n, n_experts, d)
-        # A product and a sum per row (not a batched matrix product, whose rounding depends
-        # on where a row sits in the batch): a row's output does not depend on its batch.
-        return (torch.softmax(gate(x), dim=-1).unsqueeze(-1) * stacked).sum(dim=1)
+        return mix_experts(gate, x, torch.stack(outputs, dim=1))
 
     def forward(self, task_inputs: list[Tensor], shared_input: Tensor):
         shared = [e(shared_input) for e in self.shared_experts]
