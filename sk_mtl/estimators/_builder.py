@@ -37,6 +37,30 @@ OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
 }
 
 
+#: ``optimizer_params="auto"`` (the ``MultiTaskNet*`` default): Adam's and AdamW's decay of
+#: the second-moment estimate at 0.95 instead of torch's 0.999 (RealMLP's, Holzmüller et
+#: al., NeurIPS 2024), chosen on the 20-table suite (``docs/defaults.md``).
+AUTO_ADAM_BETAS = (0.9, 0.95)
+
+
+def optimizer_arguments(optimizer, params) -> dict:
+    """The keyword arguments the optimizer is built with: ``params`` as given (``None``:
+    none), or for ``"auto"`` Adam's and AdamW's ``betas`` at :data:`AUTO_ADAM_BETAS` and
+    nothing for other optimizers.
+
+    Examples
+    --------
+    >>> optimizer_arguments("adamw", "auto"), optimizer_arguments("sgd", "auto")
+    ({'betas': (0.9, 0.95)}, {})
+    >>> optimizer_arguments("adamw", {"weight_decay": 0.0})
+    {'weight_decay': 0.0}
+    """
+    if isinstance(params, str):  # "auto" (checked with the other parameters)
+        adam = issubclass(optimizer_class(optimizer), (torch.optim.Adam, torch.optim.AdamW))
+        return {"betas": AUTO_ADAM_BETAS} if adam else {}
+    return dict(params or {})
+
+
 def optimizer_class(opt) -> type[torch.optim.Optimizer]:
     """The optimizer class that ``optimizer=`` names (checked)."""
     if isinstance(opt, str):
@@ -147,7 +171,10 @@ def build_network(est, tasks, weighting, *, seed: int, device: torch.device,
     criterion = MultiTaskCriterion(
         {n: t.make_loss() for n, t in tasks.items()}, weighting.make_module()
     )
-    optimizer_kwargs = {f"optimizer__{k}": v for k, v in (est.optimizer_params or {}).items()}
+    optimizer_kwargs = {
+        f"optimizer__{k}": v
+        for k, v in optimizer_arguments(est.optimizer, est.optimizer_params).items()
+    }
     net = MultiTaskSkorchNet(
         module=module,
         criterion=criterion,

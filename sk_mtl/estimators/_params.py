@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping
 
 from torch import nn
 
@@ -80,6 +81,7 @@ TABLE = {
     "numeric_embedding": None,
     "front_scale": 6.0,
     "ema_decay": 0.995,
+    "optimizer_params": "auto",
 }
 
 #: ``FusionNet*``: the shared parameters with the defaults that differ where text makes a
@@ -200,6 +202,17 @@ def decay_or_none(name, value):
         raise ValueError(f"{name} must be None or a number in [0, 1), got {value!r}.")
 
 
+def optimizer_arguments(name, value):
+    """``None``, ``"auto"`` or a dict of keyword arguments (names as strings)."""
+    if value is None or (isinstance(value, str) and value == "auto"):
+        return
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        raise ValueError(
+            f"{name} must be None, 'auto' or a dict of the optimizer's keyword arguments, "
+            f"got {value!r}."
+        )
+
+
 def trunk_spec(name, value):
     """``None`` (then :func:`check_params` checks the MLP's ``hidden_dims``, ``activation``
     and ``dropout``), a name in ``TRUNKS``, a ``TrunkSpec``, a module or a callable."""
@@ -240,6 +253,7 @@ CONSTRAINTS = {
     "ema_decay": decay_or_none,
     "on_divergence": one_of(*ON_DIVERGENCE, strict=True),
     "optimizer": _called(optimizer_class),
+    "optimizer_params": optimizer_arguments,
     "device": _called(torch_device),
 }
 

@@ -2,7 +2,8 @@
 component given by name, a parameter of one entry of a dict of components.
 
 - ``task_weights__<task>=w`` (and any name in ``_dict_params``) sets one entry of a dict
-  parameter, storing a new dict so that clones never share one;
+  parameter, storing a new dict so that clones never share one; ``optimizer_params="auto"``
+  first becomes the dict it stands for (``{"betas": (0.9, 0.95)}`` for Adam);
 - ``weighting__<param>`` (any name in ``_named_specs``) on a component given by name first
   replaces the name by the object it stands for;
 - ``encoders__<modality>__<param>`` (any name in ``_spec_dicts``) sets a parameter of one
@@ -10,6 +11,8 @@ component given by name, a parameter of one entry of a dict of components.
 """
 
 from __future__ import annotations
+
+from ._builder import optimizer_arguments
 
 __all__ = ["apply_entries", "split_params"]
 
@@ -45,6 +48,9 @@ def apply_entries(est, updates: dict, nested: dict) -> None:
     """Set the dict entries and the entries' parameters that :func:`split_params` found."""
     for name, entries in updates.items():
         current = getattr(est, name)
+        if name == "optimizer_params" and isinstance(current, str):
+            # "auto": the arguments it stands for with the optimizer set now.
+            current = optimizer_arguments(est.optimizer, current)
         if isinstance(current, str):
             raise ValueError(
                 f"Cannot set {name}__{next(iter(entries))}: {name}={current!r} is a rule "

@@ -50,6 +50,7 @@ LEGACY_DEFAULTS: dict = {
     "ensemble_size": 1,
     "front_scale": None,
     "ema_decay": None,
+    "optimizer_params": None,
 }
 
 #: The ``MultiTaskNet*`` defaults chosen on the wine table alone, before they were chosen on
@@ -64,6 +65,7 @@ PRE_SUITE_DEFAULTS: dict = {
     "ensemble_size": 1,
     "front_scale": None,
     "ema_decay": None,
+    "optimizer_params": None,
 }
 
 #: ``early_stopping="auto"`` stops early only when the validation split has this many rows;

@@ -826,3 +826,43 @@ def test_a_bad_front_scale_is_refused_before_training(bad):
     X, y = regression_and_binary()
     with pytest.raises(ValueError, match=r"front_scale must be None or a number > 0"):
         MultiTaskNet(**FAST, front_scale=bad).fit(X, y)
+
+
+# ======================================================================= optimizer betas
+def _betas(net):
+    return tuple(net.net_.optimizer_.param_groups[0]["betas"])
+
+
+def test_auto_optimizer_params_give_adam_realmlps_second_moment_decay():
+    X, y = regression_and_binary(48)
+    quick = {**FAST, "max_epochs": 1}
+    assert MultiTaskNet().optimizer_params == "auto" and FusionNet().optimizer_params is None
+    assert _betas(MultiTaskNet(**quick).fit(X, y)) == (0.9, 0.95)
+    assert _betas(MultiTaskNet(**quick, optimizer="adam").fit(X, y)) == (0.9, 0.95)
+    # None: torch's own defaults, as before (and the earlier defaults' dicts keep them).
+    assert _betas(MultiTaskNet(**quick, optimizer_params=None).fit(X, y)) == (0.9, 0.999)
+    assert sk_mtl.LEGACY_DEFAULTS["optimizer_params"] is None
+    assert sk_mtl.PRE_SUITE_DEFAULTS["optimizer_params"] is None
+    assert _betas(FusionNet(**quick).fit({"t": X}, y)) == (0.9, 0.999)
+    assert _betas(FusionNet(**quick, optimizer_params="auto").fit({"t": X}, y)) == (0.9, 0.95)
+    # Other optimizers get nothing from "auto"; a dict is used as given.
+    sgd = MultiTaskNet(**quick, optimizer="sgd").fit(X, y).net_.optimizer_
+    assert isinstance(sgd, torch.optim.SGD) and "betas" not in sgd.defaults
+    given = MultiTaskNet(**quick, optimizer_params={"weight_decay": 0.0}).fit(X, y)
+    assert _betas(given) == (0.9, 0.999)
+    assert given.net_.optimizer_.param_groups[0]["weight_decay"] == 0.0
+
+
+def test_setting_one_optimizer_argument_keeps_what_auto_stands_for():
+    net = MultiTaskNet().set_params(optimizer_params__weight_decay=0.0)
+    assert net.optimizer_params == {"betas": (0.9, 0.95), "weight_decay": 0.0}
+    net = MultiTaskNet().set_params(optimizer="sgd", optimizer_params__momentum=0.9)
+    assert net.optimizer_params == {"momentum": 0.9}
+    assert MultiTaskNet().optimizer_params == "auto"  # the class default is untouched
+
+
+@pytest.mark.parametrize("bad", ["fast", [0.9, 0.95], {1: 0.9}])
+def test_bad_optimizer_params_are_refused_before_training(bad):
+    X, y = regression_and_binary()
+    with pytest.raises(ValueError, match=r"optimizer_params must be None, 'auto' or a dict"):
+        MultiTaskNet(**FAST, optimizer_params=bad).fit(X, y)

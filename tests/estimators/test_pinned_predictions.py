@@ -21,8 +21,9 @@ became ``refit_full=True`` (trained again on all rows for the epochs early stopp
 and the TF-IDF wide path's ``wide_lr=20`` (probabilities moved by up to about 0.18). And
 the table networks' (wine demo, MMoE classifier, cross-fitted ensemble) once more, when
 ``MultiTaskNet*`` began to predict with the moving average of its weights
-(``ema_decay=0.995``), and again when it began to put RealMLP's front scale in front of
-its trunk (``front_scale=6.0``).
+(``ema_decay=0.995``), again when it began to put RealMLP's front scale in front of
+its trunk (``front_scale=6.0``), and again when its Adam began to decay the second moment
+at 0.95 (``optimizer_params="auto"``: ``betas=(0.9, 0.95)``).
 
 On the machine that wrote them the match is exact; the tolerance below only allows for
 another CPU's float32 kernels (other blockings, other rounding).
