@@ -202,7 +202,7 @@ def decay_or_none(name, value):
         raise ValueError(f"{name} must be None or a number in [0, 1), got {value!r}.")
 
 
-def optimizer_arguments(name, value):
+def dict_auto_or_none(name, value):
     """``None``, ``"auto"`` or a dict of keyword arguments (names as strings)."""
     if value is None or (isinstance(value, str) and value == "auto"):
         return
@@ -253,7 +253,7 @@ CONSTRAINTS = {
     "ema_decay": decay_or_none,
     "on_divergence": one_of(*ON_DIVERGENCE, strict=True),
     "optimizer": _called(optimizer_class),
-    "optimizer_params": optimizer_arguments,
+    "optimizer_params": dict_auto_or_none,
     "device": _called(torch_device),
 }
 
