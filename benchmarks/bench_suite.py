@@ -32,8 +32,15 @@ Tree results depend on nothing of sk_mtl: they are kept in ``--cache`` (a JSON f
 table, fold plan and model) and reused; ``--no-cache`` recomputes them. Usage::
 
     python benchmarks/bench_suite.py [--tables enb slump ...] [--models defaults today]
-        [--folds 3] [--seed 0] [--quick] [--data-home DIR] [--cache DIR] [--json OUT]
-        [--params JSON] [--rows N]
+        [--folds 3] [--seed 0 | --seeds 0 1 ...] [--quick] [--data-home DIR]
+        [--cache DIR] [--json OUT] [--params JSON] [--rows N]
+
+``--seeds S ...`` runs the whole thing once per seed (each as ``--seed``: the fold plan
+and every model's ``random_state``) and then summarises across the plans: each summary
+figure's mean and range, and for every task a network has at or below the trivial model
+in some plan, in how many plans the network and each tree are at or below it and their mean
+scores (``--json`` then keys the results by seed). On a table as small and noisy as
+``foodtruck`` one fold plan can put a weak label below chance for any model.
 
 ``--rows N`` cuts each table to N random rows (seeded by ``--seed``; classification tasks
 left with one class are dropped): the defaults checked on small tables they were not
@@ -406,6 +413,68 @@ def print_summary(rows, weighted_note=True):
               f"  {', '.join(r['below']) or '-'}")
 
 
+def across_plans(plans: dict, networks: list[str]) -> tuple[list[dict], list[dict]]:
+    """The summary over several fold plans: ``plans[seed] = results`` as ``main`` gives
+    them for one seed.
+
+    Returns one row per network (each summary figure's mean, minimum and maximum over the
+    plans) and one row per (table, task) where a network is at or below the trivial model
+    while a tree is above it in some plan: for the networks and both trees, in how many
+    plans each is at or below the trivial model and its mean score over the plans (so a
+    task that one fold plan puts below chance can be told from one a model never learns).
+    """
+    per_plan = {seed: {r["model"]: r for r in summarise(res, networks)}
+                for seed, res in plans.items()}
+    rows = []
+    for model in networks:
+        got = [p[model] for p in per_plan.values() if model in p]
+        if not got:
+            continue
+        row = {"model": model, "plans": len(got)}
+        for key in ("hgb_pairs", "hgb_tables", "best_pairs", "best_tables", "diff", "rank"):
+            values = [g[key] for g in got]
+            row[key] = (float(np.mean(values)), float(min(values)), float(max(values)))
+        rows.append(row)
+    flagged = sorted({b for p in per_plan.values() for r in p.values() for b in r["below"]})
+    tasks = []
+    for pair in flagged:
+        name, task = pair.split(":", 1)
+        row = {"task": pair}
+        for model in [*networks, "HGB", "RF"]:
+            scores = [(res[name][model][0][task], res[name]["trivial"][0][task])
+                      for res in plans.values()
+                      if task in res.get(name, {}).get(model, ({},))[0]]
+            if scores:
+                row[model] = (sum(s <= t + 1e-9 for s, t in scores), len(scores),
+                              float(np.mean([s for s, _ in scores])))
+        tasks.append(row)
+    return rows, tasks
+
+
+def print_across_plans(rows, tasks, seeds):
+    print(f"\nAcross {len(seeds)} fold plans (seeds {', '.join(map(str, seeds))}): mean "
+          "(min-max) of each plan's summary, tables weighted equally")
+    head = (f"{'model':10s} {'plans':>5s} {'>=HGB':>16s} {'>=best':>16s} {'diff':>24s} "
+            f"{'rank':>16s}")
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        pct = [f"{m:.0%} ({lo:.0%}-{hi:.0%})" for m, lo, hi in
+               (r["hgb_tables"], r["best_tables"])]
+        m, lo, hi = r["diff"]
+        rm, rlo, rhi = r["rank"]
+        print(f"{r['model']:10s} {r['plans']:5d} {pct[0]:>16s} {pct[1]:>16s} "
+              f"{f'{m:+.4f} ({lo:+.4f}-{hi:+.4f})':>24s} {f'{rm:.2f} ({rlo:.2f}-{rhi:.2f})':>16s}")
+    if not tasks:
+        return
+    print("\nTasks a network has at or below the trivial model (a tree above it) in some "
+          "plan: plans at or below the trivial model / plans, mean score")
+    for t in tasks:
+        cells = "  ".join(f"{m} {n}/{k} {mean:.4f}" for m, (n, k, mean) in t.items()
+                          if m != "task")
+        print(f"{t['task']:36s} {cells}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tables", nargs="+", help="table names (default: all, or the three "
@@ -414,6 +483,9 @@ def main(argv=None):
                         help="network models: defaults today legacy fusion")
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=None,
+                        help="run every fold plan of these seeds (each as --seed) and "
+                        "summarise across them")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--data-home", default=None)
     parser.add_argument("--cache", default=str(Path.home() / ".cache" / "sk_mtl" / "bench_suite"),
@@ -431,6 +503,31 @@ def main(argv=None):
 
     names = args.tables or (list(QUICK_TABLES) if args.quick
                             else suite_names(data_home=args.data_home))
+    if not args.seeds:
+        results, rows = run_plan(args, names)
+        if args.json:
+            Path(args.json).write_text(json.dumps(_as_json(results), indent=1))
+        return results, rows
+    plans = {}
+    for seed in args.seeds:
+        plans[seed], _ = run_plan(argparse.Namespace(**{**vars(args), "seed": seed}), names)
+    rows, tasks = across_plans(plans, args.models)
+    print_across_plans(rows, tasks, args.seeds)
+    if args.json:
+        Path(args.json).write_text(json.dumps(
+            {str(seed): _as_json(res) for seed, res in plans.items()}, indent=1))
+    return plans, (rows, tasks)
+
+
+def _as_json(results):
+    return {n: {m: {"scores": s, "times": t} for m, (s, t) in r.items()}
+            for n, r in results.items()}
+
+
+def run_plan(args, names):
+    """Every table of ``names`` under the fold plan of ``args.seed``: the per-table rows and
+    the summary printed; ``results[table][model] = (scores, times)`` and the summary rows
+    returned."""
     print(f"suite: {len(names)} tables, {args.folds}-fold CV (seed {args.seed}), networks "
           f"{args.models}" + ("  [--quick: figures mean nothing]" if args.quick else ""),
           flush=True)
@@ -456,10 +553,6 @@ def main(argv=None):
         print_table(name, bunch, res, shown + list(TREES))
     rows = summarise(results, args.models)
     print_summary(rows)
-    if args.json:
-        Path(args.json).write_text(json.dumps(
-            {n: {m: {"scores": s, "times": t} for m, (s, t) in r.items()}
-             for n, r in results.items()}, indent=1))
     return results, rows
 
 

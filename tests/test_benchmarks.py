@@ -108,6 +108,59 @@ def test_suite_subsample_keeps_the_rows_and_drops_tasks_a_fold_cannot_fit(monkey
     assert same is yeast
 
 
+def test_suite_across_plans_counts_the_plans_below_chance(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH.parent))
+    import bench_suite
+
+    def plan(net, hgb, rf, r2):
+        scores = {"defaults": {"a": net, "b": r2}, "HGB": {"a": hgb, "b": 0.5},
+                  "RF": {"a": rf, "b": 0.4}, "trivial": {"a": 0.5, "b": 0.0}}
+        return {"t": {m: (s, [1.0]) for m, s in scores.items()}}
+
+    plans = {0: plan(0.45, 0.55, 0.60, 0.6), 1: plan(0.52, 0.48, 0.58, 0.3),
+             2: plan(0.50, 0.50, 0.62, 0.5)}
+    rows, tasks = bench_suite.across_plans(plans, ["defaults"])
+    (row,) = rows
+    assert row["plans"] == 3
+    # At least HGB: plan 0 on b only, plan 1 on a only, plan 2 on both (ties count).
+    mean, lo, hi = row["hgb_tables"]
+    assert (lo, hi) == (0.5, 1.0) and mean == pytest.approx(2 / 3)
+    # Against the better tree the network wins b only where it reaches 0.5 (plans 0, 2).
+    assert row["best_tables"][1:] == (0.0, 0.5)
+    # Task a is flagged (plans 0 and 2: at or below 0.5 with RF above); b never is.
+    (flag,) = tasks
+    assert flag["task"] == "t:a"
+    assert flag["defaults"][:2] == (2, 3) and flag["defaults"][2] == pytest.approx(1.47 / 3)
+    assert flag["HGB"][:2] == (2, 3) and flag["RF"][:2] == (0, 3)
+    assert flag["RF"][2] == pytest.approx(0.60)
+
+
+def test_suite_benchmark_seeds(monkeypatch, capsys, tmp_path):
+    from sk_mtl.datasets import suite_names
+    from sk_mtl.exceptions import DataFileNotFoundError
+
+    try:
+        suite_names()
+    except DataFileNotFoundError as exc:
+        pytest.skip(f"suite not found: {exc}")
+    path = BENCH.parent / "bench_suite.py"
+    out_json = tmp_path / "scores.json"
+    monkeypatch.setattr(sys, "argv", [str(path), "--quick", "--tables", "slump",
+                                      "--models", "defaults", "--seeds", "0", "1",
+                                      "--cache", "", "--json", str(out_json)])
+    monkeypatch.syspath_prepend(str(BENCH.parent))
+    runpy.run_path(str(path), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "3-fold CV (seed 0)" in out and "3-fold CV (seed 1)" in out
+    assert "Across 2 fold plans (seeds 0, 1)" in out
+    import json
+
+    scores = json.loads(out_json.read_text())
+    assert set(scores) == {"0", "1"}
+    # Two fold plans: the same table, different out-of-fold scores.
+    assert scores["0"]["slump"]["HGB"]["scores"] != scores["1"]["slump"]["HGB"]["scores"]
+
+
 @pytest.mark.usefixtures("clothing")  # skipped without the real data
 def test_onnx_benchmark_quick(monkeypatch, capsys):
     pytest.importorskip("onnxruntime")
