@@ -470,7 +470,7 @@ def print_across_plans(rows, tasks, seeds):
     print("\nTasks a network has at or below the trivial model (a tree above it) in some "
           "plan: plans at or below the trivial model / plans, mean score")
     for t in tasks:
-        cells = "  ".join(f"{m} {n}/{k} {mean:.4f}" for m, (n, k, mean) in t.items()
+        cells = "  ".join(f"{m} {t[m][0]}/{t[m][1]} {t[m][2]:.4f}" for m in t
                           if m != "task")
         print(f"{t['task']:36s} {cells}")
 

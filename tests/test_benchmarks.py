@@ -108,7 +108,7 @@ def test_suite_subsample_keeps_the_rows_and_drops_tasks_a_fold_cannot_fit(monkey
     assert same is yeast
 
 
-def test_suite_across_plans_counts_the_plans_below_chance(monkeypatch):
+def test_suite_across_plans_counts_the_plans_below_chance(monkeypatch, capsys):
     monkeypatch.syspath_prepend(str(BENCH.parent))
     import bench_suite
 
@@ -133,6 +133,10 @@ def test_suite_across_plans_counts_the_plans_below_chance(monkeypatch):
     assert flag["defaults"][:2] == (2, 3) and flag["defaults"][2] == pytest.approx(1.47 / 3)
     assert flag["HGB"][:2] == (2, 3) and flag["RF"][:2] == (0, 3)
     assert flag["RF"][2] == pytest.approx(0.60)
+    bench_suite.print_across_plans(rows, tasks, [0, 1, 2])
+    out = capsys.readouterr().out
+    assert "Across 3 fold plans (seeds 0, 1, 2)" in out and "67% (50%-100%)" in out
+    assert "t:a" in out and "defaults 2/3 0.4900  HGB 2/3 0.5100  RF 0/3 0.6000" in out
 
 
 def test_suite_benchmark_seeds(monkeypatch, capsys, tmp_path):
