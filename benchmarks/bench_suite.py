@@ -482,8 +482,9 @@ def main(argv=None):
     parser.add_argument("--models", nargs="+", default=["defaults", "today"],
                         help="network models: defaults today legacy fusion")
     parser.add_argument("--folds", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--seeds", type=int, nargs="+", default=None,
+    plan = parser.add_mutually_exclusive_group()
+    plan.add_argument("--seed", type=int, default=0)
+    plan.add_argument("--seeds", type=int, nargs="+", default=None,
                         help="run every fold plan of these seeds (each as --seed) and "
                         "summarise across them")
     parser.add_argument("--quick", action="store_true")
