@@ -41,7 +41,9 @@ def test_alignment_benchmark_quick(monkeypatch, capsys):
     assert out.count("table only") == 2 and out.count("text only") == 2
 
 
-def test_suite_benchmark_quick(monkeypatch, capsys, tmp_path):
+def _run_suite(monkeypatch, capsys, *argv):
+    """``bench_suite.py`` run as a script with ``argv``, its stdout (skips without the
+    suite's data)."""
     from sk_mtl.datasets import suite_names
     from sk_mtl.exceptions import DataFileNotFoundError
 
@@ -50,13 +52,16 @@ def test_suite_benchmark_quick(monkeypatch, capsys, tmp_path):
     except DataFileNotFoundError as exc:
         pytest.skip(f"suite not found: {exc}")
     path = BENCH.parent / "bench_suite.py"
-    out_json = tmp_path / "scores.json"
-    monkeypatch.setattr(sys, "argv", [str(path), "--quick", "--cache", str(tmp_path / "c"),
-                                      "--models", "defaults", "today", "fusion",
-                                      "--json", str(out_json)])
+    monkeypatch.setattr(sys, "argv", [str(path), *argv])
     monkeypatch.syspath_prepend(str(BENCH.parent))
     runpy.run_path(str(path), run_name="__main__")
-    out = capsys.readouterr().out
+    return capsys.readouterr().out
+
+
+def test_suite_benchmark_quick(monkeypatch, capsys, tmp_path):
+    out_json = tmp_path / "scores.json"
+    out = _run_suite(monkeypatch, capsys, "--quick", "--cache", str(tmp_path / "c"),
+                     "--models", "defaults", "today", "fusion", "--json", str(out_json))
     assert "suite: 3 tables, 3-fold CV (seed 0)" in out
     for table in ("slump", "flags", "palmer_penguins"):
         assert f"== {table}:" in out
@@ -140,21 +145,9 @@ def test_suite_across_plans_counts_the_plans_below_chance(monkeypatch, capsys):
 
 
 def test_suite_benchmark_seeds(monkeypatch, capsys, tmp_path):
-    from sk_mtl.datasets import suite_names
-    from sk_mtl.exceptions import DataFileNotFoundError
-
-    try:
-        suite_names()
-    except DataFileNotFoundError as exc:
-        pytest.skip(f"suite not found: {exc}")
-    path = BENCH.parent / "bench_suite.py"
     out_json = tmp_path / "scores.json"
-    monkeypatch.setattr(sys, "argv", [str(path), "--quick", "--tables", "slump",
-                                      "--models", "defaults", "--seeds", "0", "1",
-                                      "--cache", "", "--json", str(out_json)])
-    monkeypatch.syspath_prepend(str(BENCH.parent))
-    runpy.run_path(str(path), run_name="__main__")
-    out = capsys.readouterr().out
+    out = _run_suite(monkeypatch, capsys, "--quick", "--tables", "slump", "--models",
+                     "defaults", "--seeds", "0", "1", "--cache", "", "--json", str(out_json))
     assert "3-fold CV (seed 0)" in out and "3-fold CV (seed 1)" in out
     assert "Across 2 fold plans (seeds 0, 1)" in out
     import json
