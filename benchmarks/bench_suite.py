@@ -397,7 +397,7 @@ def print_table(name, bunch, res, models):
     print(f"{'fit s per fold (median)':39s}{times}", flush=True)
 
 
-def print_summary(rows, weighted_note=True):
+def print_summary(rows):
     print("\nSummary (score >= HGB / >= the better of HGB and RF: over all (table, task) pairs"
           " and with each table weighted equally; diff: mean score - HGB's, table-weighted;"
           " rank among net, HGB, RF)")
