@@ -511,11 +511,12 @@ TABLE_TEXT = {
     ),
     "hidden_kind": ' or "auto"',
     "hidden_auto": (
-        ' ``"auto"``: ``(128, 128)`` for up to 10,000 rows (where\n'
-        '        ``ensemble_size="auto"`` trains an ensemble), ``(256, 256)`` for more '
-        "(one\n        network: on the suite's large tables the wider one won tasks "
-        "against the trees,\n        for about 2x the fit time; "
-        "``docs/defaults.md``); the widths used are\n        ``hidden_dims_``."
+        ' ``"auto"``: ``(64, 64)`` for up to 300 rows (as good as\n'
+        "        ``(128, 128)`` on the suite's smallest tables, in about 0.6x the fit time), "
+        "``(128, 128)``\n        for up to 10,000 (where ``ensemble_size=\"auto\"`` trains "
+        "an ensemble), ``(256, 256)``\n        for more (one network: on the suite's large "
+        "tables the wider one won tasks against\n        the trees, for about 2x the fit "
+        "time); see ``docs/defaults.md``. The widths used are\n        ``hidden_dims_``."
     ),
     "dropout_kind": ' or "auto"',
     "dropout_where": "",

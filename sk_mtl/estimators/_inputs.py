@@ -62,16 +62,19 @@ AUTO_TWO_VIEWS_MAX_FEATURES = 64
 #: 14,000-24,000 training rows) eight members scored lower than one network and took 12-14
 #: times as long.
 AUTO_ENSEMBLE_SIZES = ((2_500, 32), (10_000, 8))
-#: ``hidden_dims="auto"``: the trunk's hidden layers up to this many rows given to ``fit``
-#: (where ``ensemble_size="auto"`` trains an ensemble), :data:`AUTO_HIDDEN_DIMS_LARGE` beyond
-#: (where it trains one network). Chosen on the suite (docs/defaults.md): on its two tables
-#: of more than 10,000 rows wider layers than (128, 128) won gas_turbine_emissions' NOX
-#: against the random forest; three layers of 256 were chosen first, and (256, 256) since
-#: the weights' moving average and the front scale made ujiindoorloc's fits run their 100
-#: epochs (64 s per fold with three layers, 45 s with two, winning the same tasks); on the
-#: smaller tables (256, 256) was no better than (128, 128) and 1.6x slower.
-AUTO_HIDDEN_DIMS_MAX_ROWS = 10_000
-AUTO_HIDDEN_DIMS_SMALL = (128, 128)
+#: ``hidden_dims="auto"``: (most rows, widths) pairs; the first pair whose row count the rows
+#: given to ``fit`` stay within gives the trunk's hidden layers, :data:`AUTO_HIDDEN_DIMS_LARGE`
+#: beyond the last (where ``ensemble_size="auto"`` trains one network). Chosen on the suite
+#: (docs/defaults.md): on its two tables of more than 10,000 rows wider layers than (128, 128)
+#: won gas_turbine_emissions' NOX against the random forest; three layers of 256 were chosen
+#: first, and (256, 256) since the weights' moving average and the front scale made
+#: ujiindoorloc's fits run their 100 epochs (64 s per fold with three layers, 45 s with two,
+#: winning the same tasks); between 300 and 10,000 rows (256, 256) was no better than
+#: (128, 128) and 1.6x slower, and (64, 64) lost birds and enb. Up to 300 rows (the suite's
+#: five smallest tables in 3-fold CV) (64, 64) scored as (128, 128) did over eight fold plans
+#: (flags up, slump down), fitted in about 0.6x the time and left fewer foodtruck labels at
+#: chance (11 of 96 label-plans against 16).
+AUTO_HIDDEN_DIMS = ((300, (64, 64)), (10_000, (128, 128)))
 AUTO_HIDDEN_DIMS_LARGE = (256, 256)
 #: The members of ``cross_fit=True`` with ``ensemble_size="auto"`` (one per fold).
 AUTO_CROSS_FIT_SIZE = 8
@@ -332,10 +335,10 @@ def dropout_candidates(est, judged: bool) -> tuple[float, ...]:
 
 def resolve_hidden_dims(est, n_rows: int) -> tuple[int, ...]:
     """``hidden_dims`` as the tuple of widths for a fit on ``n_rows`` rows (``"auto"`` by
-    :data:`AUTO_HIDDEN_DIMS_MAX_ROWS`)."""
+    :data:`AUTO_HIDDEN_DIMS`)."""
     if isinstance(est.hidden_dims, str) and est.hidden_dims == "auto":
-        return (AUTO_HIDDEN_DIMS_SMALL if n_rows <= AUTO_HIDDEN_DIMS_MAX_ROWS
-                else AUTO_HIDDEN_DIMS_LARGE)
+        return next((dims for most, dims in AUTO_HIDDEN_DIMS if n_rows <= most),
+                    AUTO_HIDDEN_DIMS_LARGE)
     return tuple(int(d) for d in hidden_dims(est.hidden_dims))
 
 

@@ -451,19 +451,25 @@ def test_auto_hidden_dims_follow_the_training_rows(monkeypatch, tmp_path):
     from sk_mtl.estimators import _inputs
     X, y = regression_and_binary(120)
     fast = {"max_epochs": 2, "random_state": 0, "ensemble_size": 1, "dropout": 0.1}
+    # Up to 300 rows given to fit: two layers of 64.
+    net = MultiTaskNet(**fast).fit(X, y)
+    assert net.hidden_dims_ == (64, 64) and _linear_widths(net) == [64, 64]
+    # The 120 rows given to fit count: beyond the first limit, two layers of 128 ...
+    monkeypatch.setattr(_inputs, "AUTO_HIDDEN_DIMS", ((119, (64, 64)), (10_000, (128, 128))))
     net = MultiTaskNet(**fast).fit(X, y)
     assert net.hidden_dims_ == (128, 128) and _linear_widths(net) == [128, 128]
-    # Beyond the row limit (the 120 rows given to fit count): two layers of 256.
-    monkeypatch.setattr(_inputs, "AUTO_HIDDEN_DIMS_MAX_ROWS", 119)
+    # ... and beyond the last, two layers of 256.
+    small_rule = ((60, (64, 64)), (119, (128, 128)))
+    monkeypatch.setattr(_inputs, "AUTO_HIDDEN_DIMS", small_rule)
     net = MultiTaskNet(**fast).fit(X, y)
     assert net.hidden_dims_ == (256, 256) and _linear_widths(net) == [256, 256]
     # A model file rebuilds the widths the fit resolved, whatever the rule says when loaded.
-    monkeypatch.setattr(_inputs, "AUTO_HIDDEN_DIMS_MAX_ROWS", 10_000)
+    monkeypatch.setattr(_inputs, "AUTO_HIDDEN_DIMS", ((300, (64, 64)), (10_000, (128, 128))))
     sk_mtl.save(net, tmp_path / "deep.safetensors")
     loaded = sk_mtl.load(tmp_path / "deep.safetensors")
     assert loaded.hidden_dims_ == (256, 256)
     np.testing.assert_array_equal(loaded.predict(X), net.predict(X))
-    monkeypatch.setattr(_inputs, "AUTO_HIDDEN_DIMS_MAX_ROWS", 119)
+    monkeypatch.setattr(_inputs, "AUTO_HIDDEN_DIMS", small_rule)
     members = MultiTaskNet(**{**fast, "ensemble_size": 4}).fit(X, y)
     assert members.hidden_dims_ == (256, 256)
     assert [m.weight.shape[-1] for m in members.module_.trunk.modules()
