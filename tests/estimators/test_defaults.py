@@ -451,6 +451,7 @@ def test_auto_hidden_dims_follow_the_training_rows(monkeypatch, tmp_path):
     from sk_mtl.estimators import _inputs
     X, y = regression_and_binary(120)
     fast = {"max_epochs": 2, "random_state": 0, "ensemble_size": 1, "dropout": 0.1}
+    default_rule = _inputs.AUTO_HIDDEN_DIMS
     # Up to 300 rows given to fit: two layers of 64.
     net = MultiTaskNet(**fast).fit(X, y)
     assert net.hidden_dims_ == (64, 64) and _linear_widths(net) == [64, 64]
@@ -464,7 +465,7 @@ def test_auto_hidden_dims_follow_the_training_rows(monkeypatch, tmp_path):
     net = MultiTaskNet(**fast).fit(X, y)
     assert net.hidden_dims_ == (256, 256) and _linear_widths(net) == [256, 256]
     # A model file rebuilds the widths the fit resolved, whatever the rule says when loaded.
-    monkeypatch.setattr(_inputs, "AUTO_HIDDEN_DIMS", ((300, (64, 64)), (10_000, (128, 128))))
+    monkeypatch.setattr(_inputs, "AUTO_HIDDEN_DIMS", default_rule)
     sk_mtl.save(net, tmp_path / "deep.safetensors")
     loaded = sk_mtl.load(tmp_path / "deep.safetensors")
     assert loaded.hidden_dims_ == (256, 256)
